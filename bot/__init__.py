@@ -1,0 +1,1 @@
+"""Channel adapters (terminal now; Telegram and Zalo next), the chat service and the CLI."""

@@ -1,0 +1,113 @@
+"""One :class:`Settings` object, read from ``config.toml`` with environment overrides.
+
+Built once in ``main()`` and passed down; tests build their own ``Settings(...)``.
+Environment variables use the ``SANGKIEN_`` prefix and ``__`` for nesting:
+``SANGKIEN_DATABASE_URL``, ``SANGKIEN_DIALOG__RESUME_AFTER_HOURS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from dialogs.steps import DialogConfig
+
+DEFAULT_CONFIG = Path("config.toml")
+
+
+class SettingsError(ValueError):
+    """Configuration that cannot be used; the message names the offending key."""
+
+
+class DialogSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resume_after_hours: float = Field(default=12.0, gt=0, le=24 * 90)
+    max_answer_chars: int = Field(default=3000, ge=200, le=4000)
+
+    def to_config(self) -> DialogConfig:
+        return DialogConfig(
+            resume_after=dt.timedelta(hours=self.resume_after_hours),
+            max_answer_chars=self.max_answer_chars,
+        )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SANGKIEN_", env_nested_delimiter="__", extra="forbid"
+    )
+    _toml_file: ClassVar[Path | None] = None
+
+    database_url: str = "sqlite:///var/sangkien.db"
+    data_dir: Path = Path("var")
+    auto_upgrade: bool = True
+    seed_demo: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    dialog: DialogSettings = Field(default_factory=DialogSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError as error:
+            raise ValueError(f"not a database URL: {error}") from None
+        if backend not in {"sqlite", "postgresql"}:
+            raise ValueError(f"backend {backend!r} is not supported; use sqlite or postgresql")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if cls._toml_file is not None:
+            sources += (TomlConfigSettingsSource(settings_cls, toml_file=cls._toml_file),)
+        return sources
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from `config` (or ``$SANGKIEN_CONFIG``, or ./config.toml when present), then
+    the environment, then `overrides`. Raises :class:`SettingsError` naming the bad key."""
+    explicit = config or (
+        Path(os.environ["SANGKIEN_CONFIG"]) if "SANGKIEN_CONFIG" in os.environ else None
+    )
+    path = explicit or DEFAULT_CONFIG
+    if explicit is not None and not path.is_file():
+        raise SettingsError(f"config file not found: {path}")
+
+    class FromFile(Settings):
+        _toml_file = path if path.is_file() else None
+
+    try:
+        return FromFile(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe(error, path)) from None
+    except ValueError as error:  # TOML syntax errors
+        raise SettingsError(f"{path}: {error}") from None
+
+
+def describe(error: ValidationError, path: Path) -> str:
+    """One line per problem, each naming the key as written in config.toml."""
+    lines = [f"invalid configuration ({path}):"]
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"])
+        lines.append(f"  {key}: {problem['msg']} (got {problem.get('input')!r})")
+    return "\n".join(lines)

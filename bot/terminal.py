@@ -1,0 +1,72 @@
+"""The terminal channel: chat with the bot in a shell, or replay a script of messages.
+
+Choices are numbered lines, as on Zalo. Script lines are user messages; ``#`` starts a
+comment, ``/press N`` presses choice N of the last question, ``/voice PATH`` sends an audio
+file as a voice note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from bot.service import ChatService, Turn
+from dialogs import messages as msg
+from dialogs.events import ChoiceIn, Inbound, Option, Reply, VoiceIn, parse_text
+
+CHANNEL = "terminal"
+Write = Callable[[str], None]
+
+
+def render_plain(reply: Reply) -> str:
+    """A reply as plain text: the message, numbered choices, how to answer, navigation hint."""
+    lines = [reply.text]
+    if reply.options:
+        lines += [f"  {n}. {option.label}" for n, option in enumerate(reply.options, start=1)]
+        lines.append(msg.reply_with_number(len(reply.options)))
+    if reply.nav:
+        lines.append(msg.NAV_HINT)
+    return "\n".join(lines)
+
+
+class TerminalChat:
+    """One user chatting through the terminal; remembers the last choices for ``/press``."""
+
+    def __init__(self, service: ChatService, user_id: str, write: Write) -> None:
+        self._service = service
+        self._turn = Turn(CHANNEL, user_id, user_id)
+        self._write = write
+        self._options: tuple[Option, ...] = ()
+
+    def send_line(self, line: str) -> None:
+        """Send one line as the user would and print the replies."""
+        event = self._event(line)
+        if event is None:
+            return
+        for reply in self._service.handle(self._turn, event):
+            if reply.options:
+                self._options = reply.options
+            self._write("🤖 " + render_plain(reply).replace("\n", "\n   ") + "\n")
+
+    def _event(self, line: str) -> Inbound | None:
+        command, _, arg = line.strip().partition(" ")
+        if command == "/press":
+            if not arg.strip().isdigit() or not 1 <= int(arg) <= len(self._options):
+                self._write(f"⚠️ no choice {arg.strip() or '?'} on the last question\n")
+                return None
+            return ChoiceIn(self._options[int(arg) - 1].value)
+        if command == "/voice":
+            return self._voice(Path(arg.strip()))
+        return parse_text(line)
+
+    def _voice(self, path: Path) -> Inbound:
+        # Speech recognition is not wired in yet: the worker gets the polite "not available".
+        return VoiceIn(transcript=None, problem="unavailable")
+
+
+def script_lines(lines: Iterable[str]) -> Iterable[str]:
+    """The messages of a script: blank lines and ``#`` comments dropped."""
+    for line in lines:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            yield stripped

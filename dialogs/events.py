@@ -1,0 +1,90 @@
+"""Channel-neutral inbound events and outbound replies.
+
+Adapters in ``bot/`` turn a Telegram update, a Zalo event or a terminal line into one
+:data:`Inbound` event, and render each :class:`Reply` in the channel's own way: buttons on
+Telegram, numbered lines on Zalo and in the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nlp.text import clean_text
+
+
+@dataclass(frozen=True, slots=True)
+class TextIn:
+    """Something the user typed."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceIn:
+    """A voice note. `transcript` is None when it could not be (or is not yet) recognised;
+    `problem` then names why ("unavailable", "empty", "corrupt", "too_long")."""
+
+    transcript: str | None
+    problem: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceIn:
+    """A button press, carrying the option's value."""
+
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandIn:
+    """A slash command such as ``/start HN-CK01`` (a deep link carries the unit code)."""
+
+    name: str
+    arg: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnsupportedIn:
+    """Content the bot cannot read: sticker, photo, location, contact, file, video…"""
+
+    kind: str
+
+
+Inbound = TextIn | VoiceIn | ChoiceIn | CommandIn | UnsupportedIn
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One numbered choice. `aliases` are extra match keys (diacritic-free) that also pick it."""
+
+    label: str
+    value: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to the user. `options` are numbered choices; `nav` asks the channel to offer
+    back / cancel / help (buttons on Telegram, a short hint line elsewhere)."""
+
+    text: str
+    options: tuple[Option, ...] = field(default=())
+    nav: bool = False
+
+
+COMMANDS = frozenset({"start", "menu", "help", "cancel", "back"})
+
+
+def parse_text(text: str) -> Inbound:
+    """Turn a typed line into an event: ``/name arg`` becomes a command, anything else text.
+
+    Telegram appends ``@botname`` to commands in groups; that suffix is dropped.
+    """
+    cleaned = clean_text(text)
+    if cleaned.startswith("/") and len(cleaned) > 1:
+        head, _, arg = cleaned[1:].partition(" ")
+        name = head.split("@", 1)[0].lower()
+        if name in COMMANDS:
+            return CommandIn(name, arg.strip())
+    return TextIn(cleaned)

@@ -1,0 +1,242 @@
+"""Every text a worker or officer reads, in Vietnamese, in one place.
+
+Rules for this file: one idea a message, plain words a worker uses on the shop floor, the
+step's emoji first so a step is recognisable without reading, and an example wherever the
+question could be misunderstood. Address the user as "anh/chị".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dialogs.state import BenefitKind, FieldOfWork, Step
+
+WELCOME = (
+    "👋 Xin chào! Đây là hộp thư sáng kiến của Công đoàn.\n"
+    "Anh/chị có cách làm việc nhanh hơn, an toàn hơn, tiết kiệm hơn? "
+    "Kể cho tôi nghe, từng câu một. Gõ chữ hay gửi ghi âm đều được."
+)
+
+PROMPTS: dict[Step, str] = {
+    Step.ONBOARD_UNIT: (
+        "🏭 Mã công đoàn cơ sở của anh/chị là gì?\n"
+        "Ví dụ: HN-DM01. Chưa biết thì hỏi cán bộ công đoàn nhé."
+    ),
+    Step.ONBOARD_NAME: "👤 Anh/chị tên là gì?",
+    Step.MENU: "🏠 {name} ơi, anh/chị muốn làm gì?",
+    Step.PICK_DRAFT: "📝 Chọn bản nháp để làm tiếp:",
+    Step.RESUME: "🔁 Anh/chị đang viết dở sáng kiến: «{title}».",
+    Step.PROBLEM: (
+        "⚠️ Trước đây, khó khăn hay lãng phí là gì?\n"
+        "Ví dụ: Máy cắt hay kẹt vải, mỗi ca phải dừng máy 30 phút."
+    ),
+    Step.SOLUTION: (
+        "💡 Anh/chị đã thay đổi gì để khắc phục?\nVí dụ: Gắn thêm thanh dẫn vải trước lưỡi cắt."
+    ),
+    Step.BENEFIT_KIND: "🎯 Thay đổi đó đem lại lợi ích gì nhất?",
+    Step.FIELD: "🗂️ Sáng kiến thuộc lĩnh vực nào?",
+    Step.APPLIED: (
+        "📅 Sáng kiến đã được áp dụng chưa?\nNhớ ngày bắt đầu thì gõ ngày, ví dụ: 15/3/2026."
+    ),
+    Step.COAUTHORS: (
+        "🤝 Có ai cùng làm sáng kiến này không?\nGõ tên từng người, cách nhau dấu phẩy."
+    ),
+    Step.SUMMARY: "📋 Xem lại sáng kiến của anh/chị:\n\n{summary}\n\nGửi đi nhé?",
+    Step.EDIT_PICK: "✏️ Anh/chị muốn sửa phần nào?",
+}
+
+BENEFIT_DETAIL_PROMPTS: dict[BenefitKind, str] = {
+    BenefitKind.TIME: "⏱️ Tiết kiệm được bao nhiêu thời gian?\nVí dụ: 30 phút mỗi ca.",
+    BenefitKind.MONEY: (
+        "💰 Làm lợi khoảng bao nhiêu tiền một năm?\n"
+        "Ví dụ: 5 triệu. Chưa tính được thì gõ «chưa rõ»."
+    ),
+    BenefitKind.SAFETY: "🦺 An toàn hơn thế nào?\nVí dụ: Không còn bị kẹp tay khi thay dao.",
+    BenefitKind.QUALITY: (
+        "✅ Chất lượng tốt hơn thế nào?\nVí dụ: Hàng lỗi giảm từ 5 xuống 1 trên 100 cái."
+    ),
+    BenefitKind.ENVIRONMENT: "🌿 Môi trường được lợi gì?\nVí dụ: Bớt 20 kg vải vụn mỗi tuần.",
+    BenefitKind.OTHER: "➕ Lợi ích đó là gì? Kể ngắn gọn nhé.",
+}
+
+HELP: dict[Step, str] = {
+    Step.START: "❓ Gõ bất kỳ chữ gì để bắt đầu.",
+    Step.ONBOARD_UNIT: (
+        "❓ Mỗi công đoàn cơ sở có một mã ngắn, ví dụ HN-DM01. "
+        "Cán bộ công đoàn hoặc bảng tin nhà máy có mã này."
+    ),
+    Step.ONBOARD_NAME: "❓ Gõ họ và tên, ví dụ: Nguyễn Thị Lan. Tên sẽ ghi vào sáng kiến.",
+    Step.MENU: (
+        "❓ Chọn 1 để gửi sáng kiến mới, 2 để làm tiếp bản nháp, 3 để xem sáng kiến đã gửi."
+    ),
+    Step.PICK_DRAFT: "❓ Chọn số của bản nháp muốn làm tiếp.",
+    Step.RESUME: "❓ Chọn 1 để làm tiếp bản nháp, 2 để viết sáng kiến khác (nháp vẫn giữ).",
+    Step.PROBLEM: (
+        "❓ Kể việc gì trước đây làm mất thời gian, tốn tiền hay nguy hiểm. "
+        "Ví dụ: Phải đi bộ xa để lấy phụ liệu, mỗi ngày mất 1 tiếng."
+    ),
+    Step.SOLUTION: (
+        "❓ Kể anh/chị đã làm gì khác đi. Ví dụ: Đặt kệ phụ liệu ngay cạnh chuyền may."
+    ),
+    Step.BENEFIT_KIND: "❓ Chọn lợi ích lớn nhất. Lợi ích khác kể ở câu sau cũng được.",
+    Step.BENEFIT_DETAIL: (
+        "❓ Kể lợi ích cụ thể, có con số càng tốt. Ví dụ: 30 phút mỗi ca, 5 triệu một năm."
+    ),
+    Step.FIELD: "❓ Chọn lĩnh vực gần nhất. Không chắc thì chọn «Khác».",
+    Step.APPLIED: "❓ Chọn 1 nếu đã làm theo cách mới, 2 nếu mới là ý tưởng. Hoặc gõ ngày.",
+    Step.COAUTHORS: "❓ Gõ tên những người cùng nghĩ ra hoặc cùng làm. Không có thì chọn 1.",
+    Step.SUMMARY: "❓ Chọn 1 để gửi, 2 để sửa một phần, 3 để lưu nháp gửi sau.",
+    Step.EDIT_PICK: "❓ Chọn số của phần muốn sửa. Sửa xong sẽ quay lại bản xem lại.",
+}
+
+HELP_GENERAL = (
+    "❓ Cách dùng:\n"
+    "• Trả lời từng câu hỏi, gõ chữ hoặc gửi ghi âm.\n"
+    "• Chọn bằng nút bấm, hoặc gõ số.\n"
+    "• Gõ «quay lại» để về câu trước, «hủy» để dừng (nháp vẫn giữ), «menu» để về đầu."
+)
+
+NAV_HINT = "↩️ quay lại · ⏸️ hủy · ❓ trợ giúp"
+
+# Option labels. Keep them short: they are buttons on Telegram.
+MENU_NEW = "✍️ Gửi sáng kiến mới"
+MENU_DRAFTS = "📝 Bản nháp ({count})"
+MENU_SUBMITTED = "📋 Sáng kiến đã gửi"
+MENU_HELP = "❓ Hướng dẫn"
+BACK_TO_MENU = "🏠 Về menu"
+RESUME_CONTINUE = "▶️ Làm tiếp"
+RESUME_NEW = "✍️ Viết sáng kiến khác"
+APPLIED_YES = "✅ Đã áp dụng"
+APPLIED_NO = "⏳ Chưa áp dụng"
+NO_COAUTHORS = "🙅 Không có ai"
+SUMMARY_SEND = "📤 Gửi đi"
+SUMMARY_EDIT = "✏️ Sửa"
+SUMMARY_LATER = "💾 Để sau"
+EDIT_DONE = "📋 Không sửa nữa"
+NAV_BACK = "↩️ Quay lại"
+NAV_CANCEL = "⏸️ Hủy"
+NAV_HELP = "❓ Trợ giúp"
+
+BENEFIT_LABELS: dict[BenefitKind, str] = {
+    BenefitKind.TIME: "⏱️ Tiết kiệm thời gian",
+    BenefitKind.MONEY: "💰 Làm lợi, tiết kiệm tiền",
+    BenefitKind.SAFETY: "🦺 An toàn hơn",
+    BenefitKind.QUALITY: "✅ Chất lượng tốt hơn",
+    BenefitKind.ENVIRONMENT: "🌿 Bảo vệ môi trường",
+    BenefitKind.OTHER: "➕ Lợi ích khác",
+}
+
+FIELD_LABELS: dict[FieldOfWork, str] = {
+    FieldOfWork.PRODUCTION: "⚙️ Kỹ thuật, sản xuất",
+    FieldOfWork.SAFETY: "🦺 An toàn lao động",
+    FieldOfWork.SAVING: "🔌 Tiết kiệm điện, vật tư",
+    FieldOfWork.QUALITY: "✅ Chất lượng sản phẩm",
+    FieldOfWork.MANAGEMENT: "🗃️ Quản lý, tổ chức",
+    FieldOfWork.ENVIRONMENT: "🌿 Môi trường",
+    FieldOfWork.OTHER: "➕ Khác",
+}
+
+EDIT_LABELS: dict[Step, str] = {
+    Step.PROBLEM: "⚠️ Khó khăn",
+    Step.SOLUTION: "💡 Cách làm",
+    Step.BENEFIT_KIND: "🎯 Lợi ích",
+    Step.FIELD: "🗂️ Lĩnh vực",
+    Step.APPLIED: "📅 Áp dụng",
+    Step.COAUTHORS: "🤝 Người cùng làm",
+}
+
+STATUS_LABELS: dict[str, str] = {
+    "draft": "📝 Nháp",
+    "submitted": "⏳ Đã gửi, chờ xem xét",
+    "under_review": "🔎 Đang xem xét",
+    "valid": "🏅 Được công nhận",
+    "returned": "↩️ Cần bổ sung",
+    "rejected": "❌ Chưa được công nhận",
+}
+
+UNIT_NOT_FOUND = "🏭 Không tìm thấy mã «{code}». Anh/chị xem lại giúp tôi nhé."
+UNIT_NOT_GRASSROOTS = (
+    "🏭 «{name}» là công đoàn cấp trên. Anh/chị cần mã công đoàn cơ sở nơi mình làm."
+)
+UNIT_OK = "✅ {name}."
+NAME_INVALID = "👤 Tên cần có chữ, dài từ 2 đến 60 ký tự. Ví dụ: Nguyễn Thị Lan."
+NAME_OK = "🤝 Rất vui được gặp {name}!"
+
+EMPTY_ANSWER = "✍️ Anh/chị chưa gõ gì. Gõ chữ hoặc gửi ghi âm nhé."
+TOO_SHORT = "✍️ Anh/chị kể rõ hơn một chút nhé, vài chữ là được."
+TOO_LONG = "✍️ Dài quá ({length} ký tự). Anh/chị viết gọn dưới {limit} ký tự nhé."
+NOT_A_CHOICE = "🔢 Anh/chị chọn {numbers} nhé."
+STALE_BUTTON = "🔘 Nút đó đã cũ. Anh/chị chọn ở tin nhắn mới nhất nhé."
+DATE_INVALID = "📅 Ngày chưa đúng. Ví dụ: 15/3/2026. Hoặc chọn 1 hay 2."
+AT_FIRST_QUESTION = "↩️ Đây là câu đầu rồi."
+
+UNSUPPORTED: dict[str, str] = {
+    "sticker": "🙂 Cảm ơn anh/chị! Tôi chỉ đọc được chữ và ghi âm thôi.",
+    "photo": "🖼️ Tôi chưa xem được ảnh. Anh/chị gõ chữ hoặc gửi ghi âm nhé.",
+    "video": "🎬 Tôi chưa xem được video. Anh/chị gõ chữ hoặc gửi ghi âm nhé.",
+}
+UNSUPPORTED_OTHER = "📎 Tôi chưa đọc được nội dung này. Anh/chị gõ chữ hoặc gửi ghi âm nhé."
+
+VOICE_PROBLEMS: dict[str, str] = {
+    "unavailable": "🎤 Tôi chưa nghe được ghi âm. Anh/chị gõ chữ giúp tôi nhé.",
+}
+
+CANCELLED = "⏸️ Đã dừng. Bản nháp vẫn được giữ, lúc nào cũng làm tiếp được."
+CANCELLED_ONBOARDING = "⏸️ Đã dừng. Nhắn bất kỳ lúc nào để làm tiếp."
+SAVED_FOR_LATER = "💾 Đã lưu bản nháp. Lúc rảnh, chọn «Bản nháp» để làm tiếp."
+NO_DRAFTS = "📝 Anh/chị chưa có bản nháp nào."
+NO_SUBMITTED = "📋 Anh/chị chưa gửi sáng kiến nào. Gửi cái đầu tiên nhé!"
+SUBMITTED_HEADER = "📋 Sáng kiến anh/chị đã gửi:"
+SUBMITTED = (
+    "🎉 Cảm ơn {name}! Sáng kiến «{title}» đã được gửi.\n"
+    "Cán bộ công đoàn cơ sở sẽ xem trong vài ngày. Có kết quả, tôi báo ngay tại đây."
+)
+
+SUMMARY_LINES = {
+    "problem": "⚠️ Khó khăn: {value}",
+    "solution": "💡 Cách làm: {value}",
+    "benefit": "🎯 Lợi ích: {value}",
+    "field": "🗂️ Lĩnh vực: {value}",
+    "applied": "📅 Áp dụng: {value}",
+    "co_authors": "🤝 Cùng làm: {value}",
+}
+MISSING = "(chưa có)"
+APPLIED_SINCE = "Đã áp dụng từ {date}"
+APPLIED_YES_TEXT = "Đã áp dụng"
+APPLIED_NO_TEXT = "Chưa áp dụng"
+NOBODY = "Không có"
+VND = "{amount} đồng"
+
+
+def address(name: str | None) -> str:
+    """How to call someone: by the given name, the last word ("Nguyễn Thị Lan" → "Lan")."""
+    words = (name or "").split()
+    return words[-1] if words else "Anh/chị"
+
+
+def choices_hint(count: int) -> str:
+    """ "1, 2 hoặc 3" for three options; used where choices cannot be buttons."""
+    numbers = [str(n) for n in range(1, count + 1)]
+    if count <= 1:
+        return "1"
+    return ", ".join(numbers[:-1]) + " hoặc " + numbers[-1]
+
+
+def reply_with_number(count: int) -> str:
+    """The line under numbered choices on channels without buttons (Zalo, terminal)."""
+    return f"👉 Trả lời {choices_hint(count)}."
+
+
+def format_date(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def format_vnd(amount: int) -> str:
+    """3500000 → "3.500.000 đồng", the way amounts are written in Vietnam."""
+    return VND.format(amount=f"{amount:,}".replace(",", "."))
+
+
+def strip_emoji_label(label: str) -> str:
+    """A label without its leading emoji, for use inside sentences."""
+    head, _, rest = label.partition(" ")
+    return rest if rest and not any(ch.isalnum() for ch in head) else label

@@ -1,0 +1,115 @@
+"""What the dialog remembers between two messages: the step, the profile and the draft."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+
+class Step(StrEnum):
+    """Every state of the conversation. Declarations for each live in :mod:`dialogs.steps`."""
+
+    START = "start"
+    ONBOARD_UNIT = "onboard_unit"
+    ONBOARD_NAME = "onboard_name"
+    MENU = "menu"
+    PICK_DRAFT = "pick_draft"
+    RESUME = "resume"
+    PROBLEM = "problem"
+    SOLUTION = "solution"
+    BENEFIT_KIND = "benefit_kind"
+    BENEFIT_DETAIL = "benefit_detail"
+    FIELD = "field"
+    APPLIED = "applied"
+    COAUTHORS = "coauthors"
+    SUMMARY = "summary"
+    EDIT_PICK = "edit_pick"
+
+
+class BenefitKind(StrEnum):
+    TIME = "time"
+    MONEY = "money"
+    SAFETY = "safety"
+    QUALITY = "quality"
+    ENVIRONMENT = "environment"
+    OTHER = "other"
+
+
+class FieldOfWork(StrEnum):
+    """Lĩnh vực of an initiative."""
+
+    PRODUCTION = "production"
+    SAFETY = "safety"
+    SAVING = "saving"
+    QUALITY = "quality"
+    MANAGEMENT = "management"
+    ENVIRONMENT = "environment"
+    OTHER = "other"
+
+
+Source = Literal["typed", "voice"]
+
+
+class Draft(BaseModel):
+    """The initiative being written. `id` is the stored row once the first answer is saved."""
+
+    id: int | None = None
+    problem: str | None = None
+    solution: str | None = None
+    benefit_kind: BenefitKind | None = None
+    benefit_detail: str | None = None
+    benefit_value_vnd: int | None = None
+    field: FieldOfWork | None = None
+    applied: bool | None = None
+    applied_on: dt.date | None = None
+    co_authors: str | None = None
+    sources: dict[str, Source] = Field(default_factory=dict)
+
+    def has_content(self) -> bool:
+        """True once the worker has answered at least the first question."""
+        return self.problem is not None
+
+
+class State(BaseModel):
+    """The whole conversation state of one chat, stored as JSON next to the draft."""
+
+    step: Step = Step.START
+    name: str | None = None
+    unit_code: str | None = None
+    draft: Draft | None = None
+    editing: bool = False
+    options: list[str] = Field(default_factory=list)
+    last_activity: dt.datetime | None = None
+
+
+class UnitRef(BaseModel):
+    code: str
+    name: str
+    level: str
+
+
+class IdeaRef(BaseModel):
+    """A stored initiative as listed to its author."""
+
+    id: int
+    title: str
+    status: str
+    updated_at: dt.datetime
+
+
+class Directory(Protocol):
+    """Read-only look-ups the dialog needs, bound to the person chatting.
+
+    The dialog only reads through it; every write is the caller's, from the returned state.
+    """
+
+    def find_unit(self, code: str) -> UnitRef | None: ...
+
+    def drafts(self) -> list[IdeaRef]: ...
+
+    def submitted(self) -> list[IdeaRef]: ...
+
+    def load_draft(self, initiative_id: int) -> Draft | None: ...

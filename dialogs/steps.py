@@ -1,0 +1,594 @@
+"""The conversation, declared as data: one :class:`StepSpec` per :class:`Step`.
+
+Each declaration says what the step asks, what it accepts, where it may go next and where
+"quay lại" leads. The engine (:mod:`dialogs.engine`) refuses a transition that is not
+declared, so the generated diagram (``docs/conversation.md``) is the truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from dialogs import messages as msg
+from dialogs.events import Option, Reply
+from dialogs.state import BenefitKind, Directory, Draft, FieldOfWork, Source, State, Step
+from dialogs.summary import make_title, read_back
+from nlp.numbers import parse_vnd
+from nlp.text import clean_text, has_letters_or_digits, match_key
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+@dataclass(frozen=True, slots=True)
+class DialogConfig:
+    """Tunables of the conversation, filled from :class:`bot.settings.Settings`."""
+
+    resume_after: dt.timedelta = dt.timedelta(hours=12)
+    max_answer_chars: int = 3000
+    min_answer_chars: int = 5
+    max_listed: int = 9
+
+
+class Accepts(StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    CHOICE_OR_TEXT = "choice_or_text"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A resolved answer: the option picked, or free text (with how it was given)."""
+
+    choice: str | None = None
+    text: str | None = None
+    source: Source = "typed"
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    step: Step
+    notes: tuple[str, ...] = ()
+    submit: Draft | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """The answer was not accepted; `text` says why and what to do."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class Ctx:
+    """Everything a handler may look at. `state` is the working copy the handler updates."""
+
+    state: State
+    now: dt.datetime
+    directory: Directory
+    config: DialogConfig
+
+    @property
+    def draft(self) -> Draft:
+        if self.state.draft is None:
+            self.state.draft = Draft()
+        return self.state.draft
+
+    def today(self) -> dt.date:
+        return self.now.astimezone(VIETNAM).date()
+
+
+Prompt = Callable[[Ctx], Reply]
+Handler = Callable[[Ctx, Answer], Goto | Retry]
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    step: Step
+    prompt: Prompt
+    handle: Handler
+    accepts: Accepts
+    targets: tuple[tuple[Step, str], ...]
+    back: Step | None = None
+    # Part of writing an idea: a long pause offers to resume; "hủy" keeps the draft.
+    drafting: bool = False
+    # When editing from the summary, answering this step returns to the summary.
+    returns_when_editing: bool = False
+
+
+# --- prompts -------------------------------------------------------------------------------
+
+
+def _ask(step: Step, *options: Option) -> Prompt:
+    def prompt(ctx: Ctx) -> Reply:
+        return Reply(msg.PROMPTS[step], options=options, nav=True)
+
+    return prompt
+
+
+def _menu_prompt(ctx: Ctx) -> Reply:
+    count = len(ctx.directory.drafts())
+    return Reply(
+        msg.PROMPTS[Step.MENU].format(name=msg.address(ctx.state.name)),
+        options=(
+            Option(msg.MENU_NEW, "new", ("moi", "sang kien moi", "gui sang kien", "gui")),
+            Option(msg.MENU_DRAFTS.format(count=count), "drafts", ("nhap", "ban nhap")),
+            Option(msg.MENU_SUBMITTED, "submitted", ("da gui", "xem", "sang kien da gui")),
+            Option(msg.MENU_HELP, "help", ("huong dan",)),
+        ),
+        nav=False,
+    )
+
+
+def _pick_draft_prompt(ctx: Ctx) -> Reply:
+    drafts = ctx.directory.drafts()[: ctx.config.max_listed]
+    options = tuple(
+        Option(f"📝 {idea.title} ({idea.updated_at.astimezone(VIETNAM):%d/%m})", f"draft:{idea.id}")
+        for idea in drafts
+    )
+    return Reply(
+        msg.PROMPTS[Step.PICK_DRAFT],
+        options=(*options, Option(msg.BACK_TO_MENU, "menu", ("menu", "ve menu"))),
+        nav=True,
+    )
+
+
+def _resume_prompt(ctx: Ctx) -> Reply:
+    return Reply(
+        msg.PROMPTS[Step.RESUME].format(title=make_title(ctx.draft)),
+        options=(
+            Option(msg.RESUME_CONTINUE, "continue", ("lam tiep", "tiep", "tiep tuc", "co")),
+            Option(msg.RESUME_NEW, "new", ("moi", "viet moi", "sang kien khac")),
+            Option(msg.BACK_TO_MENU, "menu", ("menu", "ve menu")),
+        ),
+        nav=True,
+    )
+
+
+def _benefit_detail_prompt(ctx: Ctx) -> Reply:
+    kind = ctx.draft.benefit_kind or BenefitKind.OTHER
+    return Reply(msg.BENEFIT_DETAIL_PROMPTS[kind], nav=True)
+
+
+def _summary_prompt(ctx: Ctx) -> Reply:
+    return Reply(
+        msg.PROMPTS[Step.SUMMARY].format(summary=read_back(ctx.draft)),
+        options=(
+            Option(msg.SUMMARY_SEND, "send", ("gui", "gui di", "dong y", "ok", "co", "nop")),
+            Option(msg.SUMMARY_EDIT, "edit", ("sua", "sua lai")),
+            Option(msg.SUMMARY_LATER, "later", ("de sau", "luu", "luu nhap")),
+        ),
+        nav=True,
+    )
+
+
+def _enum_options(labels: Mapping[_Choice, str]) -> tuple[Option, ...]:
+    return tuple(Option(label, value) for value, label in labels.items())
+
+
+# --- handlers ------------------------------------------------------------------------------
+
+CONTENT_STEPS: tuple[tuple[Step, str], ...] = (
+    (Step.PROBLEM, "problem"),
+    (Step.SOLUTION, "solution"),
+    (Step.BENEFIT_KIND, "benefit_kind"),
+    (Step.BENEFIT_DETAIL, "benefit_detail"),
+    (Step.FIELD, "field"),
+    (Step.APPLIED, "applied"),
+    (Step.COAUTHORS, "co_authors"),
+)
+
+
+def first_missing_step(draft: Draft) -> Step:
+    """Where to continue a draft: its first unanswered question, or the summary."""
+    for step, attribute in CONTENT_STEPS:
+        if getattr(draft, attribute) is None:
+            return step
+    return Step.SUMMARY
+
+
+def _free_text(ctx: Ctx, answer: Answer) -> str | Retry:
+    text = clean_text(answer.text or "")
+    if not text:
+        return Retry(msg.EMPTY_ANSWER)
+    if len(text) > ctx.config.max_answer_chars:
+        return Retry(msg.TOO_LONG.format(length=len(text), limit=ctx.config.max_answer_chars))
+    if len(text) < ctx.config.min_answer_chars or not has_letters_or_digits(text):
+        return Retry(msg.TOO_SHORT)
+    return text
+
+
+def _on_unit(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    code = clean_text(answer.text or "").upper().replace(" ", "")
+    if not code:
+        return Retry(msg.EMPTY_ANSWER)
+    unit = ctx.directory.find_unit(code[:40])
+    if unit is None:
+        return Retry(msg.UNIT_NOT_FOUND.format(code=code[:40]))
+    if unit.level != "grassroots":
+        return Retry(msg.UNIT_NOT_GRASSROOTS.format(name=unit.name))
+    ctx.state.unit_code = unit.code
+    notes = (msg.UNIT_OK.format(name=unit.name),)
+    return Goto(Step.MENU if ctx.state.name else Step.ONBOARD_NAME, notes)
+
+
+_NAME_MAX = 60
+
+
+def _on_name(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    name = clean_text(answer.text or "")
+    if not 2 <= len(name) <= _NAME_MAX or not any(ch.isalpha() for ch in name):
+        return Retry(msg.NAME_INVALID)
+    ctx.state.name = name
+    return Goto(Step.MENU, (msg.NAME_OK.format(name=msg.address(name)),))
+
+
+def _on_menu(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    match answer.choice:
+        case "new":
+            if ctx.state.draft is not None and ctx.state.draft.has_content():
+                return Goto(Step.RESUME)
+            ctx.state.draft = Draft()
+            return Goto(Step.PROBLEM)
+        case "drafts":
+            if not ctx.directory.drafts():
+                return Goto(Step.MENU, (msg.NO_DRAFTS,))
+            return Goto(Step.PICK_DRAFT)
+        case "submitted":
+            ideas = ctx.directory.submitted()[: ctx.config.max_listed]
+            if not ideas:
+                return Goto(Step.MENU, (msg.NO_SUBMITTED,))
+            lines = [
+                f"{n}. «{idea.title}» — {msg.STATUS_LABELS.get(idea.status, idea.status)}"
+                for n, idea in enumerate(ideas, start=1)
+            ]
+            return Goto(Step.MENU, ("\n".join([msg.SUBMITTED_HEADER, *lines]),))
+        case _:
+            return Goto(Step.MENU, (msg.HELP_GENERAL,))
+
+
+def _on_pick_draft(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    choice = answer.choice or ""
+    if choice == "menu":
+        return Goto(Step.MENU)
+    draft = ctx.directory.load_draft(int(choice.removeprefix("draft:")))
+    if draft is None:
+        return Retry(msg.STALE_BUTTON)
+    ctx.state.draft = draft
+    return Goto(first_missing_step(draft))
+
+
+def _on_resume(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    if answer.choice == "continue":
+        return Goto(first_missing_step(ctx.draft))
+    if answer.choice == "new":
+        ctx.state.draft = Draft()
+        return Goto(Step.PROBLEM)
+    return Goto(Step.MENU)
+
+
+def _text_field(attribute: str, following: Step) -> Handler:
+    def handle(ctx: Ctx, answer: Answer) -> Goto | Retry:
+        text = _free_text(ctx, answer)
+        if isinstance(text, Retry):
+            return text
+        setattr(ctx.draft, attribute, text)
+        ctx.draft.sources[attribute] = answer.source
+        return Goto(following)
+
+    return handle
+
+
+def _on_benefit_kind(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    kind = BenefitKind(answer.choice or BenefitKind.OTHER)
+    if ctx.draft.benefit_kind != kind:
+        ctx.draft.benefit_detail = None
+        ctx.draft.benefit_value_vnd = None
+    ctx.draft.benefit_kind = kind
+    return Goto(Step.BENEFIT_DETAIL)
+
+
+_UNKNOWN_AMOUNT = {"chua ro", "khong ro", "chua biet", "khong biet", "chua tinh"}
+
+
+def _on_benefit_detail(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    text = clean_text(answer.text or "")
+    if ctx.draft.benefit_kind is BenefitKind.MONEY and match_key(text) in _UNKNOWN_AMOUNT:
+        value = None
+    else:
+        checked = _free_text(ctx, answer)
+        # Figures are short: "5tr" or "30p" is a complete answer.
+        if isinstance(checked, Retry) and not (text and any(ch.isdigit() for ch in text)):
+            return checked
+        value = parse_vnd(text) if ctx.draft.benefit_kind is BenefitKind.MONEY else None
+    ctx.draft.benefit_detail = text
+    ctx.draft.benefit_value_vnd = value
+    ctx.draft.sources["benefit_detail"] = answer.source
+    return Goto(Step.FIELD)
+
+
+def _on_field(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    ctx.draft.field = FieldOfWork(answer.choice or FieldOfWork.OTHER)
+    return Goto(Step.APPLIED)
+
+
+_DATE = re.compile(r"^(\d{1,2})\s*[/.-]\s*(\d{1,2})(?:\s*[/.-]\s*(\d{2}|\d{4}))?$")
+
+
+def parse_day(text: str, today: dt.date) -> dt.date | None:
+    """A day written as 15/3/2026, 15-03-26 or 15/3 (this year); "hôm nay" is today."""
+    key = match_key(text)
+    if key in {"hom nay", "nay"}:
+        return today
+    if key == "hom qua":
+        return today - dt.timedelta(days=1)
+    found = _DATE.match(clean_text(text).removeprefix("ngày").strip())
+    if not found:
+        return None
+    day, month, year = int(found[1]), int(found[2]), found[3]
+    full_year = today.year if year is None else int(year) + (2000 if len(year) == 2 else 0)
+    try:
+        return dt.date(full_year, month, day)
+    except ValueError:
+        return None
+
+
+def _on_applied(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    if answer.choice == "yes":
+        ctx.draft.applied, ctx.draft.applied_on = True, ctx.today()
+    elif answer.choice == "no":
+        ctx.draft.applied, ctx.draft.applied_on = False, None
+    else:
+        day = parse_day(answer.text or "", ctx.today())
+        if day is None or day > ctx.today() or day.year < 1990:
+            return Retry(msg.DATE_INVALID)
+        ctx.draft.applied, ctx.draft.applied_on = True, day
+    return Goto(Step.COAUTHORS)
+
+
+def _on_coauthors(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    if answer.choice == "none":
+        ctx.draft.co_authors = ""
+        return Goto(Step.SUMMARY)
+    names = clean_text(answer.text or "")
+    if not names:
+        return Retry(msg.EMPTY_ANSWER)
+    if len(names) > ctx.config.max_answer_chars:
+        return Retry(msg.TOO_LONG.format(length=len(names), limit=ctx.config.max_answer_chars))
+    ctx.draft.co_authors = names
+    ctx.draft.sources["co_authors"] = answer.source
+    return Goto(Step.SUMMARY)
+
+
+def _on_summary(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    if answer.choice == "edit":
+        return Goto(Step.EDIT_PICK)
+    if answer.choice == "later":
+        return Goto(Step.MENU, (msg.SAVED_FOR_LATER,))
+    draft = ctx.draft
+    missing = first_missing_step(draft)
+    if missing is not Step.SUMMARY:
+        return Goto(missing)
+    ctx.state.draft = None
+    thanks = msg.SUBMITTED.format(name=msg.address(ctx.state.name), title=make_title(draft))
+    return Goto(Step.MENU, (thanks,), submit=draft)
+
+
+def _on_edit_pick(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    if answer.choice == "done":
+        return Goto(Step.SUMMARY)
+    ctx.state.editing = True
+    return Goto(Step(answer.choice or Step.SUMMARY))
+
+
+def _on_start(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    return Goto(Step.ONBOARD_UNIT, (msg.WELCOME,))
+
+
+def _no_prompt(ctx: Ctx) -> Reply:
+    return Reply(msg.WELCOME)
+
+
+_EDIT_OPTIONS = (
+    *(
+        Option(label, step.value, (match_key(msg.strip_emoji_label(label)),))
+        for step, label in msg.EDIT_LABELS.items()
+    ),
+    Option(msg.EDIT_DONE, "done", ("xong", "khong sua")),
+)
+
+SPECS: dict[Step, StepSpec] = {
+    spec.step: spec
+    for spec in (
+        StepSpec(
+            Step.START, _no_prompt, _on_start, Accepts.TEXT, ((Step.ONBOARD_UNIT, "tin nhắn đầu"),)
+        ),
+        StepSpec(
+            Step.ONBOARD_UNIT,
+            _ask(Step.ONBOARD_UNIT),
+            _on_unit,
+            Accepts.TEXT,
+            ((Step.ONBOARD_NAME, "mã đúng"), (Step.MENU, "đã có tên")),
+        ),
+        StepSpec(
+            Step.ONBOARD_NAME,
+            _ask(Step.ONBOARD_NAME),
+            _on_name,
+            Accepts.TEXT,
+            ((Step.MENU, "tên"),),
+            back=Step.ONBOARD_UNIT,
+        ),
+        StepSpec(
+            Step.MENU,
+            _menu_prompt,
+            _on_menu,
+            Accepts.CHOICE,
+            (
+                (Step.PROBLEM, "sáng kiến mới"),
+                (Step.RESUME, "mới, khi đang có nháp"),
+                (Step.PICK_DRAFT, "bản nháp"),
+                (Step.MENU, "đã gửi / hướng dẫn"),
+            ),
+        ),
+        StepSpec(
+            Step.PICK_DRAFT,
+            _pick_draft_prompt,
+            _on_pick_draft,
+            Accepts.CHOICE,
+            (
+                (Step.PROBLEM, "nháp chọn: câu còn thiếu"),
+                (Step.SOLUTION, ""),
+                (Step.BENEFIT_KIND, ""),
+                (Step.BENEFIT_DETAIL, ""),
+                (Step.FIELD, ""),
+                (Step.APPLIED, ""),
+                (Step.COAUTHORS, ""),
+                (Step.SUMMARY, "nháp đủ"),
+                (Step.MENU, "về menu"),
+            ),
+            back=Step.MENU,
+        ),
+        StepSpec(
+            Step.RESUME,
+            _resume_prompt,
+            _on_resume,
+            Accepts.CHOICE,
+            (
+                (Step.PROBLEM, "làm tiếp: câu còn thiếu / viết mới"),
+                (Step.SOLUTION, ""),
+                (Step.BENEFIT_KIND, ""),
+                (Step.BENEFIT_DETAIL, ""),
+                (Step.FIELD, ""),
+                (Step.APPLIED, ""),
+                (Step.COAUTHORS, ""),
+                (Step.SUMMARY, "nháp đủ"),
+                (Step.MENU, "về menu"),
+            ),
+            back=Step.MENU,
+        ),
+        StepSpec(
+            Step.PROBLEM,
+            _ask(Step.PROBLEM),
+            _text_field("problem", Step.SOLUTION),
+            Accepts.TEXT,
+            ((Step.SOLUTION, "kể khó khăn"),),
+            back=Step.MENU,
+            drafting=True,
+            returns_when_editing=True,
+        ),
+        StepSpec(
+            Step.SOLUTION,
+            _ask(Step.SOLUTION),
+            _text_field("solution", Step.BENEFIT_KIND),
+            Accepts.TEXT,
+            ((Step.BENEFIT_KIND, "kể cách làm"),),
+            back=Step.PROBLEM,
+            drafting=True,
+            returns_when_editing=True,
+        ),
+        StepSpec(
+            Step.BENEFIT_KIND,
+            _ask(Step.BENEFIT_KIND, *_enum_options(msg.BENEFIT_LABELS)),
+            _on_benefit_kind,
+            Accepts.CHOICE,
+            ((Step.BENEFIT_DETAIL, "loại lợi ích"),),
+            back=Step.SOLUTION,
+            drafting=True,
+        ),
+        StepSpec(
+            Step.BENEFIT_DETAIL,
+            _benefit_detail_prompt,
+            _on_benefit_detail,
+            Accepts.TEXT,
+            ((Step.FIELD, "lợi ích cụ thể"),),
+            back=Step.BENEFIT_KIND,
+            drafting=True,
+            returns_when_editing=True,
+        ),
+        StepSpec(
+            Step.FIELD,
+            _ask(Step.FIELD, *_enum_options(msg.FIELD_LABELS)),
+            _on_field,
+            Accepts.CHOICE,
+            ((Step.APPLIED, "lĩnh vực"),),
+            back=Step.BENEFIT_DETAIL,
+            drafting=True,
+            returns_when_editing=True,
+        ),
+        StepSpec(
+            Step.APPLIED,
+            _ask(
+                Step.APPLIED,
+                Option(msg.APPLIED_YES, "yes", ("da ap dung", "roi", "co", "da", "ap dung")),
+                Option(msg.APPLIED_NO, "no", ("chua", "khong", "chua ap dung")),
+            ),
+            _on_applied,
+            Accepts.CHOICE_OR_TEXT,
+            ((Step.COAUTHORS, "đã / chưa / ngày"),),
+            back=Step.FIELD,
+            drafting=True,
+            returns_when_editing=True,
+        ),
+        StepSpec(
+            Step.COAUTHORS,
+            _ask(
+                Step.COAUTHORS,
+                Option(
+                    msg.NO_COAUTHORS,
+                    "none",
+                    ("khong", "khong co", "khong ai", "ko", "k", "mot minh", "chua"),
+                ),
+            ),
+            _on_coauthors,
+            Accepts.CHOICE_OR_TEXT,
+            ((Step.SUMMARY, "tên hoặc không ai"),),
+            back=Step.APPLIED,
+            drafting=True,
+            returns_when_editing=True,
+        ),
+        StepSpec(
+            Step.SUMMARY,
+            _summary_prompt,
+            _on_summary,
+            Accepts.CHOICE,
+            (
+                (Step.MENU, "gửi đi / để sau"),
+                (Step.EDIT_PICK, "sửa"),
+                (Step.PROBLEM, "gửi khi còn thiếu"),
+                (Step.SOLUTION, ""),
+                (Step.BENEFIT_KIND, ""),
+                (Step.BENEFIT_DETAIL, ""),
+                (Step.FIELD, ""),
+                (Step.APPLIED, ""),
+                (Step.COAUTHORS, ""),
+            ),
+            back=Step.COAUTHORS,
+            drafting=True,
+        ),
+        StepSpec(
+            Step.EDIT_PICK,
+            _ask(Step.EDIT_PICK, *_EDIT_OPTIONS),
+            _on_edit_pick,
+            Accepts.CHOICE,
+            (
+                (Step.PROBLEM, "sửa phần"),
+                (Step.SOLUTION, ""),
+                (Step.BENEFIT_KIND, ""),
+                (Step.FIELD, ""),
+                (Step.APPLIED, ""),
+                (Step.COAUTHORS, ""),
+                (Step.SUMMARY, "không sửa nữa"),
+            ),
+            back=Step.SUMMARY,
+            drafting=True,
+        ),
+    )
+}
+
+assert set(SPECS) == set(Step), "every step needs a declaration"

@@ -1,0 +1,63 @@
+"""Read-back of a draft and the short title derived from it."""
+
+from __future__ import annotations
+
+import re
+
+from dialogs import messages as msg
+from dialogs.state import Draft
+
+_SENTENCE_END = re.compile(r"[.!?;\n]")
+TITLE_WORDS = 12
+TITLE_CHARS = 80
+
+
+def make_title(draft: Draft) -> str:
+    """A short title from the first sentence of the solution (or the problem, before that).
+
+    Workers are not asked for a title: writing one is the hardest part for them, and the first
+    words of what they changed name the idea well enough for lists and rankings.
+    """
+    source = draft.solution or draft.problem or ""
+    first = _SENTENCE_END.split(source, maxsplit=1)[0].strip() or source.strip()
+    words = first.split()
+    title = " ".join(words[:TITLE_WORDS])
+    if len(words) > TITLE_WORDS or len(title) > TITLE_CHARS:
+        title = title[: TITLE_CHARS - 1].rstrip() + "…"
+    return title[:1].upper() + title[1:]
+
+
+def benefit_text(draft: Draft) -> str | None:
+    if draft.benefit_kind is None:
+        return None
+    kind = msg.strip_emoji_label(msg.BENEFIT_LABELS[draft.benefit_kind])
+    parts = [kind]
+    if draft.benefit_value_vnd is not None:
+        parts.append(msg.format_vnd(draft.benefit_value_vnd))
+    elif draft.benefit_detail:
+        parts.append(draft.benefit_detail)
+    return " — ".join(parts)
+
+
+def applied_text(draft: Draft) -> str | None:
+    if draft.applied is None:
+        return None
+    if draft.applied and draft.applied_on:
+        return msg.APPLIED_SINCE.format(date=msg.format_date(draft.applied_on))
+    return msg.APPLIED_YES_TEXT if draft.applied else msg.APPLIED_NO_TEXT
+
+
+def read_back(draft: Draft) -> str:
+    """The whole draft, one line per part, as shown before sending."""
+    values = {
+        "problem": draft.problem,
+        "solution": draft.solution,
+        "benefit": benefit_text(draft),
+        "field": msg.strip_emoji_label(msg.FIELD_LABELS[draft.field]) if draft.field else None,
+        "applied": applied_text(draft),
+        "co_authors": (draft.co_authors or msg.NOBODY) if draft.co_authors is not None else None,
+    }
+    return "\n".join(
+        msg.SUMMARY_LINES[key].format(value=value if value is not None else msg.MISSING)
+        for key, value in values.items()
+    )

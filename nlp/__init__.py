@@ -1,0 +1,1 @@
+"""Language tools: text normalisation, numbers, and (later) audio and speech recognition."""

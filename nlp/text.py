@@ -1,0 +1,49 @@
+"""Clean up what people type and build diacritic-free keys for matching commands and choices.
+
+Workers type on cheap phones with and without Vietnamese keyboards, paste from other apps and
+add emoji. Everything that reaches the dialog goes through :func:`clean_text`; everything that
+is compared against a command or a choice goes through :func:`match_key`, so "khong",
+"không" and "KHÔNG 👍" are the same answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Zero-width characters, BOM and bidi marks that phones and copy-paste slip into text.
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e"), None
+)
+_SPACES = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def clean_text(text: str) -> str:
+    """Return `text` in NFC with invisible and control characters removed and spaces collapsed.
+
+    Newlines inside the text are kept as single spaces: answers are one paragraph each.
+    """
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove Vietnamese tone and vowel marks; "đ" becomes "d"."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def match_key(text: str) -> str:
+    """Key for comparing answers: no diacritics, lower case, only letters and digits, single spaces.
+
+    Emoji and punctuation disappear, so a key can be empty for a message of only emoji.
+    """
+    folded = strip_diacritics(clean_text(text)).casefold()
+    return _NON_WORD.sub(" ", folded).strip()
+
+
+def has_letters_or_digits(text: str) -> bool:
+    """True when `text` says something in words or digits (not only emoji or punctuation)."""
+    return any(ch.isalnum() for ch in text)

@@ -1,0 +1,161 @@
+"""Tables. Shapes follow SQLModel's habit: a base of shared fields, a create shape for input
+that differs from the row, and the table class itself.
+
+Enumerations are stored as short strings, not native database enums, so adding a value is a
+code change, not a migration on every backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import JSONDocument, UTCDateTime, utcnow
+
+
+class UnitLevel(StrEnum):
+    NATIONAL = "national"
+    PROVINCE = "province"
+    DISTRICT = "district"
+    GRASSROOTS = "grassroots"
+
+
+# Which level may sit under which: province and sector unions under the confederation, and so on.
+PARENT_LEVEL: dict[UnitLevel, UnitLevel | None] = {
+    UnitLevel.NATIONAL: None,
+    UnitLevel.PROVINCE: UnitLevel.NATIONAL,
+    UnitLevel.DISTRICT: UnitLevel.PROVINCE,
+    UnitLevel.GRASSROOTS: UnitLevel.DISTRICT,
+}
+
+
+class Role(StrEnum):
+    WORKER = "worker"
+    OFFICER = "officer"
+
+
+class InitiativeStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    VALID = "valid"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class UnitBase(SQLModel):
+    code: str = Field(sa_type=String(40), unique=True, index=True)
+    name: str = Field(sa_type=String(200))
+    level: str = Field(sa_type=String(20))  # a UnitLevel
+
+
+class UnitCreate(UnitBase):
+    """A unit as given in seed files and by administrators: its parent by code."""
+
+    parent_code: str | None = None
+    quotas: dict[str, int] = Field(default_factory=dict)
+
+
+class Unit(UnitBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    created_at: dt.datetime = _created()
+
+
+class Quota(SQLModel, table=True):
+    """How many initiatives a unit is expected to produce in a period ("2026", "2026-Q4")."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    period: str = Field(sa_type=String(10), primary_key=True)
+    target: int = Field(ge=0)
+
+
+class PersonBase(SQLModel):
+    name: str | None = Field(default=None, sa_type=String(100))
+    phone: str | None = Field(default=None, sa_type=String(20))
+
+
+class Person(PersonBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    created_at: dt.datetime = _created()
+    updated_at: dt.datetime = _created()
+
+
+class Identity(SQLModel, table=True):
+    """One way to reach a person: a chat account on a channel."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(sa_type=String(20))
+    external_id: str = Field(sa_type=String(64))
+    unreachable: bool = False
+    created_at: dt.datetime = _created()
+
+
+class Membership(SQLModel, table=True):
+    """A person's role in a unit: worker, or officer of that unit."""
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True, index=True)
+    role: str = Field(sa_type=String(20), primary_key=True)  # a Role
+
+
+class InitiativeBase(SQLModel):
+    title: str = Field(default="", sa_type=String(200))
+    problem: str | None = Field(default=None, sa_type=Text)
+    solution: str | None = Field(default=None, sa_type=Text)
+    benefit_kind: str | None = Field(default=None, sa_type=String(20))
+    benefit_detail: str | None = Field(default=None, sa_type=Text)
+    benefit_value_vnd: int | None = Field(default=None, sa_type=BigInteger)
+    field: str | None = Field(default=None, sa_type=String(20))
+    applied: bool | None = None
+    applied_on: dt.date | None = None
+    co_authors: str | None = Field(default=None, sa_type=Text)
+
+
+class Initiative(InitiativeBase, table=True):
+    __table_args__ = (
+        Index("ix_initiative_unit_status", "unit_id", "status"),
+        Index("ix_initiative_author_status", "author_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    author_id: int = Field(foreign_key="person.id")
+    entered_by_id: int | None = Field(default=None, foreign_key="person.id")
+    status: str = Field(default=InitiativeStatus.DRAFT, sa_type=String(20))  # InitiativeStatus
+    # How each answer was given: {"problem": "voice", "solution": "typed", ...}
+    sources: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSONDocument, nullable=False)
+    )
+    created_at: dt.datetime = _created()
+    updated_at: dt.datetime = _created()
+    submitted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Conversation(SQLModel, table=True):
+    """The dialog state of one chat, written in the same transaction as its draft."""
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(20))
+    chat_id: str = Field(sa_type=String(64))
+    person_id: int = Field(foreign_key="person.id", index=True)
+    step: str = Field(sa_type=String(30))
+    state: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDocument, nullable=False)
+    )
+    initiative_id: int | None = Field(default=None, foreign_key="initiative.id")
+    last_activity: dt.datetime = _created()
