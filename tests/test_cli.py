@@ -1,0 +1,184 @@
+"""The ``sangkien`` command as a newcomer uses it."""
+
+from __future__ import annotations
+
+import csv
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from storage.demo import DEMO_UNITS
+
+SCRIPT = """\
+# Lan's first idea, typed the way workers type
+/start HN-DM01
+Nguyễn Thị Lan
+/press 1
+May cat hay ket vai, moi ca phai dung may 30 phut
+Gắn thêm thanh dẫn vải trước lưỡi cắt
+/press 2
+3tr5
+1
+/voice missing-recording.ogg
+/press 1
+khong
+/press 1
+"""
+
+
+def _config(tmp_path: Path, database_url: str) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(f'database_url = "{database_url}"\ndata_dir = "{tmp_path}"\n')
+    return config
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sangkien", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_help_is_in_vietnamese_and_english() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "hộp thư sáng kiến" in result.output and "initiative chatbot" in result.output
+    assert "Trò chuyện với bot" in result.output and "Chat with the bot" in result.output
+
+
+def test_units_list_tsv(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "--config",
+            str(_config(tmp_path, f"sqlite:///{tmp_path}/u.db")),
+            "units",
+            "list",
+            "--format",
+            "tsv",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(DEMO_UNITS)
+    assert lines[0] == "VN\tnational\tTổng Liên đoàn Lao động Việt Nam\t"
+    assert "HN-DM01\tgrassroots\tCĐCS Công ty CP May Đức Giang\tHN-LB" in lines
+    assert all(len(line.split("\t")) == 4 for line in lines)
+
+
+def test_a_scripted_chat_is_stored_and_exported(tmp_path: Path, db_url: str) -> None:
+    config = str(_config(tmp_path, db_url))
+    script = tmp_path / "lan.txt"
+    script.write_text(SCRIPT, encoding="utf-8")
+    chat = run("--config", config, "chat", "--script", str(script), "--user", "lan")
+    assert chat.returncode == 0, chat.stderr
+    assert "👤 /press 1" in chat.stdout
+    assert "🎤 Tôi chưa nghe được ghi âm" in chat.stdout
+    assert "🎉 Cảm ơn Lan!" in chat.stdout
+    out = tmp_path / "ideas.csv"
+    exported = run("--config", config, "export", "--format", "csv", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert "exported 1 initiatives" in exported.stderr
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads it as UTF-8
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert row["status"] == "submitted"
+    assert row["unit_code"] == "HN-DM01"
+    assert row["author_name"] == "Nguyễn Thị Lan"
+    assert row["problem"] == "May cat hay ket vai, moi ca phai dung may 30 phut"
+    assert row["benefit_value_vnd"] == "3500000"
+    assert row["field"] == "production"
+    assert row["co_authors"] == ""
+    assert row["submitted_at"].endswith("+00:00")
+
+
+def _read_until(process: subprocess.Popen[bytes], marker: str, timeout: float = 60) -> str:
+    assert process.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker.encode() not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no {marker!r} in {seen.decode(errors='replace')!r}")
+        ready, _, _ = select.select([process.stdout], [], [], remaining)
+        if ready:
+            chunk = os.read(process.stdout.fileno(), 65536)
+            if not chunk:
+                raise AssertionError(f"exited before {marker!r}: {seen.decode()!r}")
+            seen += chunk
+    return seen.decode()
+
+
+def test_killing_the_process_between_two_messages_resumes_the_same_draft(tmp_path: Path) -> None:
+    config = str(_config(tmp_path, f"sqlite:///{tmp_path}/kill.db"))
+    with subprocess.Popen(
+        ["sangkien", "--config", config, "chat", "--user", "minh"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as process:
+        assert process.stdin is not None
+        try:
+            _read_until(process, "Mã công đoàn cơ sở")
+            for line, marker in (
+                ("HN-CK02", "tên là gì"),
+                ("Trần Văn Minh", "muốn làm gì"),
+                ("1", "khó khăn hay lãng phí"),
+                ("Phôi thép để xa máy tiện", "đã thay đổi gì"),
+            ):
+                process.stdin.write(line.encode() + b"\n")
+                process.stdin.flush()
+                _read_until(process, marker)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+    script = tmp_path / "rest.txt"
+    script.write_text("Đặt giá để phôi ngay cạnh máy\n", encoding="utf-8")
+    again = run("--config", config, "chat", "--script", str(script), "--user", "minh")
+    assert again.returncode == 0, again.stderr
+    assert "lợi ích gì nhất" in again.stdout
+    exported = run("--config", config, "export", "--out", "-")
+    assert "Phôi thép để xa máy tiện" in exported.stdout
+    assert "Đặt giá để phôi ngay cạnh máy" in exported.stdout
+
+
+def test_bad_configuration_stops_start_up_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[dialog]\nmax_answer_chars = 0\n")
+    result = run("--config", str(config), "units", "list")
+    assert result.returncode == 2
+    assert "dialog.max_answer_chars" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path}/fresh.db"\nauto_upgrade = false\n')
+    assert run("--config", str(config), "units", "list").returncode == 2
+    result = run("--config", str(config), "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert run("--config", str(config), "units", "list").returncode == 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses /proc")
+def test_interactive_chat_quits_cleanly(tmp_path: Path) -> None:
+    config = str(_config(tmp_path, f"sqlite:///{tmp_path}/q.db"))
+    result = subprocess.run(
+        ["sangkien", "--config", config, "chat"],
+        input="xin chào\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Mã công đoàn cơ sở" in result.stdout

@@ -1,0 +1,61 @@
+"""Settings: config.toml, environment overrides, and start-up errors that name the key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_shipped_config_is_valid_and_matches_the_defaults() -> None:
+    shipped = load_settings(ROOT / "config.toml")
+    assert shipped.model_dump() == Settings().model_dump()
+
+
+def test_file_values_and_environment_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('database_url = "sqlite:///a.db"\n[dialog]\nresume_after_hours = 2\n')
+    settings = load_settings(config)
+    assert settings.database_url == "sqlite:///a.db"
+    assert settings.dialog.to_config().resume_after == dt.timedelta(hours=2)
+    monkeypatch.setenv("SANGKIEN_DATABASE_URL", "postgresql+psycopg://u@127.0.0.1/x")
+    monkeypatch.setenv("SANGKIEN_DIALOG__RESUME_AFTER_HOURS", "5")
+    settings = load_settings(config)
+    assert settings.database_url.startswith("postgresql")
+    assert settings.dialog.resume_after_hours == 5
+
+
+def test_config_path_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "other.toml"
+    config.write_text("seed_demo = false\n")
+    monkeypatch.setenv("SANGKIEN_CONFIG", str(config))
+    assert load_settings().seed_demo is False
+
+
+@pytest.mark.parametrize(
+    ("content", "key"),
+    [
+        ("[dialog]\nresume_after_hours = -1\n", "dialog.resume_after_hours"),
+        ("[dialog]\nmax_answer_chars = 'many'\n", "dialog.max_answer_chars"),
+        ('database_url = "mysql://x/y"\n', "database_url"),
+        ('log_level = "LOUD"\n', "log_level"),
+        ("colour = 'blue'\n", "colour"),
+    ],
+)
+def test_invalid_values_name_the_key(tmp_path: Path, content: str, key: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(content)
+    with pytest.raises(SettingsError, match=rf"\b{key}\b"):
+        load_settings(config)
+
+
+def test_a_missing_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="not found"):
+        load_settings(tmp_path / "nope.toml")

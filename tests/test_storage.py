@@ -1,0 +1,121 @@
+"""Storage on every backend: the unit tree, people and identities, timestamps, migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, select
+
+from storage import repo
+from storage.db import downgrade, is_up_to_date, upgrade
+from storage.demo import DEMO_UNITS, seed_demo
+from storage.models import Identity, Initiative, Person, Quota, Unit, UnitCreate
+
+
+def test_demo_tree_is_loaded_once(db: Engine) -> None:
+    with Session(db) as session:
+        assert repo.count_units(session=session) == len(DEMO_UNITS)
+        assert seed_demo(session=session) is False
+        quota = session.exec(select(Quota).join(Unit).where(Unit.code == "HN-DM01")).one()
+        assert (quota.period, quota.target) == ("2026", 40)
+
+
+def test_units_list_in_tree_order(db: Engine) -> None:
+    with Session(db) as session:
+        ordered = [(u.code, parent) for u, parent in repo.units_in_tree_order(session=session)]
+    assert ordered[0] == ("VN", None)
+    position = {code: n for n, (code, _) in enumerate(ordered)}
+    for code, parent in ordered:
+        if parent:
+            assert position[parent] < position[code]
+
+
+def test_unit_levels_must_nest(db: Engine) -> None:
+    with Session(db) as session:
+        with pytest.raises(repo.UnitTreeError, match="cannot sit under"):
+            repo.create_units(
+                [UnitCreate(code="X1", name="CĐCS lạc chỗ", level="grassroots", parent_code="HN")],
+                session=session,
+            )
+        with pytest.raises(repo.UnitTreeError, match="does not exist"):
+            repo.create_units(
+                [UnitCreate(code="X2", name="Quận mới", level="district", parent_code="NOPE")],
+                session=session,
+            )
+
+
+def test_a_person_can_have_several_identities(db: Engine) -> None:
+    with Session(db) as session:
+        person = repo.identity_person("telegram", "42", session=session)
+        assert repo.identity_person("telegram", "42", session=session).id == person.id
+        assert person.id is not None
+        session.add(Identity(person_id=person.id, channel="zalo", external_id="abc"))
+        session.commit()
+        assert repo.identity_person("zalo", "abc", session=session).id == person.id
+        session.add(Identity(person_id=person.id, channel="zalo", external_id="abc"))
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def test_timestamps_come_back_utc_aware(db: Engine) -> None:
+    hanoi = dt.timezone(dt.timedelta(hours=7))
+    when = dt.datetime(2026, 11, 20, 9, 30, tzinfo=hanoi)
+    with Session(db) as session:
+        person = Person(name="Lan", created_at=when, updated_at=when)
+        session.add(person)
+        session.commit()
+        person_id = person.id
+    with Session(db) as session:
+        stored = session.get(Person, person_id)
+        assert stored is not None
+        assert stored.created_at == when
+        assert stored.created_at.tzinfo == dt.UTC
+
+
+def test_naive_timestamps_are_refused(db: Engine) -> None:
+    with Session(db) as session:
+        session.add(Person(name="Lan", created_at=dt.datetime(2026, 1, 1)))  # noqa: DTZ001
+        with pytest.raises(Exception, match="naive datetime"):
+            session.commit()
+
+
+def test_export_rows_join_unit_and_author(db: Engine) -> None:
+    with Session(db) as session:
+        unit = repo.get_unit("hn-dm01", session=session)
+        author = repo.identity_person("test", "u", session=session)
+        assert unit and unit.id and author.id
+        author.name = "Lan"
+        for n in range(3):
+            session.add(
+                Initiative(
+                    unit_id=unit.id,
+                    author_id=author.id,
+                    title=f"Ý tưởng {n}",
+                    sources={"problem": "voice"},
+                )
+            )
+        session.commit()
+        rows = list(repo.export_rows(session=session, batch=2))
+    assert [r["title"] for r in rows] == ["Ý tưởng 0", "Ý tưởng 1", "Ý tưởng 2"]
+    assert rows[0]["unit_code"] == "HN-DM01" and rows[0]["author_name"] == "Lan"
+    assert rows[0]["sources"] == {"problem": "voice"}
+    assert set(rows[0]) == set(repo.EXPORT_COLUMNS)
+
+
+def test_migrations_match_the_models(db: Engine) -> None:
+    assert is_up_to_date(db)
+    with db.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_migrations_go_down_and_up_again(db: Engine) -> None:
+    downgrade(db, "base")
+    assert set(inspect(db).get_table_names()) <= {"alembic_version"}
+    upgrade(db)
+    assert set(SQLModel.metadata.tables) <= set(inspect(db).get_table_names())

@@ -1,0 +1,1 @@
+"""Test helpers: a private PostgreSQL cluster, a fake chat user, database fixtures."""

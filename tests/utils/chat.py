@@ -1,0 +1,72 @@
+"""A fake chat user who sends text, voice and button presses and reads the replies."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.service import ChatService, Turn
+from dialogs.events import ChoiceIn, Inbound, Reply, UnsupportedIn, VoiceIn, parse_text
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.now = start or dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+class FakeUser:
+    """Talks to the chat service as a person in a private chat would."""
+
+    def __init__(self, service: ChatService, user_id: str, channel: str = "test") -> None:
+        self.service = service
+        self.turn = Turn(channel, user_id, user_id)
+        self.replies: list[Reply] = []
+
+    def _send(self, event: Inbound) -> list[Reply]:
+        self.replies = self.service.handle(self.turn, event)
+        return self.replies
+
+    def send(self, text: str) -> list[Reply]:
+        return self._send(parse_text(text))
+
+    def voice(self, transcript: str | None, problem: str | None = None) -> list[Reply]:
+        return self._send(VoiceIn(transcript, problem))
+
+    def unsupported(self, kind: str) -> list[Reply]:
+        return self._send(UnsupportedIn(kind))
+
+    def press(self, choice: int | str) -> list[Reply]:
+        """Press a button of the last question: by number (from 1) or by part of its label."""
+        options = self.question.options
+        if isinstance(choice, int):
+            return self._send(ChoiceIn(options[choice - 1].value))
+        for option in options:
+            if choice in option.label:
+                return self._send(ChoiceIn(option.value))
+        raise AssertionError(f"no button {choice!r} in {[o.label for o in options]}")
+
+    def press_value(self, value: str) -> list[Reply]:
+        return self._send(ChoiceIn(value))
+
+    @property
+    def question(self) -> Reply:
+        """The last reply that offers choices, else the last reply."""
+        for reply in reversed(self.replies):
+            if reply.options:
+                return reply
+        return self.replies[-1]
+
+    @property
+    def text(self) -> str:
+        """Everything the bot said in its last answer, as one string."""
+        return "\n".join(reply.text for reply in self.replies)
+
+    def labels(self) -> list[str]:
+        return [option.label for option in self.question.options]

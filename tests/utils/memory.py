@@ -1,0 +1,33 @@
+"""An in-memory :class:`~dialogs.state.Directory` for driving the pure engine without a database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dialogs.state import Draft, IdeaRef, UnitRef
+
+UNITS = {
+    "HN": UnitRef(code="HN", name="Liên đoàn Lao động TP Hà Nội", level="province"),
+    "HN-DM01": UnitRef(code="HN-DM01", name="CĐCS Công ty CP May Đức Giang", level="grassroots"),
+}
+
+
+class MemoryDirectory:
+    def __init__(self, drafts: dict[int, Draft] | None = None) -> None:
+        self.saved = drafts or {}
+
+    def find_unit(self, code: str) -> UnitRef | None:
+        return UNITS.get(code)
+
+    def drafts(self) -> list[IdeaRef]:
+        when = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+        return [
+            IdeaRef(id=i, title=d.problem or "", status="draft", updated_at=when)
+            for i, d in self.saved.items()
+        ]
+
+    def submitted(self) -> list[IdeaRef]:
+        return []
+
+    def load_draft(self, initiative_id: int) -> Draft | None:
+        return self.saved.get(initiative_id)
