@@ -69,7 +69,7 @@ def handle(
     config: DialogConfig | None = None,
 ) -> Outcome:
     """Advance the conversation by one inbound event."""
-    ctx = Ctx(state.model_copy(deep=True), now, directory, config or DialogConfig())
+    ctx = Ctx(state.working_copy(), now, directory, config or DialogConfig())
     outcome = Outcome(ctx.state)
     _dispatch(ctx, event, outcome)
     ctx.state.last_activity = now

@@ -84,6 +84,16 @@ class State(BaseModel):
     options: list[str] = Field(default_factory=list)
     last_activity: dt.datetime | None = None
 
+    def working_copy(self) -> State:
+        """A copy whose mutable parts (draft, its sources, options) are the copy's own.
+
+        Cheaper than a generic deep copy, which matters: it runs on every message.
+        """
+        draft = None
+        if self.draft is not None:
+            draft = self.draft.model_copy(update={"sources": dict(self.draft.sources)})
+        return self.model_copy(update={"draft": draft, "options": list(self.options)})
+
 
 class UnitRef(BaseModel):
     code: str

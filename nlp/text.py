@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Zero-width characters, BOM and bidi marks that phones and copy-paste slip into text.
-_INVISIBLE = dict.fromkeys(
-    map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e"), None
-)
+# Zero-width characters, BOM, soft hyphen and bidi marks that phones and copy-paste slip in.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Control characters (tabs and newlines included) read as spaces.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SPACES = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
@@ -24,9 +24,8 @@ def clean_text(text: str) -> str:
 
     Newlines inside the text are kept as single spaces: answers are one paragraph each.
     """
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    return _SPACES.sub(" ", text).strip()
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
 def strip_diacritics(text: str) -> str:

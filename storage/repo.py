@@ -11,10 +11,7 @@ from sqlmodel import Session, col, select
 
 from storage.models import (
     PARENT_LEVEL,
-    Conversation,
-    Identity,
     Initiative,
-    InitiativeStatus,
     Person,
     Quota,
     Unit,
@@ -80,53 +77,6 @@ def units_in_tree_order(*, session: Session) -> list[tuple[Unit, str | None]]:
         ordered.append((unit, parent.code if parent else None))
         stack.extend(reversed(children.get(unit.id, [])))
     return ordered
-
-
-def identity_person(channel: str, external_id: str, *, session: Session) -> Person:
-    """The person behind a chat account, created on first contact."""
-    found = session.exec(
-        select(Person)
-        .join(Identity, col(Identity.person_id) == col(Person.id))
-        .where(Identity.channel == channel, Identity.external_id == external_id)
-    ).first()
-    if found is not None:
-        return found
-    person = Person()
-    session.add(person)
-    session.flush()
-    assert person.id is not None
-    session.add(Identity(person_id=person.id, channel=channel, external_id=external_id))
-    session.flush()
-    return person
-
-
-def conversation(
-    channel: str, chat_id: str, *, session: Session, lock: bool = False
-) -> Conversation | None:
-    """The stored conversation of a chat; `lock` holds its row until the transaction ends."""
-    query = select(Conversation).where(
-        Conversation.channel == channel, Conversation.chat_id == chat_id
-    )
-    if lock:
-        query = query.with_for_update()
-    return session.exec(query).first()
-
-
-def initiatives_of(
-    person_id: int, statuses: Iterable[InitiativeStatus], *, session: Session, limit: int = 20
-) -> list[Initiative]:
-    """A person's initiatives in the given statuses, most recently changed first."""
-    return list(
-        session.exec(
-            select(Initiative)
-            .where(
-                Initiative.author_id == person_id,
-                col(Initiative.status).in_([str(s) for s in statuses]),
-            )
-            .order_by(col(Initiative.updated_at).desc(), col(Initiative.id).desc())
-            .limit(limit)
-        ).all()
-    )
 
 
 EXPORT_COLUMNS = (

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from storage import repo
+from storage.chatstore import ChatStore
 from storage.db import downgrade, is_up_to_date, upgrade
 from storage.demo import DEMO_UNITS, seed_demo
 from storage.models import Identity, Initiative, Person, Quota, Unit, UnitCreate
@@ -50,14 +51,18 @@ def test_unit_levels_must_nest(db: Engine) -> None:
 
 
 def test_a_person_can_have_several_identities(db: Engine) -> None:
+    with db.begin() as connection:
+        store = ChatStore(connection)
+        person_id, name = store.person_for("telegram", "42")
+        assert name is None
+        assert store.person_for("telegram", "42")[0] == person_id
     with Session(db) as session:
-        person = repo.identity_person("telegram", "42", session=session)
-        assert repo.identity_person("telegram", "42", session=session).id == person.id
-        assert person.id is not None
-        session.add(Identity(person_id=person.id, channel="zalo", external_id="abc"))
+        session.add(Identity(person_id=person_id, channel="zalo", external_id="abc"))
         session.commit()
-        assert repo.identity_person("zalo", "abc", session=session).id == person.id
-        session.add(Identity(person_id=person.id, channel="zalo", external_id="abc"))
+    with db.begin() as connection:
+        assert ChatStore(connection).person_for("zalo", "abc")[0] == person_id
+    with Session(db) as session:
+        session.add(Identity(person_id=person_id, channel="zalo", external_id="abc"))
         with pytest.raises(IntegrityError):
             session.commit()
 
@@ -85,16 +90,17 @@ def test_naive_timestamps_are_refused(db: Engine) -> None:
 
 
 def test_export_rows_join_unit_and_author(db: Engine) -> None:
+    with db.begin() as connection:
+        author_id, _ = ChatStore(connection).person_for("test", "u")
+        ChatStore(connection).update_person(author_id, {"name": "Lan"})
     with Session(db) as session:
         unit = repo.get_unit("hn-dm01", session=session)
-        author = repo.identity_person("test", "u", session=session)
-        assert unit and unit.id and author.id
-        author.name = "Lan"
+        assert unit and unit.id
         for n in range(3):
             session.add(
                 Initiative(
                     unit_id=unit.id,
-                    author_id=author.id,
+                    author_id=author_id,
                     title=f"Ý tưởng {n}",
                     sources={"problem": "voice"},
                 )

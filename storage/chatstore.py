@@ -1,0 +1,134 @@
+"""The SQL of one conversation turn, as statements built once and run on one connection.
+
+This is the hottest path of the system: every message a worker sends runs it. Prebuilt Core
+statements with parameters skip the ORM's unit of work and statement construction, which cost
+more than the database itself on SQLite. Everything else uses :mod:`storage.repo`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
+
+from storage.models import Conversation, Identity, Initiative, Person, Unit
+from storage.types import utcnow
+
+_conversation = Conversation.__table__  # type: ignore[attr-defined]
+_initiative = Initiative.__table__  # type: ignore[attr-defined]
+_person = Person.__table__  # type: ignore[attr-defined]
+_identity = Identity.__table__  # type: ignore[attr-defined]
+_unit = Unit.__table__  # type: ignore[attr-defined]
+
+_SELECT_CONVERSATION = select(
+    _conversation.c.id, _conversation.c.person_id, _conversation.c.state
+).where(
+    _conversation.c.channel == bindparam("channel"),
+    _conversation.c.chat_id == bindparam("chat_id"),
+)
+_SELECT_CONVERSATION_LOCKED = _SELECT_CONVERSATION.with_for_update()
+# Statements without .values(): the columns set come from the parameters at execution.
+_INSERT_CONVERSATION = insert(_conversation)
+_UPDATE_CONVERSATION = update(_conversation).where(_conversation.c.id == bindparam("row_id"))
+
+_SELECT_PERSON = (
+    select(_person.c.id, _person.c.name)
+    .join(_identity, _identity.c.person_id == _person.c.id)
+    .where(
+        _identity.c.channel == bindparam("channel"),
+        _identity.c.external_id == bindparam("external_id"),
+    )
+)
+_INSERT_PERSON = insert(_person).returning(_person.c.id)
+_INSERT_IDENTITY = insert(_identity)
+_UPDATE_PERSON = update(_person).where(_person.c.id == bindparam("row_id"))
+
+_SELECT_UNIT = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.level).where(
+    _unit.c.code == bindparam("code")
+)
+
+_SELECT_IDEAS = (
+    select(_initiative.c.id, _initiative.c.title, _initiative.c.status, _initiative.c.updated_at)
+    .where(
+        _initiative.c.author_id == bindparam("author"),
+        _initiative.c.status.in_(bindparam("statuses", expanding=True)),
+    )
+    .order_by(_initiative.c.updated_at.desc(), _initiative.c.id.desc())
+    .limit(bindparam("limit"))
+)
+_SELECT_INITIATIVE = select(_initiative).where(_initiative.c.id == bindparam("row_id"))
+_INSERT_INITIATIVE = insert(_initiative).returning(_initiative.c.id)
+_UPDATE_INITIATIVE = update(_initiative).where(
+    _initiative.c.id == bindparam("row_id"), _initiative.c.author_id == bindparam("author")
+)
+
+
+class ChatStore:
+    """Reads and writes of one turn, inside the caller's transaction on `connection`."""
+
+    def __init__(self, connection: Connection, *, lock: bool = False) -> None:
+        self._connection = connection
+        self._lock = lock
+
+    def _run(self, statement: Any, parameters: dict[str, Any]) -> Any:
+        return self._connection.execute(statement, parameters)
+
+    def conversation(self, channel: str, chat_id: str) -> tuple[int, int, dict[str, Any]] | None:
+        """(id, person_id, state) of a chat; with `lock`, its row is held until commit."""
+        query = _SELECT_CONVERSATION_LOCKED if self._lock else _SELECT_CONVERSATION
+        row = self._run(query, {"channel": channel, "chat_id": chat_id}).first()
+        return (row.id, row.person_id, row.state) if row else None
+
+    def save_conversation(self, conversation_id: int | None, values: dict[str, Any]) -> None:
+        """Insert (id None; `values` then names channel, chat_id, person_id) or update."""
+        if conversation_id is None:
+            self._run(_INSERT_CONVERSATION, values)
+        else:
+            self._run(_UPDATE_CONVERSATION, values | {"row_id": conversation_id})
+
+    def person_for(self, channel: str, external_id: str) -> tuple[int, str | None]:
+        """(id, name) of the person behind a chat account, created on first contact."""
+        row = self._run(_SELECT_PERSON, {"channel": channel, "external_id": external_id}).first()
+        if row is not None:
+            return row.id, row.name
+        now = utcnow()
+        person_id: int = self._run(
+            _INSERT_PERSON, {"created_at": now, "updated_at": now}
+        ).scalar_one()
+        self._run(
+            _INSERT_IDENTITY,
+            {
+                "person_id": person_id,
+                "channel": channel,
+                "external_id": external_id,
+                "unreachable": False,
+                "created_at": now,
+            },
+        )
+        return person_id, None
+
+    def update_person(self, person_id: int, values: dict[str, Any]) -> None:
+        self._run(_UPDATE_PERSON, values | {"row_id": person_id})
+
+    def unit(self, code: str) -> RowMapping | None:
+        """id, code, name and level of the unit with `code` (codes are stored upper-case)."""
+        return self._run(_SELECT_UNIT, {"code": code.upper()}).mappings().first()
+
+    def ideas(
+        self, author_id: int, statuses: Iterable[str], *, limit: int = 20
+    ) -> Sequence[RowMapping]:
+        """id, title, status, updated_at of an author's initiatives, newest change first."""
+        parameters = {"author": author_id, "statuses": list(statuses), "limit": limit}
+        return self._run(_SELECT_IDEAS, parameters).mappings().all()
+
+    def initiative(self, initiative_id: int) -> RowMapping | None:
+        return self._run(_SELECT_INITIATIVE, {"row_id": initiative_id}).mappings().first()
+
+    def insert_initiative(self, values: dict[str, Any]) -> int:
+        new_id: int = self._run(_INSERT_INITIATIVE, values).scalar_one()
+        return new_id
+
+    def update_initiative(self, initiative_id: int, author_id: int, values: dict[str, Any]) -> None:
+        """Update an initiative, only if `author_id` wrote it."""
+        self._run(_UPDATE_INITIATIVE, values | {"row_id": initiative_id, "author": author_id})
