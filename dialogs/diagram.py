@@ -1,10 +1,13 @@
 """Draw the conversation as a Mermaid flowchart, from the step declarations themselves.
 
-``python -m dialogs.diagram > docs/conversation.md`` regenerates the document; a test fails
-when the committed one is stale.
+``python -m dialogs.diagram`` rewrites ``docs/conversation.md`` and the diagram block of
+``README.md``; a test fails when either is stale.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from dialogs.state import Step
 from dialogs.steps import SPECS
@@ -47,7 +50,7 @@ def mermaid() -> str:
 def document() -> str:
     return (
         "# The conversation\n\n"
-        "Generated from `dialogs/steps.py` by `python -m dialogs.diagram > docs/conversation.md`;"
+        "Generated from `dialogs/steps.py` by `python -m dialogs.diagram`;"
         " do not edit by hand.\n\n"
         "At every step the worker can also say «trợ giúp» (help for that step, with an example),"
         " «hủy» (stop; the draft is kept) and «menu». Solid arrows are answers; dotted arrows"
@@ -56,7 +59,20 @@ def document() -> str:
     )
 
 
-if __name__ == "__main__":
-    import sys
+README_BLOCK = re.compile(r"(<!-- diagram:start -->\n).*?(<!-- diagram:end -->)", re.DOTALL)
 
-    sys.stdout.write(document())
+
+def readme_with_diagram(readme: str) -> str:
+    """`readme` with the text between the diagram markers replaced by the current diagram."""
+    block = f"```mermaid\n{mermaid()}```\n"
+    return README_BLOCK.sub(lambda m: m[1] + block + m[2], readme)
+
+
+def write(root: Path) -> None:
+    (root / "docs" / "conversation.md").write_text(document(), encoding="utf-8")
+    readme = root / "README.md"
+    readme.write_text(readme_with_diagram(readme.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write(Path(__file__).resolve().parent.parent)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dialogs import messages as msg
-from dialogs.diagram import document
+from dialogs.diagram import document, readme_with_diagram
 from dialogs.engine import handle
 from dialogs.events import Inbound, parse_text
 from dialogs.state import Draft, State, Step
@@ -143,9 +143,12 @@ def test_every_drafting_step_can_go_on_to_a_submission(step: Step) -> None:
     pytest.fail(f"no submission reached from {step}")
 
 
-def test_the_committed_diagram_is_current() -> None:
+def test_the_committed_diagrams_are_current() -> None:
     committed = (ROOT / "docs" / "conversation.md").read_text(encoding="utf-8")
-    assert committed == document(), "run: python -m dialogs.diagram > docs/conversation.md"
+    assert committed == document(), "run: python -m dialogs.diagram"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "<!-- diagram:start -->" in readme
+    assert readme == readme_with_diagram(readme), "run: python -m dialogs.diagram"
 
 
 def test_choices_and_commands_without_diacritics() -> None:
