@@ -95,8 +95,10 @@ def chat(
                 _write(f"👤 {line}\n")
                 terminal.send_line(line)
             return
-        _write("Gõ tin nhắn rồi Enter; /quit để thoát. Type a message; /quit to leave.\n")
-        terminal.send_line("/start")
+        _write(
+            "Gõ tin nhắn rồi Enter (ví dụ: xin chào); /quit để thoát.\n"
+            "Type a message and press Enter (e.g. xin chào); /quit to leave.\n"
+        )
         while True:
             try:
                 line = input("👤 ")

@@ -22,7 +22,7 @@ from dialogs.state import Directory, Draft, IdeaRef, State, UnitRef
 from dialogs.steps import DialogConfig
 from dialogs.summary import make_title
 from storage.chatstore import ChatStore
-from storage.models import InitiativeStatus
+from storage.models import InitiativeStatus, Role
 from storage.types import utcnow
 
 Clock = Callable[[], dt.datetime]
@@ -139,6 +139,8 @@ class ChatService:
                 store.update_person(
                     person_id, {"name": new.name, "unit_id": unit_id, "updated_at": now}
                 )
+                if unit_id is not None:
+                    store.add_role(person_id, unit_id, Role.WORKER.value)
             if outcome.submitted is not None:
                 self._save_draft(
                     store, person_id, new, outcome.submitted, now, status=InitiativeStatus.SUBMITTED

@@ -52,7 +52,7 @@ class TerminalChat:
         command, _, arg = line.strip().partition(" ")
         if command == "/press":
             if not arg.strip().isdigit() or not 1 <= int(arg) <= len(self._options):
-                self._write(f"⚠️ no choice {arg.strip() or '?'} on the last question\n")
+                self._write(msg.NO_SUCH_BUTTON.format(number=arg.strip() or "?") + "\n")
                 return None
             return ChoiceIn(self._options[int(arg) - 1].value)
         if command == "/voice":

@@ -169,6 +169,7 @@ NOT_A_CHOICE = "🔢 Anh/chị chọn {numbers} nhé."
 STALE_BUTTON = "🔘 Nút đó đã cũ. Anh/chị chọn ở tin nhắn mới nhất nhé."
 DATE_INVALID = "📅 Ngày chưa đúng. Ví dụ: 15/3/2026. Hoặc chọn 1 hay 2."
 AT_FIRST_QUESTION = "↩️ Đây là câu đầu rồi."
+NO_SUCH_BUTTON = "⚠️ Câu hỏi vừa rồi không có nút {number}."
 
 UNSUPPORTED: dict[str, str] = {
     "sticker": "🙂 Cảm ơn anh/chị! Tôi chỉ đọc được chữ và ghi âm thôi.",

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 
-from storage.models import Conversation, Identity, Initiative, Person, Unit
+from storage.models import Conversation, Identity, Initiative, Membership, Person, Unit
 from storage.types import utcnow
 
 _conversation = Conversation.__table__  # type: ignore[attr-defined]
@@ -20,6 +20,7 @@ _initiative = Initiative.__table__  # type: ignore[attr-defined]
 _person = Person.__table__  # type: ignore[attr-defined]
 _identity = Identity.__table__  # type: ignore[attr-defined]
 _unit = Unit.__table__  # type: ignore[attr-defined]
+_membership = Membership.__table__  # type: ignore[attr-defined]
 
 _SELECT_CONVERSATION = select(
     _conversation.c.id, _conversation.c.person_id, _conversation.c.state
@@ -43,6 +44,13 @@ _SELECT_PERSON = (
 _INSERT_PERSON = insert(_person).returning(_person.c.id)
 _INSERT_IDENTITY = insert(_identity)
 _UPDATE_PERSON = update(_person).where(_person.c.id == bindparam("row_id"))
+
+_SELECT_MEMBERSHIP = select(_membership.c.person_id).where(
+    _membership.c.person_id == bindparam("person_id"),
+    _membership.c.unit_id == bindparam("unit_id"),
+    _membership.c.role == bindparam("role"),
+)
+_INSERT_MEMBERSHIP = insert(_membership)
 
 _SELECT_UNIT = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.level).where(
     _unit.c.code == bindparam("code")
@@ -110,6 +118,12 @@ class ChatStore:
 
     def update_person(self, person_id: int, values: dict[str, Any]) -> None:
         self._run(_UPDATE_PERSON, values | {"row_id": person_id})
+
+    def add_role(self, person_id: int, unit_id: int, role: str) -> None:
+        """Record that the person has `role` in the unit (once)."""
+        key = {"person_id": person_id, "unit_id": unit_id, "role": role}
+        if self._run(_SELECT_MEMBERSHIP, key).first() is None:
+            self._run(_INSERT_MEMBERSHIP, key)
 
     def unit(self, code: str) -> RowMapping | None:
         """id, code, name and level of the unit with `code` (codes are stored upper-case)."""

@@ -126,8 +126,9 @@ def test_killing_the_process_between_two_messages_resumes_the_same_draft(tmp_pat
     ) as process:
         assert process.stdin is not None
         try:
-            _read_until(process, "Mã công đoàn cơ sở")
+            _read_until(process, "/quit to leave")
             for line, marker in (
+                ("xin chào", "Mã công đoàn cơ sở"),
                 ("HN-CK02", "tên là gì"),
                 ("Trần Văn Minh", "muốn làm gì"),
                 ("1", "khó khăn hay lãng phí"),

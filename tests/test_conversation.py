@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.service import ChatService
-from storage.models import Conversation, Initiative, Person
+from storage.models import Conversation, Initiative, Membership, Person, Unit
 from tests.utils.chat import FakeClock, FakeUser
 
 
@@ -50,7 +50,10 @@ def test_deep_link_carries_the_unit_code(worker: FakeUser, db: Engine) -> None:
     worker.send("Phạm Văn Nam")
     with Session(db) as session:
         person = session.exec(select(Person).where(Person.name == "Phạm Văn Nam")).one()
-    assert person.unit_id is not None
+        unit = session.exec(select(Unit).where(Unit.code == "BN-DT01")).one()
+        roles = session.exec(select(Membership).where(Membership.person_id == person.id)).all()
+    assert person.unit_id == unit.id
+    assert [(m.unit_id, m.role) for m in roles] == [(unit.id, "worker")]
 
 
 def test_unknown_and_upper_level_unit_codes_are_refused(worker: FakeUser) -> None:
