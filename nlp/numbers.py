@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from nlp.text import clean_text, strip_diacritics
@@ -72,3 +73,273 @@ def parse_vnd(text: str) -> int | None:
             continue
         return amount
     return None
+
+
+# --- spoken numbers ------------------------------------------------------------------------
+#
+# Speech recognition writes numbers as words: "ba triệu rưỡi đồng", "hai mươi lăm phút".
+# :func:`spoken_to_digits` rewrites number phrases as digits and leaves alone the words that
+# only look like numbers: "một số công nhân" (some workers), "ca ba" (third shift),
+# "tháng năm" (May), "mỗi năm" (every year).
+
+DIGITS: dict[str, int] = {
+    "không": 0,
+    "một": 1,
+    "hai": 2,
+    "ba": 3,
+    "bốn": 4,
+    "năm": 5,
+    "sáu": 6,
+    "bảy": 7,
+    "bẩy": 7,
+    "tám": 8,
+    "chín": 9,
+}
+# Forms a digit takes after "mươi"/"mười" (and colloquially after a scale word).
+_UNIT_AFTER_TENS: dict[str, int] = {
+    "một": 1,
+    "mốt": 1,
+    "hai": 2,
+    "ba": 3,
+    "bốn": 4,
+    "tư": 4,
+    "lăm": 5,
+    "nhăm": 5,
+    "sáu": 6,
+    "bảy": 7,
+    "bẩy": 7,
+    "tám": 8,
+    "chín": 9,
+}
+SCALES: dict[str, int] = {
+    "nghìn": 1_000,
+    "ngàn": 1_000,
+    "triệu": 1_000_000,
+    "tỷ": 1_000_000_000,
+    "tỉ": 1_000_000_000,
+}
+_TENS_WORDS = {"mươi", "chục"}
+_ZERO_TENS = {"linh", "lẻ"}
+_HALF = "rưỡi"
+# Words that, right after a lone digit word, show it is a count: "ba người", "một năm".
+MEASURES = {
+    "phút",
+    "giờ",
+    "tiếng",
+    "giây",
+    "ngày",
+    "tuần",
+    "tháng",
+    "năm",
+    "người",
+    "công",
+    "cái",
+    "chiếc",
+    "lần",
+    "đồng",
+    "kg",
+    "ký",
+    "cân",
+    "tấn",
+    "tạ",
+    "mét",
+    "m",
+    "lít",
+    "ca",
+    "bộ",
+    "máy",
+    "sản",
+    "phần",
+    "%",
+    "hộp",
+    "thùng",
+    "bao",
+    "cuộn",
+    "tờ",
+    "lượt",
+    "vòng",
+    "bước",
+    "chục",
+    "trăm",
+    "nghìn",
+    "ngàn",
+    "triệu",
+    "tỷ",
+    "tỉ",
+    "vnđ",
+    "vnd",
+    "củ",
+    "k",
+}
+# Words before a lone digit word that make it an ordinal or a name: "ca ba", "tháng năm".
+_NOT_A_COUNT_AFTER = {
+    "ca",
+    "tháng",
+    "tổ",
+    "số",
+    "thứ",
+    "mùng",
+    "mồng",
+    "lớp",
+    "khu",
+    "xưởng",
+    "mỗi",
+    "hằng",
+    "hàng",
+    "các",
+    "những",
+    "cả",
+    "nhiều",
+    "vài",
+    "mấy",
+}
+_WORD = re.compile(r"\w+|%", re.UNICODE)
+
+
+class _Reader:
+    """Recursive descent over lower-case tokens; returns (value, next index) or None."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+
+    def tok(self, i: int) -> str:
+        return self.tokens[i] if i < len(self.tokens) else ""
+
+    def digit(self, i: int) -> int | None:
+        """A digit word at i that is really a digit: "năm" only inside a number."""
+        word = self.tok(i)
+        if word not in DIGITS:
+            return None
+        if word == "năm" and self.tok(i + 1) not in {*_TENS_WORDS, "trăm", *SCALES, _HALF}:
+            return None if i > 0 and self.tok(i - 1) not in _ZERO_TENS else DIGITS[word]
+        return DIGITS[word]
+
+    def below_thousand(self, i: int) -> tuple[int, int] | None:
+        start, value = i, 0
+        hundreds = self.digit(i)
+        if hundreds is not None and self.tok(i + 1) == "trăm":
+            value, i = hundreds * 100, i + 2
+            if self.tok(i) in _ZERO_TENS and self.tok(i + 1) in DIGITS:
+                return value + DIGITS[self.tok(i + 1)], i + 2
+            if self.tok(i) == _HALF:
+                return value + 50, i + 1
+        if self.tok(i) == "mười":
+            value, i = value + 10, i + 1
+            unit = self.tok(i)
+            if unit in _UNIT_AFTER_TENS and unit not in {"năm", "mốt", "tư"}:
+                value, i = value + _UNIT_AFTER_TENS[unit], i + 1
+            return value, i
+        tens = self.digit(i)
+        if tens is not None and self.tok(i + 1) in _TENS_WORDS:
+            value, i = value + tens * 10, i + 2
+            unit = self.tok(i)
+            if unit in _UNIT_AFTER_TENS and self.tok(i + 1) not in _TENS_WORDS | {"trăm"}:
+                value, i = value + _UNIT_AFTER_TENS[unit], i + 1
+            elif unit == _HALF:
+                value, i = value + 5, i + 1
+            return value, i
+        if tens is not None and self.tok(i + 1) != "trăm":
+            # After "trăm" a lone digit is the tens: "hai trăm ba" is 230.
+            return value + (tens * 10 if i > start else tens), i + 1
+        return (value, i) if i > start else None
+
+    def number(self, i: int) -> tuple[int, int] | None:
+        total, last_scale, start = 0, 0, i
+        while True:
+            group = self.below_thousand(i)
+            if group is None:
+                break
+            value, after = group
+            scale = SCALES.get(self.tok(after))
+            if scale is not None and (last_scale == 0 or scale < last_scale):
+                total, last_scale, i = total + value * scale, scale, after + 1
+                if self.tok(i) == _HALF:
+                    return total + scale // 2, i + 1
+                continue
+            if scale is not None:  # "một nghìn triệu": not a well-formed number, stop here
+                break
+            if last_scale:
+                single_digit = after - i == 1
+                if single_digit and self.tok(after) in MEASURES:
+                    break  # "năm triệu một năm": five million a year, not 5.1 million
+                # "một tỷ hai" is 1.2 tỷ; "một triệu hai trăm" is 1,200 nghìn.
+                lower = last_scale // 10 if single_digit else max(last_scale // 1000, 1)
+                total += value * lower
+            else:
+                total = value
+            i = after
+            break
+        return (total, i) if i > start else None
+
+
+def _format(value: int) -> str:
+    """Digits, with "." between thousands from 10,000 on: 105.000, 3.500.000, 2026."""
+    return f"{value:,}".replace(",", ".") if value >= 10_000 else str(value)
+
+
+def spoken_to_digits(text: str) -> str:
+    """Rewrite spoken number phrases in `text` as digits; "phần trăm" after a number is "%".
+
+    A lone digit word becomes a digit only before a measure ("ba người", "năm phút"); "một"
+    alone stays a word (it is mostly "a" or "per"), and so do "hai ba" (two or three),
+    "ca ba" and "tháng năm".
+    """
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    lowered = [text[a:b].lower() for a, b in spans]
+    reader = _Reader(lowered)
+    pieces: list[str] = []
+    copied = i = 0
+    while i < len(spans):
+        parsed = reader.number(i) if lowered[i] in DIGITS or lowered[i] == "mười" else None
+        if parsed is not None and _is_count(lowered, i, parsed[1]):
+            value, end = parsed
+            replacement = _format(value)
+            if reader.tok(end) == "phần" and reader.tok(end + 1) == "trăm":
+                replacement, end = replacement + "%", end + 2
+            pieces += [text[copied : spans[i][0]], replacement]
+            copied, i = spans[end - 1][1], end
+            continue
+        i += 1
+    pieces.append(text[copied:])
+    return "".join(pieces)
+
+
+def _is_count(words: list[str], start: int, end: int) -> bool:
+    """Whether the number words in words[start:end] are really a number here."""
+    if end - start > 1 or words[start] == "mười":
+        return True
+    word, previous = words[start], words[start - 1] if start else ""
+    follower = words[end] if end < len(words) else ""
+    return (
+        word != "một"
+        and follower in MEASURES
+        and previous not in _NOT_A_COUNT_AFTER
+        and previous not in DIGITS
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    value: Decimal
+    unit: str | None
+
+
+_QUANTITY = re.compile(r"(\d+(?:[.,]\d+)*)\s*(%|[^\W\d]+)?", re.UNICODE)
+
+
+def read_quantity(text: str) -> Quantity | None:
+    """The first quantity in typed or spoken text: money in VND, percent, or a count with the
+    word after it ("25 phút"). "ba triệu rưỡi đồng" → 3500000 VND."""
+    digits = spoken_to_digits(clean_text(text))
+    money = parse_vnd(digits)
+    match = _QUANTITY.search(digits)
+    if match is None:
+        return None
+    word = match[2].lower() if match[2] else None
+    unit = word if word in MEASURES or (word and strip_diacritics(word) in _MULTIPLIERS) else None
+    if money is not None and unit is not None and strip_diacritics(unit) in _MULTIPLIERS:
+        return Quantity(Decimal(money), "VND")
+    number = _number(match[1], has_multiplier=False)
+    if number is None:
+        return None
+    return Quantity(number, unit)
