@@ -20,6 +20,10 @@ from bot.app import open_database
 from bot.service import ChatService
 from bot.settings import Settings, SettingsError, load_settings
 from bot.terminal import TerminalChat, script_lines
+from bot.voice import VoiceInbox
+from nlp.asr import EngineUnavailableError
+from nlp.audio import AudioError
+from nlp.models import ModelInstallError, install_model
 from storage import repo
 from storage.db import create_db_engine, upgrade
 
@@ -31,8 +35,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Cơ sở dữ liệu / Database.", no_args_is_help=True)
 units_app = typer.Typer(help="Đơn vị công đoàn / Union units.", no_args_is_help=True)
+voice_app = typer.Typer(help="Ghi âm / voice notes.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(units_app, name="units")
+app.add_typer(voice_app, name="voice")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -88,8 +94,9 @@ def chat(
     """Trò chuyện với bot trong terminal / Chat with the bot in the terminal."""
     settings = _settings(ctx)
     with _database(settings) as db:
-        service = ChatService(db, settings.dialog.to_config())
-        terminal = TerminalChat(service, user, _write)
+        service = ChatService(db, settings.dialog.to_config(settings.voice.max_seconds))
+        voice = VoiceInbox(settings.voice, settings.data_dir, db)
+        terminal = TerminalChat(service, user, _write, voice)
         if script is not None:
             for line in script_lines(script.read_text(encoding="utf-8").splitlines()):
                 _write(f"👤 {line}\n")
@@ -196,6 +203,68 @@ def _csv_value(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value)
+
+
+class EngineChoice(StrEnum):
+    AUTO = "auto"
+    VIET_ASR = "viet-asr"
+    VOSK = "vosk"
+
+
+@voice_app.command("transcribe")
+def voice_transcribe(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Tệp ghi âm / audio files.")],
+    engine: Annotated[
+        EngineChoice | None, typer.Option(help="auto | viet-asr | vosk (default: config)")
+    ] = None,
+) -> None:
+    """Nghe thử ghi âm / print FILE<TAB>normalised transcript for each file."""
+    settings = _settings(ctx)
+    voice = settings.voice
+    if engine is not None:
+        voice = voice.model_copy(update={"engine": engine.value})
+    inbox = VoiceInbox(voice, settings.data_dir)
+    failed = 0
+    try:
+        for path in files:
+            try:
+                text = inbox.transcribe(path.read_bytes()).text
+            except (AudioError, OSError) as error:
+                typer.echo(f"sangkien: {path}: {error}", err=True)
+                failed += 1
+                continue
+            _write(f"{path}\t{text}\n")
+    except EngineUnavailableError as error:
+        typer.echo(f"sangkien: voice.engine: {error}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        inbox.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+@voice_app.command("install-model")
+def voice_install_model(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="e.g. vosk-model-small-vn-0.4")],
+    sha256: Annotated[str | None, typer.Option(help="Expected SHA-256 of the archive.")] = None,
+    models_dir: Annotated[
+        Path | None, typer.Option(help="Where to unpack (default: data_dir/models).")
+    ] = None,
+) -> None:
+    """Cài mô hình vosk / download, verify and unpack a vosk model."""
+    settings = _settings(ctx)
+    target_dir = models_dir or settings.data_dir / "models"
+    try:
+        installed = install_model(
+            name, list_url=settings.voice.model_list_url, models_dir=target_dir, sha256=sha256
+        )
+    except (ModelInstallError, OSError) as error:
+        typer.echo(f"sangkien: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"installed {installed.path} (sha256 {installed.sha256})")
+    typer.echo(f'set in config.toml: [voice] vosk_model_path = "{installed.path}"')
 
 
 def main() -> None:

@@ -177,12 +177,14 @@ class ChatService:
             values["submitted_at"] = now
         if draft.id is not None:
             store.update_initiative(draft.id, person_id, values)
-            return
-        unit_id = self._unit_id(state.unit_code, store)
-        if unit_id is None:
-            raise RuntimeError("a draft was started before the worker chose a unit")
-        values |= {"unit_id": unit_id, "author_id": person_id, "created_at": now}
-        draft.id = store.insert_initiative(values)
+        else:
+            unit_id = self._unit_id(state.unit_code, store)
+            if unit_id is None:
+                raise RuntimeError("a draft was started before the worker chose a unit")
+            values |= {"unit_id": unit_id, "author_id": person_id, "created_at": now}
+            draft.id = store.insert_initiative(values)
+        if draft.voice_notes:
+            store.link_voice_notes(person_id, draft.id, draft.voice_notes)
 
     def _unit_id(self, code: str | None, store: ChatStore) -> int | None:
         if code is None:

@@ -37,11 +37,32 @@ class DialogSettings(BaseModel):
     resume_after_hours: float = Field(default=12.0, gt=0, le=24 * 90)
     max_answer_chars: int = Field(default=3000, ge=200, le=4000)
 
-    def to_config(self) -> DialogConfig:
+    def to_config(self, voice_max_seconds: float = 300) -> DialogConfig:
         return DialogConfig(
             resume_after=dt.timedelta(hours=self.resume_after_hours),
             max_answer_chars=self.max_answer_chars,
+            voice_max_seconds=voice_max_seconds,
         )
+
+
+class VoiceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Literal["auto", "viet-asr", "vosk"] = "auto"
+    vosk_model_path: Path | None = None
+    max_seconds: float = Field(default=300, gt=0, le=3600)
+    max_bytes: int = Field(default=20_000_000, gt=0)
+    workers: int = Field(default=2, ge=1, le=32)
+    long_note_seconds: float = Field(default=20, ge=0)
+    keep_audio: bool = True
+    normalize_level: bool = True
+    trim_silence: bool = True
+    model_list_url: str = "https://alphacephei.com/vosk/models/model-list.json"
+
+    @field_validator("vosk_model_path", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class Settings(BaseSettings):
@@ -56,6 +77,7 @@ class Settings(BaseSettings):
     seed_demo: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     dialog: DialogSettings = Field(default_factory=DialogSettings)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bot.service import ChatService, Turn
+from bot.voice import VoiceInbox
 from dialogs import messages as msg
 from dialogs.events import ChoiceIn, Inbound, Option, Reply, VoiceIn, parse_text
 
@@ -32,10 +33,13 @@ def render_plain(reply: Reply) -> str:
 class TerminalChat:
     """One user chatting through the terminal; remembers the last choices for ``/press``."""
 
-    def __init__(self, service: ChatService, user_id: str, write: Write) -> None:
+    def __init__(
+        self, service: ChatService, user_id: str, write: Write, voice: VoiceInbox | None = None
+    ) -> None:
         self._service = service
         self._turn = Turn(CHANNEL, user_id, user_id)
         self._write = write
+        self._voice_inbox = voice
         self._options: tuple[Option, ...] = ()
 
     def send_line(self, line: str) -> None:
@@ -44,9 +48,12 @@ class TerminalChat:
         if event is None:
             return
         for reply in self._service.handle(self._turn, event):
-            if reply.options:
-                self._options = reply.options
-            self._write("🤖 " + render_plain(reply).replace("\n", "\n   ") + "\n")
+            self._show(reply)
+
+    def _show(self, reply: Reply) -> None:
+        if reply.options:
+            self._options = reply.options
+        self._write("🤖 " + render_plain(reply).replace("\n", "\n   ") + "\n")
 
     def _event(self, line: str) -> Inbound | None:
         command, _, arg = line.strip().partition(" ")
@@ -59,9 +66,18 @@ class TerminalChat:
             return self._voice(Path(arg.strip()))
         return parse_text(line)
 
-    def _voice(self, path: Path) -> Inbound:
-        # Speech recognition is not wired in yet: the worker gets the polite "not available".
-        return VoiceIn(transcript=None, problem="unavailable")
+    def _voice(self, path: Path) -> Inbound | None:
+        """A voice note from an audio file, transcribed as one from a phone would be."""
+        if self._voice_inbox is None:
+            return VoiceIn(transcript=None, problem="unavailable")
+        try:
+            data = path.read_bytes()
+        except OSError:
+            self._write(msg.NO_SUCH_FILE.format(path=path) + "\n")
+            return None
+        return self._voice_inbox.receive(
+            self._turn, data, path.suffix, on_long_note=lambda: self._show(Reply(msg.LISTENING))
+        )
 
 
 def script_lines(lines: Iterable[str]) -> Iterable[str]:

@@ -20,8 +20,17 @@ from dialogs.events import (
     UnsupportedIn,
     VoiceIn,
 )
-from dialogs.state import Directory, Draft, Source, State, Step
-from dialogs.steps import SPECS, Accepts, Answer, Ctx, DialogConfig, Retry, StepSpec
+from dialogs.state import Directory, Draft, PendingVoice, State, Step
+from dialogs.steps import (
+    FIELD_OF_STEP,
+    SPECS,
+    Accepts,
+    Answer,
+    Ctx,
+    DialogConfig,
+    Retry,
+    StepSpec,
+)
 from nlp.text import match_key
 
 NAV_BACK, NAV_CANCEL, NAV_HELP, NAV_MENU = "nav:back", "nav:cancel", "nav:help", "nav:menu"
@@ -103,9 +112,16 @@ def _dispatch(ctx: Ctx, event: Inbound, out: Outcome) -> None:
         _reprompt(ctx, out)
         return
     if isinstance(event, VoiceIn) and event.transcript is None:
-        text = msg.VOICE_PROBLEMS.get(event.problem or "", msg.VOICE_PROBLEMS["unavailable"])
-        out.replies.append(Reply(text))
-        _reprompt(ctx, out)
+        _voice_problem(ctx, event.problem or "unavailable", out)
+        return
+
+    if state.pending_voice is not None:
+        if _confirm_voice(ctx, spec, event, out):
+            return
+        state.pending_voice = None  # anything else replaces the transcript read back
+
+    if isinstance(event, VoiceIn):
+        _hear(ctx, spec, event, out)
         return
 
     answer = _resolve(ctx, spec, event)
@@ -113,6 +129,96 @@ def _dispatch(ctx: Ctx, event: Inbound, out: Outcome) -> None:
         _retry(ctx, answer, out)
         return
     _answer(ctx, spec, answer, out)
+
+
+def _voice_problem(ctx: Ctx, problem: str, out: Outcome) -> None:
+    text = msg.VOICE_PROBLEMS.get(problem, msg.VOICE_PROBLEMS["unavailable"])
+    minutes = max(round(ctx.config.voice_max_seconds / 60), 1)
+    out.replies.append(Reply(text.format(minutes=minutes)))
+    _reprompt(ctx, out)
+
+
+VOICE_OPTIONS = (
+    Option(
+        msg.VOICE_YES,
+        "voice:yes",
+        ("dung", "dung roi", "co", "dong y", "ok", "phai", "chinh xac", "vang", "da dung"),
+    ),
+    Option(msg.VOICE_AGAIN, "voice:again", ("noi lai", "ghi lai", "thu lai", "ghi am lai")),
+    Option(msg.VOICE_TYPE, "voice:type", ("go lai", "go", "danh chu", "go chu")),
+)
+
+
+def _hear(ctx: Ctx, spec: StepSpec, event: VoiceIn, out: Outcome) -> None:
+    """A transcribed voice note: a choice acts at once; free text is read back to confirm."""
+    text = (event.transcript or "").strip()
+    if not match_key(text):
+        _voice_problem(ctx, "unclear", out)
+        return
+    if spec.accepts is not Accepts.TEXT:
+        choice = _match_option(spec, ctx, text)
+        if choice is not None:
+            _answer(ctx, spec, Answer(choice=choice, source="voice"), out)
+            return
+        if spec.accepts is Accepts.CHOICE:
+            _retry(ctx, Retry(msg.VOICE_NOT_A_CHOICE.format(text=text)), out)
+            return
+    ctx.state.pending_voice = PendingVoice(text=text, note_id=event.note_id)
+    ctx.state.options = [option.value for option in VOICE_OPTIONS]
+    out.replies.append(Reply(msg.VOICE_HEARD.format(text=text), options=VOICE_OPTIONS, nav=True))
+
+
+def _confirm_voice(ctx: Ctx, spec: StepSpec, event: Inbound, out: Outcome) -> bool:
+    """Handle the answer to "Đúng chưa?"; False when the event is not one (it is then a new
+    answer, typed or spoken, and the transcript read back is dropped)."""
+    pending = ctx.state.pending_voice
+    assert pending is not None
+    choice: str | None = None
+    if isinstance(event, ChoiceIn):
+        choice = event.value if event.value.startswith("voice:") else None
+    elif isinstance(event, TextIn | VoiceIn):
+        text = (event.text if isinstance(event, TextIn) else event.transcript) or ""
+        key = match_key(text)
+        number = _number_of(key)
+        if number is not None and 1 <= number <= len(VOICE_OPTIONS):
+            choice = VOICE_OPTIONS[number - 1].value
+        else:
+            choice = next((o.value for o in VOICE_OPTIONS if key in o.aliases), None)
+    if choice is None:
+        return False
+    ctx.state.pending_voice = None
+    if choice == "voice:yes":
+        _answer(ctx, spec, Answer(text=pending.text, source="voice", note_id=pending.note_id), out)
+    else:
+        again = choice == "voice:again"
+        out.replies.append(
+            Reply(msg.VOICE_SAY_AGAIN if again else msg.VOICE_TYPE_INSTEAD, nav=True)
+        )
+        ctx.state.options = []
+    return True
+
+
+_SPOKEN_NUMBERS = {
+    "mot": 1,
+    "hai": 2,
+    "ba": 3,
+    "bon": 4,
+    "tu": 4,
+    "nam": 5,
+    "sau": 6,
+    "bay": 7,
+    "tam": 8,
+    "chin": 9,
+    "muoi": 10,
+}
+
+
+def _number_of(key: str) -> int | None:
+    """1 for "1", "một", "số một", "số 1"; None when the answer is not a number."""
+    key = key.removeprefix("so ").strip()
+    if key.isdigit():
+        return int(key)
+    return _SPOKEN_NUMBERS.get(key)
 
 
 def _is_stale(ctx: Ctx) -> bool:
@@ -159,26 +265,22 @@ def _navigate(ctx: Ctx, spec: StepSpec, nav: str, event: Inbound, out: Outcome) 
 
 
 def _resolve(ctx: Ctx, spec: StepSpec, event: Inbound) -> Answer | Retry:
-    """Turn the event into an answer the step accepts, or say why it is not one."""
-    source: Source = "voice" if isinstance(event, VoiceIn) else "typed"
-    text = (
-        event.text
-        if isinstance(event, TextIn)
-        else (event.transcript if isinstance(event, VoiceIn) else None)
-    )
+    """Turn a typed text or a button press into an answer the step accepts, or say why it is
+    not one. (Voice notes go through :func:`_hear`.)"""
+    text = event.text if isinstance(event, TextIn) else None
     if spec.accepts is Accepts.TEXT:
         if text is None:
             return Retry(msg.STALE_BUTTON)
-        return Answer(text=text, source=source)
+        return Answer(text=text)
 
     offered = ctx.state.options
     if isinstance(event, ChoiceIn):
         return Answer(choice=event.value) if event.value in offered else Retry(msg.STALE_BUTTON)
     choice = _match_option(spec, ctx, text or "")
     if choice is not None:
-        return Answer(choice=choice, source=source)
+        return Answer(choice=choice)
     if spec.accepts is Accepts.CHOICE_OR_TEXT and text:
-        return Answer(text=text, source=source)
+        return Answer(text=text)
     if not text:
         return Retry(msg.EMPTY_ANSWER)
     return Retry(msg.NOT_A_CHOICE.format(numbers=msg.choices_hint(len(offered))))
@@ -189,10 +291,9 @@ def _match_option(spec: StepSpec, ctx: Ctx, text: str) -> str | None:
     if not key:
         return None
     offered = ctx.state.options
-    number = key.removeprefix("so ").strip()
-    if number.isdigit():
-        index = int(number) - 1
-        return offered[index] if 0 <= index < len(offered) else None
+    number = _number_of(key)
+    if number is not None:
+        return offered[number - 1] if 1 <= number <= len(offered) else None
     for option in spec.prompt(ctx).options:
         if option.value not in offered:
             continue
@@ -206,6 +307,15 @@ def _answer(ctx: Ctx, spec: StepSpec, answer: Answer, out: Outcome) -> None:
     if isinstance(result, Retry):
         _retry(ctx, result, out)
         return
+    field = FIELD_OF_STEP.get(spec.step)
+    if answer.note_id is not None and field is not None and ctx.state.draft is not None:
+        ctx.state.draft.voice_notes[field] = answer.note_id
+    if (
+        answer.source == "voice"
+        and spec.step is Step.PROBLEM
+        and len((answer.text or "").split()) >= ctx.config.long_story_words
+    ):
+        out.replies.append(Reply(msg.LONG_STORY))
     target = result.step
     if target not in {step for step, _ in spec.targets}:
         raise UndeclaredTransitionError(f"{spec.step} → {target}")

@@ -21,12 +21,14 @@ class TextIn:
 
 @dataclass(frozen=True, slots=True)
 class VoiceIn:
-    """A voice note. `transcript` is None when it could not be (or is not yet) recognised;
-    `problem` then names why ("unavailable", "empty", "corrupt", "too_long")."""
+    """A voice note, already transcribed and normalised. `transcript` is None when it could
+    not be; `problem` then names why ("unavailable", "empty", "corrupt", "silent",
+    "too_long", "too_large"). `note_id` is the stored recording."""
 
     transcript: str | None
     problem: str | None = None
     duration_s: float | None = None
+    note_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

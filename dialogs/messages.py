@@ -170,6 +170,7 @@ STALE_BUTTON = "🔘 Nút đó đã cũ. Anh/chị chọn ở tin nhắn mới n
 DATE_INVALID = "📅 Ngày chưa đúng. Ví dụ: 15/3/2026. Hoặc chọn 1 hay 2."
 AT_FIRST_QUESTION = "↩️ Đây là câu đầu rồi."
 NO_SUCH_BUTTON = "⚠️ Câu hỏi vừa rồi không có nút {number}."
+NO_SUCH_FILE = "⚠️ Không mở được tệp ghi âm {path}."
 
 UNSUPPORTED: dict[str, str] = {
     "sticker": "🙂 Cảm ơn anh/chị! Tôi chỉ đọc được chữ và ghi âm thôi.",
@@ -180,7 +181,22 @@ UNSUPPORTED_OTHER = "📎 Tôi chưa đọc được nội dung này. Anh/chị 
 
 VOICE_PROBLEMS: dict[str, str] = {
     "unavailable": "🎤 Tôi chưa nghe được ghi âm. Anh/chị gõ chữ giúp tôi nhé.",
+    "empty": "🎤 Ghi âm trống. Anh/chị giữ nút micro rồi nói nhé.",
+    "silent": "🎤 Ghi âm không có tiếng. Anh/chị nói to hơn, gần điện thoại nhé.",
+    "corrupt": "🎤 Tôi không mở được ghi âm này. Anh/chị ghi âm lại nhé.",
+    "too_long": "🎤 Ghi âm hơi dài, anh/chị nói ngắn hơn {minutes} phút nhé.",
+    "too_large": "🎤 Ghi âm hơi dài, anh/chị nói ngắn hơn {minutes} phút nhé.",
+    "unclear": "🎤 Tôi chưa nghe rõ. Anh/chị nói lại gần điện thoại hơn, hoặc gõ chữ nhé.",
 }
+VOICE_HEARD = "🎤 Tôi nghe được: «{text}»\nĐúng chưa?"
+VOICE_YES = "✅ Đúng"
+VOICE_AGAIN = "🎤 Nói lại"
+VOICE_TYPE = "⌨️ Gõ lại"
+VOICE_SAY_AGAIN = "🎤 Anh/chị nói lại nhé, chậm và gần điện thoại."
+VOICE_TYPE_INSTEAD = "⌨️ Anh/chị gõ câu trả lời nhé."
+VOICE_NOT_A_CHOICE = "🎤 Tôi nghe được «{text}», nhưng chưa rõ anh/chị chọn gì."
+LISTENING = "🎧 Đang nghe…"
+LONG_STORY = "📝 Tôi đã ghi lại cả câu chuyện. Còn vài câu ngắn nữa thôi."
 
 CANCELLED = "⏸️ Đã dừng. Bản nháp vẫn được giữ, lúc nào cũng làm tiếp được."
 CANCELLED_ONBOARDING = "⏸️ Đã dừng. Nhắn bất kỳ lúc nào để làm tiếp."

@@ -67,10 +67,19 @@ class Draft(BaseModel):
     applied_on: dt.date | None = None
     co_authors: str | None = None
     sources: dict[str, Source] = Field(default_factory=dict)
+    # The stored voice note each answer came from: {"problem": 12}
+    voice_notes: dict[str, int] = Field(default_factory=dict)
 
     def has_content(self) -> bool:
         """True once the worker has answered at least the first question."""
         return self.problem is not None
+
+
+class PendingVoice(BaseModel):
+    """A transcript read back to the worker and waiting for "Đúng" before it becomes the answer."""
+
+    text: str
+    note_id: int | None = None
 
 
 class State(BaseModel):
@@ -81,6 +90,7 @@ class State(BaseModel):
     unit_code: str | None = None
     draft: Draft | None = None
     editing: bool = False
+    pending_voice: PendingVoice | None = None
     options: list[str] = Field(default_factory=list)
     last_activity: dt.datetime | None = None
 
@@ -91,7 +101,12 @@ class State(BaseModel):
         """
         draft = None
         if self.draft is not None:
-            draft = self.draft.model_copy(update={"sources": dict(self.draft.sources)})
+            draft = self.draft.model_copy(
+                update={
+                    "sources": dict(self.draft.sources),
+                    "voice_notes": dict(self.draft.voice_notes),
+                }
+            )
         return self.model_copy(update={"draft": draft, "options": list(self.options)})
 
 

@@ -34,6 +34,9 @@ class DialogConfig:
     max_answer_chars: int = 3000
     min_answer_chars: int = 5
     max_listed: int = 9
+    voice_max_seconds: float = 300
+    # A voice answer to the first question this long is the whole idea told at once.
+    long_story_words: int = 40
 
 
 class Accepts(StrEnum):
@@ -49,6 +52,7 @@ class Answer:
     choice: str | None = None
     text: str | None = None
     source: Source = "typed"
+    note_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +187,16 @@ CONTENT_STEPS: tuple[tuple[Step, str], ...] = (
     (Step.APPLIED, "applied"),
     (Step.COAUTHORS, "co_authors"),
 )
+
+
+# The draft field a free-text step fills, for recording which voice note it came from.
+FIELD_OF_STEP: dict[Step, str] = {
+    Step.PROBLEM: "problem",
+    Step.SOLUTION: "solution",
+    Step.BENEFIT_DETAIL: "benefit_detail",
+    Step.APPLIED: "applied_on",
+    Step.COAUTHORS: "co_authors",
+}
 
 
 def first_missing_step(draft: Draft) -> Step:

@@ -12,7 +12,15 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 
-from storage.models import Conversation, Identity, Initiative, Membership, Person, Unit
+from storage.models import (
+    Conversation,
+    Identity,
+    Initiative,
+    Membership,
+    Person,
+    Unit,
+    VoiceNote,
+)
 from storage.types import utcnow
 
 _conversation = Conversation.__table__  # type: ignore[attr-defined]
@@ -21,6 +29,7 @@ _person = Person.__table__  # type: ignore[attr-defined]
 _identity = Identity.__table__  # type: ignore[attr-defined]
 _unit = Unit.__table__  # type: ignore[attr-defined]
 _membership = Membership.__table__  # type: ignore[attr-defined]
+_voice_note = VoiceNote.__table__  # type: ignore[attr-defined]
 
 _SELECT_CONVERSATION = select(
     _conversation.c.id, _conversation.c.person_id, _conversation.c.state
@@ -51,6 +60,11 @@ _SELECT_MEMBERSHIP = select(_membership.c.person_id).where(
     _membership.c.role == bindparam("role"),
 )
 _INSERT_MEMBERSHIP = insert(_membership)
+
+_INSERT_VOICE_NOTE = insert(_voice_note).returning(_voice_note.c.id)
+_LINK_VOICE_NOTE = update(_voice_note).where(
+    _voice_note.c.id == bindparam("row_id"), _voice_note.c.person_id == bindparam("person")
+)
 
 _SELECT_UNIT = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.level).where(
     _unit.c.code == bindparam("code")
@@ -124,6 +138,23 @@ class ChatStore:
         key = {"person_id": person_id, "unit_id": unit_id, "role": role}
         if self._run(_SELECT_MEMBERSHIP, key).first() is None:
             self._run(_INSERT_MEMBERSHIP, key)
+
+    def add_voice_note(self, values: dict[str, Any]) -> int:
+        note_id: int = self._run(_INSERT_VOICE_NOTE, values).scalar_one()
+        return note_id
+
+    def link_voice_notes(self, person_id: int, initiative_id: int, notes: dict[str, int]) -> None:
+        """Mark each of the person's notes as the answer to `field` of the initiative."""
+        for field, note_id in notes.items():
+            self._run(
+                _LINK_VOICE_NOTE,
+                {
+                    "row_id": note_id,
+                    "person": person_id,
+                    "initiative_id": initiative_id,
+                    "field": field,
+                },
+            )
 
     def unit(self, code: str) -> RowMapping | None:
         """id, code, name and level of the unit with `code` (codes are stored upper-case)."""

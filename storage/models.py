@@ -159,3 +159,28 @@ class Conversation(SQLModel, table=True):
     )
     initiative_id: int | None = Field(default=None, foreign_key="initiative.id")
     last_activity: dt.datetime = _created()
+
+
+class VoiceNote(SQLModel, table=True):
+    """A voice note a worker sent, kept for officers to listen to, with what was heard.
+
+    `initiative_id` and `field` are filled in once the worker confirms the transcript as the
+    answer to a question of that initiative.
+    """
+
+    __table_args__ = (Index("ix_voice_note_initiative", "initiative_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    initiative_id: int | None = Field(default=None, foreign_key="initiative.id")
+    field: str | None = Field(default=None, sa_type=String(30))
+    path: str = Field(sa_type=String(300))
+    duration_s: float
+    engine: str = Field(sa_type=String(20))
+    raw_text: str = Field(sa_type=Text)
+    text: str = Field(sa_type=Text)
+    # [{"word": "máy", "confidence": 0.93, "start": 0.4, "end": 0.7}, ...] where given
+    words: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONDocument, nullable=False)
+    )
+    created_at: dt.datetime = _created()

@@ -1,0 +1,120 @@
+"""Decode voice notes (OGG/Opus, ADTS AAC, M4A, MP3, WAV) to 16 kHz mono 16-bit PCM with PyAV.
+
+PyAV's wheels carry FFmpeg's decoders, so no system ffmpeg is needed. Bad input becomes an
+:class:`AudioError` whose `kind` says what to tell the worker: never an exception from FFmpeg.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+SAMPLE_RATE = 16_000
+BYTES_PER_SECOND = SAMPLE_RATE * 2
+CHUNK_BYTES = BYTES_PER_SECOND // 2  # half a second: what the recogniser is fed at a time
+MIN_SECONDS = 0.3  # shorter is a slip of the thumb, not a note
+
+
+class AudioError(Exception):
+    """A note that cannot be transcribed. `kind`: empty, corrupt, silent, too_long, too_large."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class Audio:
+    """Mono 16 kHz signed 16-bit little-endian samples."""
+
+    pcm: bytes
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / BYTES_PER_SECOND
+
+    def chunks(self, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The samples in pieces, for streaming recognition."""
+        for start in range(0, len(self.pcm), size):
+            yield self.pcm[start : start + size]
+
+
+def decode(data: bytes, *, max_seconds: float, max_bytes: int) -> Audio:
+    """Decode a whole note. Refuses empty, oversized, undecodable and too long input."""
+    if not data:
+        raise AudioError("empty")
+    if len(data) > max_bytes:
+        raise AudioError("too_large", f"{len(data)} bytes")
+    limit = int(max_seconds * BYTES_PER_SECOND)
+    pieces: list[bytes] = []
+    size = 0
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.audio:
+                raise AudioError("corrupt", "no audio stream")
+            stream = container.streams.audio[0]
+            if (
+                stream.duration
+                and stream.time_base
+                and stream.duration * stream.time_base > (max_seconds + 1)
+            ):
+                raise AudioError("too_long")
+            resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    piece = bytes(out.planes[0])[: out.samples * 2]
+                    pieces.append(piece)
+                    size += len(piece)
+                if size > limit:
+                    raise AudioError("too_long")
+            for out in resampler.resample(None):
+                pieces.append(bytes(out.planes[0])[: out.samples * 2])
+    except AudioError:
+        raise
+    except (av.FFmpegError, ValueError, IndexError, OSError) as error:
+        raise AudioError("corrupt", str(error)) from None
+    pcm = b"".join(pieces)
+    if len(pcm) < MIN_SECONDS * BYTES_PER_SECOND:
+        raise AudioError("empty")
+    if len(pcm) > limit:
+        raise AudioError("too_long")
+    return Audio(pcm)
+
+
+# Quieter than this (peak, of 32768) is a note with nothing said: a pocket, a silent room.
+SILENCE_PEAK = 500
+_FRAME = SAMPLE_RATE // 50  # 20 ms
+
+
+def prepare(audio: Audio, *, normalize_level: bool, trim_silence: bool) -> Audio:
+    """Refuse silence; optionally cut leading and trailing silence and raise quiet notes to a
+    standard peak level (at most +20 dB), as phone microphones record very unevenly."""
+    samples = np.frombuffer(audio.pcm, dtype=np.int16)
+    peak = int(np.abs(samples.astype(np.int32)).max()) if samples.size else 0
+    if peak < SILENCE_PEAK:
+        raise AudioError("silent")
+    if trim_silence:
+        samples = _trim(samples, peak)
+    if normalize_level:
+        gain = min(0.7 * 32767 / peak, 10.0)
+        if gain > 1.05:
+            samples = np.clip(samples.astype(np.float32) * gain, -32768, 32767).astype(np.int16)
+    return Audio(samples.tobytes())
+
+
+def _trim(samples: np.ndarray, peak: int) -> np.ndarray:
+    frames = samples[: samples.size // _FRAME * _FRAME].reshape(-1, _FRAME).astype(np.float32)
+    if not frames.size:
+        return samples
+    rms = np.sqrt((frames**2).mean(axis=1))
+    voiced = np.flatnonzero(rms > peak * 0.05)
+    if not voiced.size:
+        return samples
+    pad = 15  # keep 300 ms around speech: clipped word edges hurt recognition
+    start = max(int(voiced[0]) - pad, 0) * _FRAME
+    end = min(int(voiced[-1]) + pad + 1, len(frames)) * _FRAME
+    return samples[start:end]
