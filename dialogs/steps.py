@@ -164,7 +164,9 @@ def _summary_prompt(ctx: Ctx) -> Reply:
     return Reply(
         msg.PROMPTS[Step.SUMMARY].format(summary=read_back(ctx.draft)),
         options=(
-            Option(msg.SUMMARY_SEND, "send", ("gui", "gui di", "dong y", "ok", "co", "nop")),
+            Option(
+                msg.SUMMARY_SEND, "send", ("gui", "gui di", "dong y", "ok", "co", "nop", "dung")
+            ),
             Option(msg.SUMMARY_EDIT, "edit", ("sua", "sua lai")),
             Option(msg.SUMMARY_LATER, "later", ("de sau", "luu", "luu nhap")),
         ),

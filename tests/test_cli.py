@@ -80,7 +80,7 @@ def test_a_scripted_chat_is_stored_and_exported(tmp_path: Path, db_url: str) -> 
     chat = run("--config", config, "chat", "--script", str(script), "--user", "lan")
     assert chat.returncode == 0, chat.stderr
     assert "👤 /press 1" in chat.stdout
-    assert "🎤 Tôi chưa nghe được ghi âm" in chat.stdout
+    assert "⚠️ Không mở được tệp ghi âm missing-recording.ogg" in chat.stdout
     assert "🎉 Cảm ơn Lan!" in chat.stdout
     out = tmp_path / "ideas.csv"
     exported = run("--config", config, "export", "--format", "csv", "--out", str(out))

@@ -1,0 +1,78 @@
+"""Audio for tests: the shared real recordings, re-encoded the way messengers send them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import wave
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+SPEECH = Path(__file__).resolve().parents[3] / "shared" / "speech" / "dev"
+
+# container format, codec, sample rate: what each messenger or phone produces
+FORMATS: dict[str, tuple[str, str, int]] = {
+    "ogg": ("ogg", "libopus", 48_000),  # Telegram voice notes
+    "aac": ("adts", "aac", 16_000),  # Zalo voice notes
+    "m4a": ("mp4", "aac", 44_100),  # iPhone recordings
+    "mp3": ("mp3", "libmp3lame", 44_100),
+    "wav": ("wav", "pcm_s16le", 16_000),
+}
+
+
+def transcripts(corpus: str) -> dict[str, str]:
+    with (SPEECH / corpus / "transcripts.tsv").open(encoding="utf-8") as handle:
+        return {row[0]: row[1] for row in csv.reader(handle, delimiter="\t")}
+
+
+def recording(corpus: str, text: str) -> Path:
+    """The first recording of `corpus` whose reference transcript is `text`."""
+    for name, said in transcripts(corpus).items():
+        if said == text:
+            return SPEECH / corpus / name
+    raise LookupError(f"no recording of {text!r} in {corpus}")
+
+
+def samples(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as handle:
+        return np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16)
+
+
+def wav_bytes(pcm: np.ndarray, rate: int = 16_000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(pcm.astype(np.int16).tobytes())
+    return buffer.getvalue()
+
+
+def encode(pcm: np.ndarray, fmt: str) -> bytes:
+    """16 kHz mono samples encoded as `fmt` (see FORMATS), as a phone app would send them."""
+    container_format, codec, rate = FORMATS[fmt]
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream)
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=rate)
+        frame = av.AudioFrame.from_ndarray(
+            pcm.reshape(1, -1).astype(np.int16), format="s16", layout="mono"
+        )
+        frame.sample_rate = 16_000
+        frame.time_base = Fraction(1, 16_000)
+        frame.pts = 0
+        for resampled in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(resampled):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def tone(seconds: float, *, amplitude: int = 8000, hz: int = 440) -> np.ndarray:
+    t = np.arange(int(seconds * 16_000)) / 16_000
+    return (amplitude * np.sin(2 * np.pi * hz * t)).astype(np.int16)
