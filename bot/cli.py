@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import logging
@@ -121,6 +122,27 @@ def chat(
 def _write(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Chạy bot trên Telegram và Zalo / serve the configured messengers."""
+    settings = _settings(ctx)
+    channels = {"telegram": settings.telegram, "zalo": settings.zalo}
+    enabled = {name: channel for name, channel in channels.items() if channel.enabled}
+    if not enabled:
+        typer.echo(
+            "sangkien: telegram.token and zalo.token are both empty: nothing to run", err=True
+        )
+        raise typer.Exit(2)
+    problems = [p for name, channel in enabled.items() for p in channel.problems(name)]
+    if problems:
+        typer.echo("sangkien: cannot start:\n  " + "\n  ".join(problems), err=True)
+        raise typer.Exit(2)
+    from bot.server import Bot
+
+    with _database(settings) as db:
+        asyncio.run(Bot(settings, db).serve())
 
 
 @db_app.command("upgrade")

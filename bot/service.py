@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from dialogs import engine
 from dialogs.events import Inbound, Reply
@@ -113,12 +114,42 @@ class ChatService:
         )
         self._unit_ids: dict[str, int] = {}
 
-    def handle(self, turn: Turn, event: Inbound) -> list[Reply]:
-        """Process one inbound event of one chat and return what to send back."""
+    def handle(self, turn: Turn, event: Inbound, update_key: str | None = None) -> list[Reply]:
+        """Process one inbound event of one chat and return what to send back.
+
+        With `update_key` (the messenger's id of the update) a redelivered update is
+        recognised and answered with nothing: it was processed the first time.
+        """
+        try:
+            return self._handle(turn, event, update_key)
+        except IntegrityError:
+            # The same update (or the first message of a chat) raced in from elsewhere:
+            # the other delivery won. A redelivery is done; a first message is retried.
+            if update_key is not None and self.seen(turn.channel, update_key):
+                return []
+            return self._handle(turn, event, update_key)
+
+    def seen(self, channel: str, update_key: str) -> bool:
+        """Whether an update was processed already (a cheap check before slow work)."""
+        with self._db.connect() as connection:
+            return ChatStore(connection).seen(channel, update_key)
+
+    def set_unreachable(self, channel: str, user_id: str, unreachable: bool = True) -> None:
+        """Remember that the user blocked the bot (or came back), so nothing is sent in vain."""
+        with self._serial, self._db.begin() as connection:
+            ChatStore(connection).set_unreachable(channel, user_id, unreachable)
+
+    def is_unreachable(self, channel: str, user_id: str) -> bool:
+        with self._db.connect() as connection:
+            return ChatStore(connection).is_unreachable(channel, user_id)
+
+    def _handle(self, turn: Turn, event: Inbound, update_key: str | None) -> list[Reply]:
         now = self._clock()
         with self._serial, self._db.begin() as connection:
             store = ChatStore(connection, lock=self._lock_rows)
             found = store.conversation(turn.channel, turn.chat_id)
+            if update_key is not None and not store.claim_update(turn.channel, update_key):
+                return []
             if found is None:
                 person_id, name = store.person_for(turn.channel, turn.user_id)
                 conversation_id, state = None, State(name=name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -65,6 +66,56 @@ class VoiceSettings(BaseModel):
         return None if value == "" else value
 
 
+_PLACEHOLDERS = ("your", "change", "token", "xxx", "<", "...", "example", "placeholder")
+
+
+class ChannelSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = ""
+    api_base_url: str = ""
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_secret: str = ""
+    webhook_url: str = ""
+    poll_timeout: int = Field(default=30, ge=1, le=60)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+    def problems(self, section: str) -> list[str]:
+        """What stops this channel from starting, each naming its key."""
+        found: list[str] = []
+        token = self.token.strip()
+        if any(word in token.lower() for word in _PLACEHOLDERS):
+            found.append(f"{section}.token: looks like a placeholder, not a real token")
+        elif not re.fullmatch(r"\d{3,}:[A-Za-z0-9_-]{8,}", token):
+            found.append(f"{section}.token: expected the form <bot id>:<secret>")
+        if self.mode == "webhook":
+            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", self.webhook_secret):
+                found.append(
+                    f"{section}.webhook_secret: 16 to 256 letters, digits, _ or - are required"
+                )
+            if not self.webhook_url.startswith("https://"):
+                found.append(f"{section}.webhook_url: a public https:// URL is required")
+        return found
+
+
+class TelegramSettings(ChannelSettings):
+    api_base_url: str = "https://api.telegram.org"
+
+
+class ZaloSettings(ChannelSettings):
+    api_base_url: str = "https://bot-api.zaloplatforms.com"
+
+
+class ServerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SANGKIEN_", env_nested_delimiter="__", extra="forbid"
@@ -78,6 +129,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     dialog: DialogSettings = Field(default_factory=DialogSettings)
     voice: VoiceSettings = Field(default_factory=VoiceSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    zalo: ZaloSettings = Field(default_factory=ZaloSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from bot.channels import render_numbered
 from bot.service import ChatService, Turn
 from bot.voice import VoiceInbox
 from dialogs import messages as msg
@@ -17,17 +18,6 @@ from dialogs.events import ChoiceIn, Inbound, Option, Reply, VoiceIn, parse_text
 
 CHANNEL = "terminal"
 Write = Callable[[str], None]
-
-
-def render_plain(reply: Reply) -> str:
-    """A reply as plain text: the message, numbered choices, how to answer, navigation hint."""
-    lines = [reply.text]
-    if reply.options:
-        lines += [f"  {n}. {option.label}" for n, option in enumerate(reply.options, start=1)]
-        lines.append(msg.reply_with_number(len(reply.options)))
-    if reply.nav:
-        lines.append(msg.NAV_HINT)
-    return "\n".join(lines)
 
 
 class TerminalChat:
@@ -53,7 +43,7 @@ class TerminalChat:
     def _show(self, reply: Reply) -> None:
         if reply.options:
             self._options = reply.options
-        self._write("🤖 " + render_plain(reply).replace("\n", "\n   ") + "\n")
+        self._write("🤖 " + render_numbered(reply).replace("\n", "\n   ") + "\n")
 
     def _event(self, line: str) -> Inbound | None:
         command, _, arg = line.strip().partition(" ")

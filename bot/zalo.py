@@ -1,0 +1,231 @@
+"""Zalo through our own small client for the Zalo Bot API, over httpx.
+
+Every call is ``POST {base}/bot{token}/{method}`` with a JSON body and answers an envelope
+``{ok, result, error_code, description}``: HTTP 200 with ``ok: false`` is an error too.
+``getUpdates`` long-polls and returns one update at a time; an idle poll answers HTTP 408.
+Zalo has no buttons: choices are numbered lines and the user answers with the number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+
+from bot.channels import (
+    BadRequestError,
+    ChannelError,
+    ForbiddenError,
+    RateLimitedError,
+    TransientError,
+    render_numbered,
+    split_text,
+    with_retries,
+)
+from bot.dispatch import Dispatcher, Incoming, VoiceNoteIn
+from bot.service import Turn
+from dialogs.events import Inbound, UnsupportedIn, parse_text
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com"
+MESSAGE_LIMIT = 2000
+
+
+class PollTimeoutError(Exception):
+    """An idle long poll: nothing happened, poll again."""
+
+
+def raise_for(status: int, envelope: dict[str, Any] | None, method: str) -> None:
+    """Map a Zalo answer to our errors; return quietly when it is a success."""
+    if status == 408 and method == "getUpdates":
+        raise PollTimeoutError
+    ok = bool(envelope and envelope.get("ok"))
+    if status == 200 and ok:
+        return
+    code = int((envelope or {}).get("error_code") or status)
+    detail = f"{method}: {code} {(envelope or {}).get('description', '')}".strip()
+    if code == 429:
+        retry_after = float(((envelope or {}).get("parameters") or {}).get("retry_after", 1))
+        raise RateLimitedError(retry_after, detail)
+    if code in (401, 403):
+        raise ForbiddenError(detail)
+    if code == 408 or code >= 500:
+        raise TransientError(detail)
+    raise BadRequestError(detail)
+
+
+class ZaloClient:
+    """The Zalo Bot API methods we use. Errors come out as :mod:`bot.channels` exceptions."""
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str = DEFAULT_BASE_URL,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._prefix = f"{base_url.rstrip('/')}/bot{token}/"
+        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._timeout = timeout
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def call(
+        self, method: str, payload: dict[str, Any] | None = None, wait: float | None = None
+    ) -> Any:
+        try:
+            response = await self._http.post(
+                self._prefix + method, json=payload or {}, timeout=wait or self._timeout
+            )
+        except httpx.TimeoutException as error:
+            if method == "getUpdates":
+                raise PollTimeoutError from None
+            raise TransientError(f"{method}: timed out") from error
+        except httpx.TransportError as error:
+            raise TransientError(f"{method}: {error!r}") from error
+        try:
+            envelope = response.json()
+        except ValueError:
+            envelope = None
+        raise_for(response.status_code, envelope if isinstance(envelope, dict) else None, method)
+        assert envelope is not None
+        return envelope.get("result")
+
+    async def get_me(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call("getMe")
+        return result
+
+    async def get_updates(self, poll_seconds: int = 30) -> dict[str, Any] | None:
+        """The next update, or None when the long poll ended idle."""
+        try:
+            result = await self.call(
+                "getUpdates", {"timeout": str(poll_seconds)}, wait=poll_seconds + 10
+            )
+        except PollTimeoutError:
+            return None
+        return result if isinstance(result, dict) and result else None
+
+    async def set_webhook(self, url: str, secret_token: str) -> None:
+        await self.call("setWebhook", {"url": url, "secret_token": secret_token})
+
+    async def delete_webhook(self) -> None:
+        await self.call("deleteWebhook")
+
+    async def get_webhook_info(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call("getWebhookInfo")
+        return result
+
+    async def send_message(self, chat_id: str, text: str) -> None:
+        """Send `text`, split into parts of at most 2,000 characters."""
+        for part in split_text(text, MESSAGE_LIMIT):
+            await self.call("sendMessage", {"chat_id": chat_id, "text": part})
+
+    async def send_photo(self, chat_id: str, photo_url: str, caption: str = "") -> None:
+        payload = {"chat_id": chat_id, "photo": photo_url}
+        if caption:
+            payload["caption"] = caption[:MESSAGE_LIMIT]
+        await self.call("sendPhoto", payload)
+
+    async def send_chat_action(self, chat_id: str, action: str = "typing") -> None:
+        await self.call("sendChatAction", {"chat_id": chat_id, "action": action})
+
+    async def download(self, url: str) -> bytes:
+        """Fetch a file Zalo points to (voice notes); their URLs expire, so do it at once."""
+        try:
+            response = await self._http.get(url, timeout=self._timeout, follow_redirects=True)
+        except httpx.HTTPError as error:
+            raise TransientError(f"download: {error!r}") from error
+        if response.status_code != 200:
+            raise_for(response.status_code, None, "download")
+        return response.content
+
+
+_UNSUPPORTED_EVENTS = {
+    "message.image.received": "photo",
+    "message.sticker.received": "sticker",
+    "message.unsupported.received": "other",
+}
+
+
+def to_incoming(update: dict[str, Any], client: ZaloClient) -> Incoming | None:
+    """An update as our event, or None for what the bot ignores (group chatter, bot echoes)."""
+    event = str(update.get("event_name", ""))
+    message = update.get("message") or {}
+    chat = message.get("chat") or {}
+    sender = message.get("from") or {}
+    chat_id, user_id = str(chat.get("id", "")), str(sender.get("id", ""))
+    if not chat_id or not user_id or sender.get("is_bot"):
+        return None
+    if str(chat.get("chat_type", "PRIVATE")).upper() != "PRIVATE":
+        return None  # the bot says nothing in groups; rankings are posted, not chatted
+    turn = Turn(CHANNEL, chat_id, user_id)
+    key = f"{event}:{message.get('message_id', '')}"
+    content: Inbound | VoiceNoteIn
+    if event == "message.text.received":
+        content = parse_text(str(message.get("text") or ""))
+    elif event == "message.voice.received" and message.get("voice_url"):
+        url = str(message["voice_url"])
+        content = VoiceNoteIn(fetch=lambda: client.download(url), extension="aac")
+    else:
+        content = UnsupportedIn(_UNSUPPORTED_EVENTS.get(event, "other"))
+    return Incoming(turn, content, key if message.get("message_id") else None)
+
+
+class ZaloChannel:
+    """Serves the conversation on Zalo by long polling or from the webhook."""
+
+    name = CHANNEL
+
+    def __init__(self, client: ZaloClient, dispatcher: Dispatcher) -> None:
+        self.client = client
+        self._dispatcher = dispatcher
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def send(self, chat_id: str, reply: Any) -> None:
+        await self.client.send_message(chat_id, render_numbered(reply))
+
+    async def typing(self, chat_id: str) -> None:
+        await self.client.send_chat_action(chat_id, "typing")
+
+    def accept(self, update: dict[str, Any]) -> None:
+        """Take an update (from a poll or the webhook) and process it in the background;
+        chats run concurrently, each chat's updates in order."""
+        incoming = to_incoming(update, self.client)
+        if incoming is None:
+            return
+        task = asyncio.create_task(self._process(incoming))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process(self, incoming: Incoming) -> None:
+        try:
+            await self._dispatcher.dispatch(self, incoming)
+        except Exception:
+            log.exception("zalo update failed: %s", incoming.update_key)
+
+    async def poll_forever(self, poll_timeout: int = 30) -> None:
+        """Long-poll getUpdates until cancelled; errors back off and never end the loop."""
+        await with_retries(self.client.delete_webhook, attempts=3)
+        failures = 0
+        while True:
+            try:
+                update = await self.client.get_updates(poll_timeout)
+                failures = 0
+            except ChannelError as error:
+                failures += 1
+                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                log.warning("zalo poll failed (%s); retrying in %.1fs", error, delay)
+                await asyncio.sleep(delay)
+                continue
+            if update is not None:
+                self.accept(update)
+
+    async def drain(self) -> None:
+        """Wait for the updates in progress (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,0 +1,135 @@
+"""An ASGI app served by uvicorn on 127.0.0.1:<free port> in a thread of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ThreadedServer:
+    """Runs `app` until :meth:`stop`; `loop` is the server thread's event loop."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        try:
+            self.loop.run_until_complete(self._server.serve())
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        finally:
+            self.loop.close()
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+class Faults:
+    """Failures to inject, per Bot API method, consumed in order: "500", "429", "drop",
+    "timeout" (answers after `delay` seconds)."""
+
+    def __init__(self) -> None:
+        self._queue: dict[str, list[str]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self.delay = 2.0
+
+    def add(self, method: str, *faults: str) -> None:
+        with self._lock:
+            self._queue[method].extend(faults)
+
+    def take(self, method: str) -> str | None:
+        with self._lock:
+            queue = self._queue.get(method)
+            return queue.pop(0) if queue else None
+
+    async def response(self, fault: str) -> Response | None:
+        """The faulty answer, or None for a drop (the caller then breaks the connection)."""
+        if fault == "500":
+            return JSONResponse(
+                {"ok": False, "error_code": 500, "description": "Internal Server Error"},
+                status_code=500,
+            )
+        if fault == "429":
+            return JSONResponse(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                status_code=429,
+            )
+        if fault == "timeout":
+            await asyncio.sleep(self.delay)
+            return JSONResponse(
+                {"ok": False, "error_code": 504, "description": "Gateway Timeout"}, status_code=504
+            )
+        return None
+
+
+async def params(request: Request) -> dict[str, Any]:
+    """Bot API parameters from a query string, a JSON body or a form (as clients send them)."""
+    values: dict[str, Any] = dict(request.query_params)
+    content_type = request.headers.get("content-type", "")
+    if "json" in content_type:
+        body = await request.body()
+        if body:
+            values.update(json.loads(body))
+    elif "form" in content_type:
+        form = await request.form()
+        for key, value in form.items():
+            if isinstance(value, str):
+                try:
+                    values[key] = json.loads(value) if value[:1] in "[{" else value
+                except ValueError:
+                    values[key] = value
+    return values
+
+
+class Truncated(Response):
+    """Promises a body and sends one byte: the client sees the connection drop mid-answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", b"100"), (b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"{", "more_body": False})

@@ -1,0 +1,347 @@
+"""A fake Telegram Bot API: the methods the bot uses, in the documented shapes, on 127.0.0.1.
+
+Tests play users with :class:`TelegramUser`: they send texts, voice notes, stickers…, press
+inline buttons, and read what the bot sent. Webhook mode is faithful too: once setWebhook is
+called, new updates are POSTed to the bot with the secret header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.base import Faults, ThreadedServer, Truncated, params
+
+BOT = {
+    "id": 7000001,
+    "is_bot": True,
+    "first_name": "Sáng kiến",
+    "username": "sangkien_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+_ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+}
+_TAG = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
+
+
+def html_problem(text: str) -> str | None:
+    """Why Telegram would refuse `text` with parse_mode HTML, or None."""
+    for match in re.finditer(r"<[^>]*>?", text):
+        tag = _TAG.fullmatch(match.group(0))
+        if tag is None or tag.group(2).lower() not in _ALLOWED_TAGS:
+            return f"Bad Request: can't parse entities: unsupported start tag at {match.start()}"
+    for match in re.finditer(r"&[^;\s]*;?", text):
+        if not re.fullmatch(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);", match.group(0)):
+            return f"Bad Request: can't parse entities: bad entity at {match.start()}"
+    return None
+
+
+class FakeTelegram:
+    def __init__(self, token: str = "7000001:AAFakeTokenForTestsOnly_abcdefghij") -> None:
+        self.token = token
+        self.updates: deque[dict[str, Any]] = deque()
+        self.sent: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.actions: list[tuple[str, str]] = []
+        self.answered: list[str] = []
+        self.files: dict[str, bytes] = {}
+        self.blocked: set[str] = set()
+        self.faults = Faults()
+        self.rate_limited = 0
+        self.webhook: tuple[str, str] | None = None
+        self.webhook_statuses: list[int] = []
+        self._ids = itertools.count(1)
+        self._message_ids = itertools.count(100)
+        self._lock = threading.Lock()
+        self._new_update: asyncio.Event | None = None
+        self._recent: deque[float] = deque()
+        self._group_recent: dict[str, deque[float]] = defaultdict(deque)
+        app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
+            ]
+        )
+        self.server = ThreadedServer(app)
+        self.base_url = self.server.base_url
+
+    # --- what tests do -------------------------------------------------------------------
+
+    def push(self, update_fields: dict[str, Any]) -> dict[str, Any]:
+        """Deliver an update: to the webhook if one is set, else queue it for getUpdates."""
+        update = {"update_id": next(self._ids), **update_fields}
+        self.deliver(update)
+        return update
+
+    def deliver(self, update: dict[str, Any]) -> None:
+        """Deliver this exact update (again, for redelivery tests)."""
+        if self.webhook is not None:
+            assert self.server.loop is not None
+            # Pushed from the fake's own thread, as Telegram's servers would: the bot under
+            # test may share the caller's event loop.
+            asyncio.run_coroutine_threadsafe(self._push(update, *self.webhook), self.server.loop)
+            return
+        with self._lock:
+            self.updates.append(update)
+        if self.server.loop is not None and self._new_update is not None:
+            self.server.loop.call_soon_threadsafe(self._new_update.set)
+
+    async def _push(self, update: dict[str, Any], url: str, secret: str) -> None:
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}, timeout=10
+            )
+        self.webhook_statuses.append(response.status_code)
+
+    def texts(self, chat_id: str | int) -> list[str]:
+        return [m["text"] for m in self.sent[str(chat_id)]]
+
+    # --- the Bot API ---------------------------------------------------------------------
+
+    async def _method(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return JSONResponse(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401
+            )
+        method = request.path_params["method"]
+        fault = self.faults.take(method)
+        if fault is not None:
+            answer = await self.faults.response(fault)
+            return answer if answer is not None else Truncated()
+        args = await params(request)
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            return _error(404, "Not Found: method not found")
+        result = await handler(args)
+        return (
+            result if isinstance(result, Response) else JSONResponse({"ok": True, "result": result})
+        )
+
+    async def _api_getMe(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        return BOT
+
+    async def _api_getUpdates(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        offset = int(args.get("offset", 0) or 0)
+        wait = min(float(args.get("timeout", 0) or 0), 2.0)
+        if self._new_update is None:
+            self._new_update = asyncio.Event()
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lock:
+                while self.updates and self.updates[0]["update_id"] < offset:
+                    self.updates.popleft()  # confirmed by the offset
+                ready = list(self.updates)
+            if ready or time.monotonic() >= deadline:
+                return ready
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+
+    async def _api_setWebhook(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        self.webhook = (str(args["url"]), str(args.get("secret_token", "")))
+        return True
+
+    async def _api_deleteWebhook(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        self.webhook = None
+        return True
+
+    async def _api_getWebhookInfo(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        url = self.webhook[0] if self.webhook else ""
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
+
+    def _flood(self, chat_id: str) -> Response | None:
+        """Telegram's limits: about 30 messages a second overall, 20 a minute to a group."""
+        now = time.monotonic()
+        recent = self._recent
+        while recent and now - recent[0] > 1:
+            recent.popleft()
+        group = self._group_recent[chat_id]
+        while group and now - group[0] > 60:
+            group.popleft()
+        if len(recent) >= 30 or (chat_id.startswith("-") and len(group) >= 20):
+            self.rate_limited += 1
+            return JSONResponse(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                status_code=429,
+            )
+        recent.append(now)
+        if chat_id.startswith("-"):
+            group.append(now)
+        return None
+
+    async def _api_sendMessage(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        chat_id, text = str(args.get("chat_id", "")), str(args.get("text", ""))
+        if chat_id in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        if not text.strip():
+            return _error(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            return _error(400, "Bad Request: message is too long")
+        if args.get("parse_mode") == "HTML" and (problem := html_problem(text)):
+            return _error(400, problem)
+        limited = self._flood(chat_id)
+        if limited is not None:
+            return limited
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(chat_id), "type": "private"},
+            "from": BOT,
+            "text": text,
+        }
+        self.sent[chat_id].append({**message, "reply_markup": args.get("reply_markup")})
+        return message
+
+    async def _api_sendPhoto(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        chat_id = str(args.get("chat_id", ""))
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(chat_id), "type": "private"},
+            "from": BOT,
+            "photo": [{"file_id": "p1", "file_unique_id": "p1", "width": 1, "height": 1}],
+        }
+        self.sent[chat_id].append({**message, "text": args.get("caption", "")})
+        return message
+
+    async def _api_editMessageText(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        return True
+
+    async def _api_answerCallbackQuery(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        self.answered.append(str(args.get("callback_query_id")))
+        return True
+
+    async def _api_sendChatAction(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        self.actions.append((str(args.get("chat_id")), str(args.get("action"))))
+        return True
+
+    async def _api_getFile(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        file_id = str(args.get("file_id"))
+        if file_id not in self.files:
+            return _error(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(self.files[file_id]),
+            "file_path": f"voice/{file_id}.oga",
+        }
+
+    async def _file(self, request: Request) -> Response:
+        name = request.path_params["path"].rsplit("/", 1)[-1].removesuffix(".oga")
+        if request.path_params["token"] != self.token or name not in self.files:
+            return Response(status_code=404)
+        return Response(self.files[name], media_type="audio/ogg")
+
+
+def _error(code: int, description: str) -> Response:
+    return JSONResponse(
+        {"ok": False, "error_code": code, "description": description}, status_code=code
+    )
+
+
+class TelegramUser:
+    """A person chatting with the bot in a private chat."""
+
+    def __init__(self, fake: FakeTelegram, user_id: int, name: str = "Lan") -> None:
+        self.fake, self.id, self.name = fake, user_id, name
+        self._message_ids = itertools.count(1)
+
+    def _message(self, **content: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": self.id, "type": "private", "first_name": self.name},
+            "from": {"id": self.id, "is_bot": False, "first_name": self.name},
+            **content,
+        }
+
+    def send(self, text: str) -> dict[str, Any]:
+        return self.fake.push({"message": self._message(text=text)})
+
+    def send_content(self, **content: Any) -> dict[str, Any]:
+        return self.fake.push({"message": self._message(**content)})
+
+    def edit(self, text: str) -> dict[str, Any]:
+        return self.fake.push(
+            {"edited_message": {**self._message(text=text), "edit_date": int(time.time())}}
+        )
+
+    def voice(self, ogg: bytes) -> dict[str, Any]:
+        file_id = f"voice{len(self.fake.files) + 1}"
+        self.fake.files[file_id] = ogg
+        return self.send_content(
+            voice={
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "duration": 3,
+                "mime_type": "audio/ogg",
+            }
+        )
+
+    def press(self, number: int) -> dict[str, Any]:
+        """Press button `number` (from 1) of the last message that has buttons."""
+        for message in reversed(self.fake.sent[str(self.id)]):
+            markup = message.get("reply_markup")
+            if markup:
+                button = markup["inline_keyboard"][number - 1][0]
+                return self.fake.push(
+                    {
+                        "callback_query": {
+                            "id": f"cb{time.monotonic_ns()}",
+                            "chat_instance": "ci",
+                            "from": {"id": self.id, "is_bot": False, "first_name": self.name},
+                            "message": {**message, "reply_markup": markup},
+                            "data": button["callback_data"],
+                        }
+                    }
+                )
+        raise AssertionError("no message with buttons")
+
+    def block(self) -> None:
+        self.fake.blocked.add(str(self.id))
+
+    async def wait_for(self, fragment: str, seconds: float = 30) -> str:
+        """Wait until the bot has sent a message containing `fragment`; return all it sent."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            texts = self.fake.texts(self.id)
+            if any(fragment in text for text in texts):
+                return "\n".join(texts)
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"bot never said {fragment!r}; it said {self.fake.texts(self.id)}")
+
+    def said(self) -> str:
+        return "\n".join(self.fake.texts(self.id))

@@ -1,0 +1,275 @@
+"""Telegram end to end: the real python-telegram-bot client talking HTTP to a fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.dispatch import Dispatcher
+from bot.server import create_app
+from bot.service import ChatService
+from bot.settings import VoiceSettings
+from bot.telegram import TelegramChannel
+from bot.voice import VoiceInbox
+from storage.models import Identity, Initiative
+from tests.fakes.base import ThreadedServer
+from tests.fakes.telegram import FakeTelegram, TelegramUser
+from tests.utils.audio import encode, recording, samples
+
+SECRET = "webhook-secret-for-tests-0123456789"
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram()
+    fake.server.start()
+    yield fake
+    fake.server.stop()
+
+
+@pytest.fixture
+def dispatcher(db: Engine, tmp_path: Path) -> Iterator[Dispatcher]:
+    voice = VoiceInbox(VoiceSettings(), tmp_path, db)
+    dispatcher = Dispatcher(ChatService(db), voice)
+    yield dispatcher
+    dispatcher.close()
+    voice.close()
+
+
+@pytest.fixture
+async def polling(
+    fake_telegram: FakeTelegram, dispatcher: Dispatcher
+) -> AsyncIterator[TelegramChannel]:
+    channel = TelegramChannel(fake_telegram.token, dispatcher, base_url=fake_telegram.base_url)
+    await channel.start(poll_timeout=1)
+    yield channel
+    await channel.stop()
+
+
+@pytest.fixture
+async def webhook(
+    fake_telegram: FakeTelegram, dispatcher: Dispatcher
+) -> AsyncIterator[tuple[TelegramChannel, str]]:
+    """The bot in webhook mode behind our ASGI app, served on 127.0.0.1."""
+    channel = TelegramChannel(
+        fake_telegram.token, dispatcher, base_url=fake_telegram.base_url, polling=False
+    )
+    await channel.start()
+    server = ThreadedServer(create_app(telegram=channel, telegram_secret=SECRET))
+    # The app must run on this test's event loop, where the channel lives.
+    config = uvicorn.Config(
+        server._server.config.app,
+        host="127.0.0.1",
+        port=server.port,
+        log_level="error",
+        lifespan="off",
+    )
+    web = uvicorn.Server(config)
+    task = asyncio.create_task(web.serve())
+    for _ in range(1000):
+        if web.started:
+            break
+        await asyncio.sleep(0.01)
+    url = f"{server.base_url}/telegram/webhook"
+    await channel.app.bot.set_webhook(url, secret_token=SECRET)
+    yield channel, url
+    web.should_exit = True
+    await task
+    await channel.stop()
+
+
+async def submit(user: TelegramUser) -> None:
+    user.send("/start HN-DM01")
+    await user.wait_for("tên là gì")
+    user.send("Nguyễn Thị <b>Lan</b> & Hoa")
+    await user.wait_for("muốn làm gì")
+    user.press(1)
+    await user.wait_for("khó khăn hay lãng phí")
+    user.send("Máy cắt hay kẹt vải, mỗi ca dừng máy 30 phút")
+    await user.wait_for("đã thay đổi gì")
+    user.send("Gắn thêm thanh dẫn vải trước lưỡi cắt")
+    await user.wait_for("lợi ích gì nhất")
+    user.press(2)
+    await user.wait_for("bao nhiêu tiền")
+    user.send("3tr5")
+    await user.wait_for("lĩnh vực nào")
+    user.press(1)
+    await user.wait_for("áp dụng chưa")
+    user.press(1)
+    await user.wait_for("cùng làm")
+    user.press(1)
+    await user.wait_for("Xem lại sáng kiến")
+    user.press(1)
+    await user.wait_for("Cảm ơn")
+
+
+async def test_a_full_submission_by_buttons_over_polling(
+    polling: TelegramChannel, fake_telegram: FakeTelegram, db: Engine
+) -> None:
+    user = TelegramUser(fake_telegram, 5001)
+    await submit(user)
+    said = user.said()
+    assert "Rất vui được gặp Hoa" in said
+    assert "<b>" not in said  # the name's HTML was escaped, never sent as markup
+    with Session(db) as session:
+        idea = session.exec(select(Initiative)).one()
+    assert idea.status == "submitted" and idea.benefit_value_vnd == 3_500_000
+    assert len(fake_telegram.answered) >= 5  # every button press was answered
+    keyboards = [
+        m["reply_markup"]["inline_keyboard"]
+        for m in fake_telegram.sent["5001"]
+        if m["reply_markup"]
+    ]
+    nav_rows = [rows[-1] for rows in keyboards if rows[-1][0]["callback_data"].startswith("nav:")]
+    assert [b["callback_data"] for b in nav_rows[0]] == ["nav:back", "nav:cancel", "nav:help"]
+
+
+async def test_html_in_a_name_is_escaped_in_what_is_sent(
+    polling: TelegramChannel, fake_telegram: FakeTelegram
+) -> None:
+    user = TelegramUser(fake_telegram, 5002)
+    user.send("/start HN-DM01")
+    await user.wait_for("tên là gì")
+    user.send("Trần Văn <Minh>")
+    said = await user.wait_for("Rất vui")
+    assert "&lt;Minh&gt;" in said  # the fake refuses stray tags, so this arrived escaped
+
+
+async def test_webhook_full_submission_wrong_secret_and_redelivery(
+    webhook: tuple[TelegramChannel, str], fake_telegram: FakeTelegram, db: Engine
+) -> None:
+    channel, url = webhook
+    user = TelegramUser(fake_telegram, 6001)
+    await submit(user)
+    forged = {
+        "update_id": 999,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "text": "/start HN-DM01",
+            "chat": {"id": 6002, "type": "private"},
+            "from": {"id": 6002, "is_bot": False, "first_name": "X"},
+        },
+    }
+    async with httpx.AsyncClient() as client:
+        wrong = await client.post(
+            url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong-secret-0123456789"}
+        )
+        missing = await client.post(url, json=forged)
+        health = await client.get(url.replace("/telegram/webhook", "/health"))
+    assert (wrong.status_code, missing.status_code) == (401, 401)
+    assert health.json() == {"status": "ok", "channels": ["telegram"]}
+    await channel.drain()
+    assert fake_telegram.texts(6002) == []  # never processed
+
+    second = TelegramUser(fake_telegram, 6003)
+    update = second.send("/start HN-DM01")
+    await second.wait_for("tên là gì")
+    fake_telegram.deliver(update)  # Telegram redelivers the same update
+    fake_telegram.deliver(update)
+    await asyncio.sleep(0.3)
+    await channel.drain()
+    assert sum("tên là gì" in text for text in fake_telegram.texts(6003)) == 1
+    with Session(db) as session:
+        assert len(session.exec(select(Initiative)).all()) == 1
+
+
+async def test_every_update_shape_gets_a_friendly_reply_and_keeps_the_draft(
+    polling: TelegramChannel, fake_telegram: FakeTelegram, db: Engine
+) -> None:
+    user = TelegramUser(fake_telegram, 7001)
+    user.send("/start HN-DM01")
+    await user.wait_for("tên là gì")
+    user.send("Lan")
+    await user.wait_for("muốn làm gì")
+    user.press(1)
+    await user.wait_for("khó khăn hay lãng phí")
+    user.send("Phòng nghỉ ca quá nóng")
+    await user.wait_for("đã thay đổi gì")
+    shapes = [
+        (
+            {
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                }
+            },
+            "chỉ đọc được chữ",
+        ),
+        (
+            {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]},
+            "chưa xem được ảnh",
+        ),
+        ({"location": {"latitude": 21.0, "longitude": 105.8}}, "chưa đọc được vị trí"),
+        ({"contact": {"phone_number": "0900000000", "first_name": "Hoa"}}, "danh bạ"),
+        ({"text": ""}, "chưa gõ gì"),
+    ]
+    for content, reply in shapes:
+        user.send_content(**content)
+        await user.wait_for(reply)
+    user.edit("Phòng nghỉ ca quá nóng và chật")
+    await user.wait_for("tin đã sửa")
+    with Session(db) as session:
+        idea = session.exec(select(Initiative)).one()
+    assert idea.problem == "Phòng nghỉ ca quá nóng" and idea.solution is None
+
+
+async def test_a_blocked_user_is_marked_and_nothing_crashes(
+    polling: TelegramChannel, fake_telegram: FakeTelegram, db: Engine
+) -> None:
+    blocked, other = TelegramUser(fake_telegram, 8001), TelegramUser(fake_telegram, 8002)
+    blocked.block()
+    blocked.send("/start HN-DM01")
+    other.send("/start HN-DM01")
+    await other.wait_for("tên là gì")
+    await polling.drain()
+    await asyncio.sleep(0.2)
+    with Session(db) as session:
+        identity = session.exec(select(Identity).where(Identity.external_id == "8001")).one()
+    assert identity.unreachable
+    fake_telegram.blocked.clear()  # they unblock and write again
+    blocked.send("Lan")
+    await blocked.wait_for("muốn làm gì")
+    with Session(db) as session:
+        identity = session.exec(select(Identity).where(Identity.external_id == "8001")).one()
+    assert not identity.unreachable
+
+
+async def test_server_errors_drops_and_rate_limits_are_retried(
+    polling: TelegramChannel, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.faults.add("sendMessage", "500", "drop", "429")
+    user = TelegramUser(fake_telegram, 9001)
+    user.send("/start HN-DM01")
+    said = await user.wait_for("tên là gì", seconds=30)
+    assert said.count("Mã công đoàn") == 0  # the deep link skipped the question
+    assert said.count("Xin chào") == 1  # delivered once despite the failures
+
+
+async def test_a_voice_note_is_downloaded_heard_and_read_back(
+    polling: TelegramChannel, fake_telegram: FakeTelegram
+) -> None:
+    user = TelegramUser(fake_telegram, 9101)
+    user.send("/start HN-DM01")
+    await user.wait_for("tên là gì")
+    user.send("Lan")
+    await user.wait_for("muốn làm gì")
+    user.press(1)
+    await user.wait_for("khó khăn hay lãng phí")
+    user.voice(encode(samples(recording("vivos", "khách sạn")), "ogg"))
+    await user.wait_for("Tôi nghe được: «Khách sạn.»", seconds=60)
+    assert ("9101", "typing") in fake_telegram.actions
+    user.press(1)
+    await user.wait_for("đã thay đổi gì")
