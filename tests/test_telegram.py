@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -193,7 +194,7 @@ async def test_every_update_shape_gets_a_friendly_reply_and_keeps_the_draft(
     await user.wait_for("khó khăn hay lãng phí")
     user.send("Phòng nghỉ ca quá nóng")
     await user.wait_for("đã thay đổi gì")
-    shapes = [
+    shapes: list[tuple[dict[str, Any], str]] = [
         (
             {
                 "sticker": {
