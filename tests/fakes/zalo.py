@@ -1,0 +1,183 @@
+"""A fake Zalo Bot API on 127.0.0.1: envelopes, single-object getUpdates, idle 408, ``ok: false``
+with HTTP 200, the 2,000-character limit, and voice URLs it serves itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.base import Faults, ThreadedServer, Truncated, params
+
+
+def _fail(code: int, description: str) -> Response:
+    """Zalo answers most errors with HTTP 200 and ``ok: false``."""
+    return JSONResponse({"ok": False, "error_code": code, "description": description})
+
+
+class FakeZalo:
+    def __init__(self, token: str = "1234567890:FakeZaloSecretForTests") -> None:
+        self.token = token
+        self.updates: deque[dict[str, Any]] = deque()
+        self.sent: dict[str, list[str]] = defaultdict(list)
+        self.actions: list[tuple[str, str]] = []
+        self.files: dict[str, bytes] = {}
+        self.blocked: set[str] = set()
+        self.faults = Faults()
+        self.webhook: tuple[str, str] | None = None
+        self.idle_polls = 0
+        self._lock = threading.Lock()
+        self._new_update: asyncio.Event | None = None
+        app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
+                Route("/files/{name}", self._file, methods=["GET"]),
+            ]
+        )
+        self.server = ThreadedServer(app)
+        self.base_url = self.server.base_url
+
+    def push(self, update: dict[str, Any]) -> None:
+        if self.webhook is not None:
+            assert self.server.loop is not None
+            asyncio.run_coroutine_threadsafe(self._push(update, *self.webhook), self.server.loop)
+            return
+        with self._lock:
+            self.updates.append(update)
+        if self.server.loop is not None and self._new_update is not None:
+            self.server.loop.call_soon_threadsafe(self._new_update.set)
+
+    async def _push(self, update: dict[str, Any], url: str, secret: str) -> None:
+        async with httpx.AsyncClient() as client:
+            await client.post(
+                url,
+                json={"ok": True, "result": update},
+                headers={"X-Bot-Api-Secret-Token": secret},
+                timeout=10,
+            )
+
+    def texts(self, chat_id: str) -> list[str]:
+        return list(self.sent[chat_id])
+
+    async def _method(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return JSONResponse(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401
+            )
+        method = request.path_params["method"]
+        fault = self.faults.take(method)
+        if fault is not None:
+            answer = await self.faults.response(fault)
+            return answer if answer is not None else Truncated()
+        args = await params(request)
+        if method == "getMe":
+            return _ok(
+                {
+                    "id": "1234567890",
+                    "account_name": "bot.sangkien",
+                    "account_type": "BASIC",
+                    "can_join_groups": True,
+                }
+            )
+        if method == "getUpdates":
+            return await self._get_updates(float(args.get("timeout", 0) or 0))
+        if method == "setWebhook":
+            self.webhook = (str(args["url"]), str(args.get("secret_token", "")))
+            return _ok({"url": self.webhook[0], "updated_at": int(time.time() * 1000)})
+        if method == "deleteWebhook":
+            self.webhook = None
+            return _ok({"url": "", "updated_at": int(time.time() * 1000)})
+        if method == "getWebhookInfo":
+            return _ok({"url": self.webhook[0] if self.webhook else ""})
+        if method in ("sendMessage", "sendPhoto"):
+            chat_id = str(args.get("chat_id", ""))
+            text = str(args.get("text", args.get("caption", "")))
+            if chat_id in self.blocked:
+                return _fail(403, "The user has blocked the bot")
+            if method == "sendMessage" and not 1 <= len(text) <= 2000:
+                return _fail(400, "text must be 1 to 2000 characters")
+            self.sent[chat_id].append(text if method == "sendMessage" else f"[photo] {text}")
+            return _ok({"message_id": f"m{len(self.sent[chat_id])}", "date": int(time.time())})
+        if method == "sendChatAction":
+            self.actions.append((str(args.get("chat_id")), str(args.get("action"))))
+            return _ok(True)
+        return _fail(404, f"method {method} not found")
+
+    async def _get_updates(self, wait: float) -> Response:
+        if self._new_update is None:
+            self._new_update = asyncio.Event()
+        deadline = time.monotonic() + min(wait, 1.0)
+        while True:
+            with self._lock:
+                if self.updates:
+                    return _ok(self.updates.popleft())
+            if time.monotonic() >= deadline:
+                self.idle_polls += 1
+                return JSONResponse(
+                    {"ok": False, "error_code": 408, "description": "Request timeout"},
+                    status_code=408,
+                )
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+
+    async def _file(self, request: Request) -> Response:
+        data = self.files.get(request.path_params["name"])
+        return Response(data, media_type="audio/aac") if data else Response(status_code=404)
+
+
+def _ok(result: Any) -> Response:
+    return JSONResponse({"ok": True, "result": result})
+
+
+class ZaloUser:
+    """A person chatting with the bot; Zalo has no buttons, so answers are numbers."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, fake: FakeZalo, user_id: str, name: str = "Lan") -> None:
+        self.fake, self.id, self.name = fake, user_id, name
+
+    def event(self, event_name: str, **content: Any) -> dict[str, Any]:
+        update = {
+            "event_name": event_name,
+            "message": {
+                "message_id": f"{self.id}-{next(self._ids)}",
+                "date": int(time.time() * 1000),
+                "from": {"id": self.id, "display_name": self.name, "is_bot": False},
+                "chat": {"id": self.id, "chat_type": "PRIVATE"},
+                **content,
+            },
+        }
+        self.fake.push(update)
+        return update
+
+    def send(self, text: str) -> dict[str, Any]:
+        return self.event("message.text.received", text=text)
+
+    def voice(self, aac: bytes) -> dict[str, Any]:
+        name = f"voice{len(self.fake.files) + 1}.aac"
+        self.fake.files[name] = aac
+        return self.event("message.voice.received", voice_url=f"{self.fake.base_url}/files/{name}")
+
+    async def wait_for(self, fragment: str, seconds: float = 30) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            texts = self.fake.texts(self.id)
+            if any(fragment in text for text in texts):
+                return "\n".join(texts)
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"bot never said {fragment!r}; it said {self.fake.texts(self.id)}")
+
+    def said(self) -> str:
+        return "\n".join(self.fake.texts(self.id))

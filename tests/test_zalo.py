@@ -1,0 +1,205 @@
+"""Zalo end to end: our own httpx client talking HTTP to a fake Zalo Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.channels import BadRequestError, ForbiddenError, TransientError
+from bot.dispatch import Dispatcher
+from bot.server import create_app
+from bot.service import ChatService
+from bot.settings import VoiceSettings
+from bot.voice import VoiceInbox
+from bot.zalo import ZaloChannel, ZaloClient
+from storage.models import Identity, Initiative
+from tests.fakes.base import free_port
+from tests.fakes.zalo import FakeZalo, ZaloUser
+from tests.utils.audio import encode, recording, samples
+
+SECRET = "zalo-webhook-secret-0123456789"
+
+
+@pytest.fixture
+def fake_zalo() -> Iterator[FakeZalo]:
+    fake = FakeZalo()
+    fake.server.start()
+    yield fake
+    fake.server.stop()
+
+
+@pytest.fixture
+async def client(fake_zalo: FakeZalo) -> AsyncIterator[ZaloClient]:
+    zalo = ZaloClient(fake_zalo.token, fake_zalo.base_url, timeout=1.0)
+    yield zalo
+    await zalo.aclose()
+
+
+@pytest.fixture
+def dispatcher(db: Engine, tmp_path: Path) -> Iterator[Dispatcher]:
+    voice = VoiceInbox(VoiceSettings(), tmp_path, db)
+    dispatcher = Dispatcher(ChatService(db), voice)
+    yield dispatcher
+    dispatcher.close()
+    voice.close()
+
+
+@pytest.fixture
+async def polling(client: ZaloClient, dispatcher: Dispatcher) -> AsyncIterator[ZaloChannel]:
+    channel = ZaloChannel(client, dispatcher)
+    task = asyncio.create_task(channel.poll_forever(poll_timeout=1))
+    yield channel
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await channel.drain()
+
+
+async def test_client_methods_and_envelopes(client: ZaloClient, fake_zalo: FakeZalo) -> None:
+    me = await client.get_me()
+    assert me["id"] == "1234567890"
+    assert await client.get_updates(1) is None  # an idle poll: HTTP 408, not an error
+    assert fake_zalo.idle_polls == 1
+    await client.set_webhook("https://example.invalid/zalo/webhook", SECRET)
+    assert (await client.get_webhook_info())["url"].endswith("/zalo/webhook")
+    await client.delete_webhook()
+    long_text = "\n".join(f"Dòng số {n}: " + "chữ " * 30 for n in range(30))
+    await client.send_message("u1", long_text)
+    parts = fake_zalo.texts("u1")
+    assert len(parts) > 1 and all(len(p) <= 2000 for p in parts)
+    assert " ".join(parts).split() == long_text.split()  # nothing lost at the cuts
+    await client.send_chat_action("u1")
+    await client.send_photo("u1", "https://example.invalid/bxh.png", "Bảng xếp hạng")
+    assert fake_zalo.actions == [("u1", "typing")]
+
+
+async def test_ok_false_with_http_200_is_an_error(client: ZaloClient, fake_zalo: FakeZalo) -> None:
+    with pytest.raises(BadRequestError, match="2000"):
+        await client.call("sendMessage", {"chat_id": "u1", "text": "x" * 2001})
+    fake_zalo.blocked.add("u2")
+    with pytest.raises(ForbiddenError):
+        await client.send_message("u2", "xin chào")
+    fake_zalo.faults.add("getMe", "500", "drop", "timeout")
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            await client.get_me()
+
+
+async def test_a_full_submission_by_numbers_over_polling(
+    polling: ZaloChannel, fake_zalo: FakeZalo, db: Engine
+) -> None:
+    user = ZaloUser(fake_zalo, "z100")
+    for text, expect in [
+        ("xin chao", "Mã công đoàn"),
+        ("hn-dm01", "tên là gì"),
+        ("Lan", "Trả lời 1, 2, 3 hoặc 4"),
+        ("1", "khó khăn"),
+        ("Máy cắt hay kẹt vải, mỗi ca dừng máy 30 phút", "đã thay đổi gì"),
+        ("Gắn thêm thanh dẫn vải trước lưỡi cắt", "Trả lời 1, 2, 3, 4, 5 hoặc 6"),
+        ("2", "bao nhiêu tiền"),
+        ("3tr5", "lĩnh vực"),
+        ("1", "áp dụng chưa"),
+        ("1", "cùng làm"),
+        ("khong", "Xem lại"),
+        ("1", "Cảm ơn"),
+    ]:
+        user.send(text)
+        await user.wait_for(expect)
+    assert "1. ✍️ Gửi sáng kiến mới" in user.said()
+    with Session(db) as session:
+        idea = session.exec(select(Initiative)).one()
+    assert idea.status == "submitted" and idea.benefit_value_vnd == 3_500_000
+
+
+async def test_stickers_photos_and_unsupported_keep_the_draft(
+    polling: ZaloChannel, fake_zalo: FakeZalo, db: Engine
+) -> None:
+    user = ZaloUser(fake_zalo, "z200")
+    for text, expect in [
+        ("/start HN-DM01", "tên là gì"),
+        ("Lan", "muốn làm gì"),
+        ("1", "khó khăn"),
+        ("Kho xa chuyền", "đã thay đổi gì"),
+    ]:
+        user.send(text)
+        await user.wait_for(expect)
+    user.event("message.sticker.received", sticker="abc")
+    await user.wait_for("chỉ đọc được chữ")
+    user.event("message.image.received", photo_url="https://example.invalid/p.jpg")
+    await user.wait_for("chưa xem được ảnh")
+    user.event("message.unsupported.received")
+    await user.wait_for("chưa đọc được nội dung")
+    user.send("")
+    await user.wait_for("chưa gõ gì")
+    with Session(db) as session:
+        idea = session.exec(select(Initiative)).one()
+    assert idea.problem == "Kho xa chuyền" and idea.solution is None
+
+
+async def test_a_voice_note_by_url(polling: ZaloChannel, fake_zalo: FakeZalo) -> None:
+    user = ZaloUser(fake_zalo, "z300")
+    for text, expect in [
+        ("/start HN-DM01", "tên là gì"),
+        ("Lan", "muốn làm gì"),
+        ("1", "khó khăn"),
+    ]:
+        user.send(text)
+        await user.wait_for(expect)
+    user.voice(encode(samples(recording("vivos", "khách sạn")), "aac"))
+    said = await user.wait_for("Tôi nghe được: «Khách sạn.»", seconds=60)
+    assert "Trả lời 1, 2 hoặc 3" in said
+    assert ("z300", "typing") in fake_zalo.actions
+    user.send("1")
+    await user.wait_for("đã thay đổi gì")
+
+
+async def test_webhook_secret_duplicates_and_blocked_users(
+    fake_zalo: FakeZalo, client: ZaloClient, dispatcher: Dispatcher, db: Engine
+) -> None:
+    channel = ZaloChannel(client, dispatcher)
+    port = free_port()
+    web = uvicorn.Server(
+        uvicorn.Config(
+            create_app(zalo=channel, zalo_secret=SECRET),
+            host="127.0.0.1",
+            port=port,
+            log_level="error",
+            lifespan="off",
+        )
+    )
+    task = asyncio.create_task(web.serve())
+    for _ in range(1000):
+        if web.started:
+            break
+        await asyncio.sleep(0.01)
+    url = f"http://127.0.0.1:{port}/zalo/webhook"
+    try:
+        await client.set_webhook(url, SECRET)
+        user = ZaloUser(fake_zalo, "z400")
+        update = user.send("/start HN-DM01")
+        await user.wait_for("tên là gì")
+        fake_zalo.push(update)  # delivered again: processed once
+        async with httpx.AsyncClient() as http:
+            wrong = await http.post(url, json=update, headers={"X-Bot-Api-Secret-Token": "no"})
+            forged = await http.post(url, json={"event_name": "message.text.received"})
+        assert (wrong.status_code, forged.status_code) == (401, 401)
+        await asyncio.sleep(0.3)
+        await channel.drain()
+        assert sum("tên là gì" in t for t in fake_zalo.texts("z400")) == 1
+
+        fake_zalo.blocked.add("z500")
+        ZaloUser(fake_zalo, "z500").send("/start HN-DM01")
+        await asyncio.sleep(0.3)
+        await channel.drain()
+        with Session(db) as session:
+            identity = session.exec(select(Identity).where(Identity.external_id == "z500")).one()
+        assert identity.unreachable
+    finally:
+        web.should_exit = True
+        await task
