@@ -29,6 +29,7 @@ from bot.channels import (
     ChannelError,
     ForbiddenError,
     RateLimitedError,
+    Throttle,
     TransientError,
     split_text,
 )
@@ -128,6 +129,7 @@ class TelegramChannel:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self._dispatcher = dispatcher
         self._register_group = register_group
+        self.throttle = Throttle(per_second=30, group_per_minute=20)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- outbound ------------------------------------------------------------------------
@@ -136,6 +138,7 @@ class TelegramChannel:
         parts = split_text(html.escape(reply.text, quote=False), MESSAGE_LIMIT)
         for number, part in enumerate(parts, start=1):
             markup = keyboard(reply) if number == len(parts) else None
+            await self.throttle.wait(chat_id, group=chat_id.startswith("-"))
             await mapped(
                 self.app.bot.send_message(
                     chat_id=chat_id, text=part, parse_mode=ParseMode.HTML, reply_markup=markup
