@@ -37,6 +37,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Cơ sở dữ liệu / Database.", no_args_is_help=True)
 units_app = typer.Typer(help="Đơn vị công đoàn / Union units.", no_args_is_help=True)
 voice_app = typer.Typer(help="Ghi âm / voice notes.", no_args_is_help=True)
+officers_app = typer.Typer(help="Cán bộ công đoàn / union officers.", no_args_is_help=True)
+app.add_typer(officers_app, name="officers")
 app.add_typer(db_app, name="db")
 app.add_typer(units_app, name="units")
 app.add_typer(voice_app, name="voice")
@@ -225,6 +227,31 @@ def _csv_value(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value)
+
+
+class ChannelName(StrEnum):
+    TELEGRAM = "telegram"
+    ZALO = "zalo"
+    TERMINAL = "terminal"
+
+
+@officers_app.command("add")
+def officers_add(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="Mã đơn vị / unit code, e.g. HN-DM01")],
+    channel: Annotated[ChannelName, typer.Option(help="telegram | zalo | terminal")],
+    user: Annotated[str, typer.Option(help="The officer's user id on that channel.")],
+    name: Annotated[str, typer.Option(help="Họ tên / full name.")],
+) -> None:
+    """Thêm cán bộ công đoàn / make a chat account an officer of a unit."""
+    settings = _settings(ctx)
+    with _database(settings) as db:
+        try:
+            ChatService(db).add_officer(channel.value, user, name, unit)
+        except LookupError as error:
+            typer.echo(f"sangkien: {error}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"{name} is an officer of {unit.upper()} on {channel.value}")
 
 
 class EngineChoice(StrEnum):

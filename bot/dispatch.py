@@ -127,6 +127,13 @@ class Dispatcher:
                 return
 
 
+def group_command(text: str) -> str | None:
+    """The unit code of a group registration ("/nhom HN-DM01", "/nhom@bot HN-DM01"), "" when
+    the code is missing, None for any other message (which the bot ignores in groups)."""
+    command, _, code = text.strip().partition(" ")
+    return code.strip() if command.split("@")[0].lower() == "/nhom" else None
+
+
 async def _quietly(action: Awaitable[None]) -> None:
     """Chat actions and progress notes are courtesy: their failure must not stop the turn."""
     try:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from dialogs import engine
+from dialogs import messages as msg
 from dialogs.events import Inbound, Reply
 from dialogs.state import Directory, Draft, IdeaRef, State, UnitRef
 from dialogs.steps import DialogConfig
@@ -142,6 +143,41 @@ class ChatService:
     def is_unreachable(self, channel: str, user_id: str) -> bool:
         with self._db.connect() as connection:
             return ChatStore(connection).is_unreachable(channel, user_id)
+
+    def register_group(self, channel: str, chat_id: str, user_id: str, code: str) -> str:
+        """An officer binds a group chat to a unit for the weekly ranking; the reply to post."""
+        code = code.strip().upper()
+        if not code:
+            return msg.GROUP_USAGE
+        with self._serial, self._db.begin() as connection:
+            store = ChatStore(connection)
+            unit = store.unit(code)
+            if unit is None:
+                return msg.GROUP_UNKNOWN_UNIT.format(code=code[:40])
+            person_id, _ = store.person_for(channel, user_id)
+            chain = store.unit_and_ancestors(unit.id)
+            if not any(store.has_role(person_id, u["id"], Role.OFFICER.value) for u in chain):
+                return msg.GROUP_NOT_OFFICER.format(unit=unit.name)
+            store.bind_group(channel, chat_id, unit.id, person_id)
+        return msg.GROUP_REGISTERED.format(unit=unit.name)
+
+    def group_officer_chats(self, channel: str, chat_id: str) -> list[str]:
+        """Private chats of the officers of the unit a group serves (for fallbacks)."""
+        with self._db.connect() as connection:
+            store = ChatStore(connection)
+            unit_id = store.group_unit(channel, chat_id)
+            return store.officer_chats(unit_id, channel) if unit_id is not None else []
+
+    def add_officer(self, channel: str, user_id: str, name: str, unit_code: str) -> None:
+        """Make the chat account `user_id` an officer of the unit (created if new)."""
+        with self._serial, self._db.begin() as connection:
+            store = ChatStore(connection)
+            unit = store.unit(unit_code)
+            if unit is None:
+                raise LookupError(f"no unit {unit_code!r}")
+            person_id, _ = store.person_for(channel, user_id)
+            store.update_person(person_id, {"name": name, "updated_at": self._clock()})
+            store.add_role(person_id, unit.id, Role.OFFICER.value)
 
     def _handle(self, turn: Turn, event: Inbound, update_key: str | None) -> list[Reply]:
         now = self._clock()

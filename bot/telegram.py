@@ -33,7 +33,7 @@ from bot.channels import (
     TransientError,
     split_text,
 )
-from bot.dispatch import Dispatcher, Incoming, VoiceNoteIn
+from bot.dispatch import Dispatcher, Incoming, VoiceNoteIn, group_command
 from bot.service import Turn
 from dialogs import engine as dialog
 from dialogs.events import ChoiceIn, Inbound, Reply, UnsupportedIn, parse_text
@@ -113,7 +113,6 @@ class TelegramChannel:
         *,
         base_url: str = DEFAULT_BASE_URL,
         polling: bool = True,
-        register_group: Callable[[str, str, str], str] | None = None,
     ) -> None:
         base = base_url.rstrip("/")
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
@@ -128,7 +127,6 @@ class TelegramChannel:
         self.app = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self._dispatcher = dispatcher
-        self._register_group = register_group
         self.throttle = Throttle(per_second=30, group_per_minute=20)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -209,13 +207,11 @@ class TelegramChannel:
 
     async def _group_message(self, chat_id: str, user_id: str, text: str) -> None:
         """In groups the bot only answers the registration command of an officer."""
-        command, _, code = text.strip().partition(" ")
-        if self._register_group is None or command.split("@")[0].lower() != "/nhom":
+        code = group_command(text)
+        if code is None:
             return
-        code = code.strip()
-        register = self._register_group
-        answer = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: register(chat_id, user_id, code)
+        answer = await asyncio.to_thread(
+            self._dispatcher.service.register_group, CHANNEL, chat_id, user_id, code
         )
         await _courtesy(self.send(chat_id, Reply(answer)))
 

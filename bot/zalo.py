@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
@@ -24,9 +25,9 @@ from bot.channels import (
     split_text,
     with_retries,
 )
-from bot.dispatch import Dispatcher, Incoming, VoiceNoteIn
+from bot.dispatch import Dispatcher, Incoming, VoiceNoteIn, group_command
 from bot.service import Turn
-from dialogs.events import Inbound, UnsupportedIn, parse_text
+from dialogs.events import Inbound, Reply, UnsupportedIn, parse_text
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ class ZaloChannel:
         self._dispatcher = dispatcher
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def send(self, chat_id: str, reply: Any) -> None:
+    async def send(self, chat_id: str, reply: Reply) -> None:
         await self.client.send_message(chat_id, render_numbered(reply))
 
     async def typing(self, chat_id: str) -> None:
@@ -195,12 +196,31 @@ class ZaloChannel:
     def accept(self, update: dict[str, Any]) -> None:
         """Take an update (from a poll or the webhook) and process it in the background;
         chats run concurrently, each chat's updates in order."""
-        incoming = to_incoming(update, self.client)
-        if incoming is None:
+        message = update.get("message") or {}
+        if str((message.get("chat") or {}).get("chat_type", "PRIVATE")).upper() != "PRIVATE":
+            code = group_command(str(message.get("text") or ""))
+            if code is not None:
+                self._spawn(self._register_group(message, code))
             return
-        task = asyncio.create_task(self._process(incoming))
+        incoming = to_incoming(update, self.client)
+        if incoming is not None:
+            self._spawn(self._process(incoming))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _register_group(self, message: dict[str, Any], code: str) -> None:
+        chat_id = str(message["chat"]["id"])
+        user_id = str((message.get("from") or {}).get("id", ""))
+        answer = await asyncio.to_thread(
+            self._dispatcher.service.register_group, CHANNEL, chat_id, user_id, code
+        )
+        try:
+            await self.send(chat_id, Reply(answer))
+        except ChannelError:
+            log.warning("could not answer in zalo group %s", chat_id)
 
     async def _process(self, incoming: Incoming) -> None:
         try:

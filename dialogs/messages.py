@@ -201,6 +201,11 @@ VOICE_NOT_A_CHOICE = "🎤 Tôi nghe được «{text}», nhưng chưa rõ anh/c
 LISTENING = "🎧 Đang nghe…"
 LONG_STORY = "📝 Tôi đã ghi lại cả câu chuyện. Còn vài câu ngắn nữa thôi."
 
+GROUP_USAGE = "👥 Gõ /nhom và mã đơn vị, ví dụ: /nhom HN-DM01"
+GROUP_UNKNOWN_UNIT = "👥 Không tìm thấy mã «{code}»."
+GROUP_NOT_OFFICER = "⛔ Chỉ cán bộ công đoàn của «{unit}» mới đăng ký được nhóm này."
+GROUP_REGISTERED = "✅ Nhóm này sẽ nhận bảng xếp hạng sáng kiến mỗi thứ Sáu của «{unit}»."
+
 CANCELLED = "⏸️ Đã dừng. Bản nháp vẫn được giữ, lúc nào cũng làm tiếp được."
 CANCELLED_ONBOARDING = "⏸️ Đã dừng. Nhắn bất kỳ lúc nào để làm tiếp."
 SAVED_FOR_LATER = "💾 Đã lưu bản nháp. Lúc rảnh, chọn «Bản nháp» để làm tiếp."

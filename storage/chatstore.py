@@ -82,6 +82,26 @@ _SELECT_REACHABLE = select(_identity.c.unreachable).where(
     _identity.c.channel == bindparam("channel"), _identity.c.external_id == bindparam("external")
 )
 
+_SELECT_UNIT_BY_ID = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.parent_id).where(
+    _unit.c.id == bindparam("unit_id")
+)
+_SELECT_GROUP = select(_group_chat.c.id, _group_chat.c.unit_id).where(
+    _group_chat.c.channel == bindparam("of_channel"), _group_chat.c.chat_id == bindparam("chat")
+)
+_INSERT_GROUP = insert(_group_chat)
+_UPDATE_GROUP = update(_group_chat).where(_group_chat.c.id == bindparam("row_id"))
+_SELECT_OFFICER_CHATS = (
+    select(_identity.c.external_id)
+    .join(_membership, _membership.c.person_id == _identity.c.person_id)
+    .where(
+        _membership.c.unit_id == bindparam("unit_id"),
+        _membership.c.role == "officer",
+        _identity.c.channel == bindparam("of_channel"),
+        _identity.c.unreachable.is_(False),
+    )
+    .order_by(_identity.c.external_id)
+)
+
 _SELECT_UNIT = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.level).where(
     _unit.c.code == bindparam("code")
 )
@@ -197,6 +217,43 @@ class ChatStore:
     def is_unreachable(self, channel: str, external_id: str) -> bool:
         row = self._run(_SELECT_REACHABLE, {"channel": channel, "external": external_id}).first()
         return bool(row and row.unreachable)
+
+    def has_role(self, person_id: int, unit_id: int, role: str) -> bool:
+        key = {"person_id": person_id, "unit_id": unit_id, "role": role}
+        return self._run(_SELECT_MEMBERSHIP, key).first() is not None
+
+    def unit_and_ancestors(self, unit_id: int) -> list[RowMapping]:
+        """The unit, its parent, and so on up to the confederation."""
+        chain: list[RowMapping] = []
+        next_id: int | None = unit_id
+        while next_id is not None and len(chain) < 10:
+            row = self._run(_SELECT_UNIT_BY_ID, {"unit_id": next_id}).mappings().first()
+            if row is None:
+                break
+            chain.append(row)
+            next_id = row["parent_id"]
+        return chain
+
+    def bind_group(self, channel: str, chat_id: str, unit_id: int, person_id: int) -> None:
+        """Register a group chat for a unit (moving it if it served another unit)."""
+        found = self._run(_SELECT_GROUP, {"of_channel": channel, "chat": chat_id}).first()
+        values = {"unit_id": unit_id, "registered_by": person_id}
+        if found is None:
+            self._run(
+                _INSERT_GROUP,
+                values | {"channel": channel, "chat_id": chat_id, "created_at": utcnow()},
+            )
+        else:
+            self._run(_UPDATE_GROUP, values | {"row_id": found.id})
+
+    def group_unit(self, channel: str, chat_id: str) -> int | None:
+        found = self._run(_SELECT_GROUP, {"of_channel": channel, "chat": chat_id}).first()
+        return found.unit_id if found else None
+
+    def officer_chats(self, unit_id: int, channel: str) -> list[str]:
+        """Reachable chats of the unit's officers on `channel`."""
+        rows = self._run(_SELECT_OFFICER_CHATS, {"unit_id": unit_id, "of_channel": channel})
+        return [row.external_id for row in rows]
 
     def unit(self, code: str) -> RowMapping | None:
         """id, code, name and level of the unit with `code` (codes are stored upper-case)."""

@@ -19,7 +19,7 @@ from bot.service import ChatService
 from bot.settings import VoiceSettings
 from bot.telegram import TelegramChannel
 from bot.voice import VoiceInbox
-from storage.models import Identity, Initiative
+from storage.models import GroupChat, Identity, Initiative, Unit
 from tests.fakes.base import ThreadedServer
 from tests.fakes.telegram import FakeTelegram, TelegramUser
 from tests.utils.audio import encode, recording, samples
@@ -274,3 +274,30 @@ async def test_a_voice_note_is_downloaded_heard_and_read_back(
     assert ("9101", "typing") in fake_telegram.actions
     user.press(1)
     await user.wait_for("đã thay đổi gì")
+
+
+async def test_an_officer_registers_a_group_and_the_bot_stays_quiet_otherwise(
+    polling: TelegramChannel, fake_telegram: FakeTelegram, dispatcher: Dispatcher, db: Engine
+) -> None:
+    dispatcher.service.add_officer("telegram", "9301", "Phạm Thu Hà", "HN-DM01")
+    officer, worker = TelegramUser(fake_telegram, 9301), TelegramUser(fake_telegram, 9302)
+    group = -1009300
+    worker.send_in_group(group, "Chào cả nhà")
+    worker.send_in_group(group, "/nhom HN-DM01")
+    said = await _wait_group(fake_telegram, group, "Chỉ cán bộ công đoàn")
+    officer.send_in_group(group, "/nhom@sangkien_test_bot HN-DM01")
+    said = await _wait_group(fake_telegram, group, "mỗi thứ Sáu")
+    assert "Chào" not in said  # ordinary group chatter gets no answer
+    with Session(db) as session:
+        bound = session.exec(select(GroupChat)).one()
+        unit = session.exec(select(Unit).where(Unit.code == "HN-DM01")).one()
+    assert (bound.chat_id, bound.unit_id) == (str(group), unit.id)
+
+
+async def _wait_group(fake: FakeTelegram, group: int, fragment: str) -> str:
+    for _ in range(1500):
+        said = "\n".join(fake.texts(group))
+        if fragment in said:
+            return said
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"group never got {fragment!r}: {fake.texts(group)}")

@@ -12,6 +12,7 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from bot.announce import Delivered, post_to_group
 from bot.channels import BadRequestError, ForbiddenError, TransientError
 from bot.dispatch import Dispatcher
 from bot.server import create_app
@@ -203,3 +204,37 @@ async def test_webhook_secret_duplicates_and_blocked_users(
     finally:
         web.should_exit = True
         await task
+
+
+async def test_a_failed_group_post_reaches_the_officers_privately(
+    polling: ZaloChannel, fake_zalo: FakeZalo, dispatcher: Dispatcher
+) -> None:
+    service = dispatcher.service
+    service.add_officer("zalo", "officer-1", "Phạm Thu Hà", "HN-DM01")
+    service.add_officer("zalo", "officer-2", "Lê Văn Tâm", "HN-DM01")
+    service.add_officer("zalo", "officer-3", "Ngô Lan", "BN-DT01")  # another unit
+    fake_zalo.push(
+        {
+            "event_name": "message.text.received",
+            "message": {
+                "message_id": "g1",
+                "date": 0,
+                "text": "/nhom HN-DM01",
+                "from": {"id": "officer-1", "is_bot": False},
+                "chat": {"id": "grp-1", "chat_type": "GROUP"},
+            },
+        }
+    )
+    for _ in range(500):
+        if fake_zalo.texts("grp-1"):
+            break
+        await asyncio.sleep(0.02)
+    assert "mỗi thứ Sáu" in fake_zalo.texts("grp-1")[0]
+
+    assert await post_to_group(polling, service, "grp-1", "🏆 Bảng xếp hạng") == Delivered.GROUP
+    fake_zalo.blocked.add("grp-1")  # group posting in beta: refused
+    result = await post_to_group(polling, service, "grp-1", "🏆 Bảng xếp hạng tuần 47")
+    assert result == Delivered.OFFICERS
+    assert fake_zalo.texts("officer-1") == ["🏆 Bảng xếp hạng tuần 47"]
+    assert fake_zalo.texts("officer-2") == ["🏆 Bảng xếp hạng tuần 47"]
+    assert fake_zalo.texts("officer-3") == []

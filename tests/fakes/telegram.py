@@ -291,6 +291,13 @@ class TelegramUser:
     def send(self, text: str) -> dict[str, Any]:
         return self.fake.push({"message": self._message(text=text)})
 
+    def send_in_group(self, group_id: int, text: str) -> dict[str, Any]:
+        message = {
+            **self._message(text=text),
+            "chat": {"id": group_id, "type": "supergroup", "title": "CĐ May Đức Giang"},
+        }
+        return self.fake.push({"message": message})
+
     def send_content(self, **content: Any) -> dict[str, Any]:
         return self.fake.push({"message": self._message(**content)})
 
