@@ -80,14 +80,13 @@ class Dispatcher:
         """Process one update of one chat; updates of the same chat wait their turn."""
         turn = incoming.turn
         async with self._lock(turn.channel, turn.chat_id):
-            if incoming.update_key is not None and await self._blocking(
-                self._service.seen, turn.channel, incoming.update_key
+            is_voice = isinstance(incoming.content, VoiceNoteIn)
+            if (
+                is_voice
+                and incoming.update_key is not None
+                and await self._blocking(self._service.seen, turn.channel, incoming.update_key)
             ):
-                return  # a redelivery: do not transcribe or answer twice
-            if await self._blocking(self._service.is_unreachable, turn.channel, turn.user_id):
-                await self._blocking(
-                    self._service.set_unreachable, turn.channel, turn.user_id, False
-                )
+                return  # a redelivery: do not download and transcribe it twice
             event = await self._event(sender, incoming)
             replies = await self._blocking(self._service.handle, turn, event, incoming.update_key)
             assert isinstance(replies, list)

@@ -186,6 +186,7 @@ class ChatService:
             found = store.conversation(turn.channel, turn.chat_id)
             if update_key is not None and not store.claim_update(turn.channel, update_key):
                 return []
+            store.reachable_again(turn.channel, turn.user_id)
             if found is None:
                 person_id, name = store.person_for(turn.channel, turn.user_id)
                 conversation_id, state = None, State(name=name)

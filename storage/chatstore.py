@@ -78,6 +78,15 @@ _MARK_UNREACHABLE = update(_identity).where(
     _identity.c.channel == bindparam("of_channel"),
     _identity.c.external_id == bindparam("external"),
 )
+_MARK_REACHABLE_AGAIN = (
+    update(_identity)
+    .where(
+        _identity.c.channel == bindparam("of_channel"),
+        _identity.c.external_id == bindparam("external"),
+        _identity.c.unreachable.is_(True),
+    )
+    .values(unreachable=False)
+)
 _SELECT_REACHABLE = select(_identity.c.unreachable).where(
     _identity.c.channel == bindparam("channel"), _identity.c.external_id == bindparam("external")
 )
@@ -213,6 +222,10 @@ class ChatStore:
             _MARK_UNREACHABLE,
             {"of_channel": channel, "external": external_id, "unreachable": unreachable},
         )
+
+    def reachable_again(self, channel: str, external_id: str) -> None:
+        """The user wrote: whatever blocked them before, they can be answered now."""
+        self._run(_MARK_REACHABLE_AGAIN, {"of_channel": channel, "external": external_id})
 
     def is_unreachable(self, channel: str, external_id: str) -> bool:
         row = self._run(_SELECT_REACHABLE, {"channel": channel, "external": external_id}).first()

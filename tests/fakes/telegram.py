@@ -76,6 +76,8 @@ class FakeTelegram:
         self.blocked: set[str] = set()
         self.faults = Faults()
         self.rate_limited = 0
+        self.flood_control = True
+        self.sent_at: list[float] = []
         self.webhook: tuple[str, str] | None = None
         self.webhook_statuses: list[int] = []
         self._ids = itertools.count(1)
@@ -186,6 +188,8 @@ class FakeTelegram:
         group = self._group_recent[chat_id]
         while group and now - group[0] > 60:
             group.popleft()
+        if not self.flood_control:
+            return None
         if len(recent) >= 30 or (chat_id.startswith("-") and len(group) >= 20):
             self.rate_limited += 1
             return JSONResponse(
@@ -223,6 +227,7 @@ class FakeTelegram:
             "text": text,
         }
         self.sent[chat_id].append({**message, "reply_markup": args.get("reply_markup")})
+        self.sent_at.append(time.monotonic())
         return message
 
     async def _api_sendPhoto(self, args: dict[str, Any]) -> Any:  # noqa: N802

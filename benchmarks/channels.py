@@ -1,0 +1,231 @@
+"""Messenger throughput, through the real clients against the fake Bot API servers.
+
+    python -m benchmarks.channels [--updates 600] [--chats 10000] [--concurrency 20]
+
+Prints one JSON line:
+- ``webhook``: per channel, updates per second handled end to end (webhook app → dispatcher →
+  dialog → SQLite → reply sent to the fake server) and p50/p99 latency from delivery to reply.
+  Telegram's pacing is off here: this measures our capacity, not Telegram's limit.
+- ``broadcast``: one message to each of N Telegram chats through the paced sender, against a
+  fake that answers 429 past 30 messages a second: the time, the floor (N / 30 s), their
+  ratio, and how many 429s were met. Target: within 10 % of the floor, zero 429s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlmodel import Session
+
+from bot.channels import Throttle
+from bot.dispatch import Dispatcher
+from bot.server import create_app
+from bot.service import ChatService
+from bot.telegram import TelegramChannel
+from bot.zalo import ZaloChannel, ZaloClient
+from dialogs.events import Reply
+from storage.db import create_db_engine, upgrade
+from storage.demo import seed_demo
+from tests.fakes.base import free_port
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.zalo import FakeZalo
+
+SECRET = "benchmark-webhook-secret-0123456789"
+LINES = ["/start HN-DM01", "Nguyễn Văn An", "1"]
+
+
+async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(1000):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+def _summary(latencies: list[float], elapsed: float) -> dict[str, float]:
+    q = statistics.quantiles(latencies, n=100)
+    return {
+        "updates": len(latencies),
+        "updates_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(q[49] * 1000, 1),
+        "p99_ms": round(q[98] * 1000, 1),
+    }
+
+
+# Replies the bot sends to each line of LINES.
+REPLIES_PER_LINE = (3, 2, 1)
+
+
+async def _virtual_users(
+    users: int, concurrency: int, sent: dict[str, list[Any]], post: Any
+) -> dict[str, float]:
+    """`concurrency` people at a time each send LINES, waiting for the bot's answer before
+    the next line, as people do; latency is from delivery to the last reply of the line."""
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for user in range(users):
+        queue.put_nowait(user)
+
+    async def person() -> None:
+        while not queue.empty():
+            user = queue.get_nowait()
+            chat = str(10_000 + user)
+            expected = 0
+            for step, line in enumerate(LINES):
+                expected += REPLIES_PER_LINE[step]
+                started = time.monotonic()
+                await post(user, step, line)
+                deadline = started + 60
+                while len(sent[chat]) < expected and time.monotonic() < deadline:  # noqa: ASYNC110
+                    await asyncio.sleep(0.002)
+                latencies.append(time.monotonic() - started)
+
+    started = time.monotonic()
+    await asyncio.gather(*(person() for _ in range(concurrency)))
+    return _summary(latencies, time.monotonic() - started)
+
+
+async def telegram_webhook(db_url: str, users: int, concurrency: int) -> dict[str, float]:
+    db = create_db_engine(db_url)
+    fake = FakeTelegram()
+    fake.flood_control = False
+    fake.server.start()
+    dispatcher = Dispatcher(ChatService(db), None)
+    channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url, polling=False)
+    channel.throttle = Throttle(per_second=1e9)
+    await channel.start()
+    server, task, base = await _serve(create_app(telegram=channel, telegram_secret=SECRET))
+    async with httpx.AsyncClient(base_url=base) as http:
+
+        async def post(user: int, step: int, line: str) -> None:
+            uid = 10_000 + user
+            await http.post(
+                "/telegram/webhook",
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                json={
+                    "update_id": step * users + user + 1,
+                    "message": {
+                        "message_id": step + 1,
+                        "date": 0,
+                        "text": line,
+                        "chat": {"id": uid, "type": "private"},
+                        "from": {"id": uid, "is_bot": False, "first_name": "An"},
+                    },
+                },
+            )
+
+        figures = await _virtual_users(users, concurrency, fake.sent, post)
+    server.should_exit = True
+    await task
+    await channel.stop()
+    dispatcher.close()
+    fake.server.stop()
+    db.dispose()
+    return figures
+
+
+async def zalo_webhook(db_url: str, users: int, concurrency: int) -> dict[str, float]:
+    db = create_db_engine(db_url)
+    fake = FakeZalo()
+    fake.server.start()
+    dispatcher = Dispatcher(ChatService(db), None)
+    client = ZaloClient(fake.token, fake.base_url)
+    channel = ZaloChannel(client, dispatcher)
+    server, task, base = await _serve(create_app(zalo=channel, zalo_secret=SECRET))
+    async with httpx.AsyncClient(base_url=base) as http:
+
+        async def post(user: int, step: int, line: str) -> None:
+            uid = str(10_000 + user)
+            await http.post(
+                "/zalo/webhook",
+                headers={"X-Bot-Api-Secret-Token": SECRET},
+                json={
+                    "event_name": "message.text.received",
+                    "message": {
+                        "message_id": f"{uid}-{step}",
+                        "date": 0,
+                        "text": line,
+                        "chat": {"id": uid, "chat_type": "PRIVATE"},
+                        "from": {"id": uid, "is_bot": False},
+                    },
+                },
+            )
+
+        figures = await _virtual_users(users, concurrency, fake.sent, post)
+    await channel.drain()
+    server.should_exit = True
+    await task
+    await client.aclose()
+    dispatcher.close()
+    fake.server.stop()
+    db.dispose()
+    return figures
+
+
+async def broadcast(chats: int) -> dict[str, float]:
+    fake = FakeTelegram()
+    fake.server.start()
+    channel = TelegramChannel(
+        fake.token, Dispatcher.__new__(Dispatcher), base_url=fake.base_url, polling=False
+    )
+    await channel.app.initialize()
+    started = time.monotonic()
+    for n in range(chats):
+        await channel.send(str(100_000 + n), Reply("🏆 Bảng xếp hạng sáng kiến tuần này"))
+    elapsed = time.monotonic() - started
+    await channel.app.shutdown()
+    fake.server.stop()
+    floor = chats / 30
+    return {
+        "chats": chats,
+        "seconds": round(elapsed, 1),
+        "floor_s": round(floor, 1),
+        "ratio": round(elapsed / floor, 3),
+        "rate_limited": fake.rate_limited,
+    }
+
+
+async def main_async(updates: int, chats: int, concurrency: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder)}/bench.db"
+        db = create_db_engine(url)
+        upgrade(db)
+        with Session(db) as session:
+            seed_demo(session=session)
+            session.commit()
+        db.dispose()
+        figures: dict[str, Any] = {"benchmark": "channels", "webhook": {}}
+        users = updates // len(LINES)
+        figures["webhook"]["telegram"] = await telegram_webhook(url, users, concurrency)
+        figures["webhook"]["zalo"] = await zalo_webhook(url, users, concurrency)
+    figures["broadcast"] = await broadcast(chats)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=600)
+    parser.add_argument("--chats", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=20, help="people typing at once")
+    args = parser.parse_args()
+    figures = asyncio.run(main_async(args.updates, args.chats, args.concurrency))
+    sys.stdout.write(json.dumps(figures) + "\n")
+
+
+if __name__ == "__main__":
+    main()
