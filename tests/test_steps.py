@@ -11,7 +11,7 @@ import pytest
 from dialogs import messages as msg
 from dialogs.diagram import document, readme_with_diagram
 from dialogs.engine import handle
-from dialogs.events import Inbound, parse_text
+from dialogs.events import Inbound, VoiceIn, parse_text
 from dialogs.state import Draft, State, Step
 from dialogs.steps import SPECS
 from tests.utils.memory import MemoryDirectory
@@ -177,3 +177,43 @@ def test_a_draft_picked_from_the_list_continues_at_its_first_gap() -> None:
     state, _ = run(at(Step.PICK_DRAFT), parse_text("1"))
     assert state.step is Step.SOLUTION
     assert state.draft is not None and state.draft.id == 7
+
+
+@pytest.mark.parametrize(
+    ("step", "said", "expected_step"),
+    [
+        (Step.MENU, "Một.", Step.PROBLEM),
+        (Step.BENEFIT_KIND, "Số hai.", Step.BENEFIT_DETAIL),
+        (Step.FIELD, "số 7", Step.APPLIED),
+        (Step.APPLIED, "Không.", Step.COAUTHORS),
+        (Step.APPLIED, "Có.", Step.COAUTHORS),
+        (Step.COAUTHORS, "Không có ai.", Step.SUMMARY),
+        (Step.SUMMARY, "Đồng ý.", Step.MENU),
+        (Step.SOLUTION, "Quay lại.", Step.PROBLEM),
+        (Step.SOLUTION, "Hủy.", Step.MENU),
+    ],
+)
+def test_spoken_choices_and_commands_act_like_presses(
+    step: Step, said: str, expected_step: Step
+) -> None:
+    state, _ = run(at(step), VoiceIn(transcript=said, note_id=3))
+    assert state.step is expected_step
+    assert state.pending_voice is None
+
+
+def test_a_spoken_answer_is_read_back_and_recorded_with_its_note() -> None:
+    state, text = run(at(Step.PROBLEM), VoiceIn(transcript="Kho xa chuyền may.", note_id=41))
+    assert "Tôi nghe được: «Kho xa chuyền may.»" in text
+    assert state.step is Step.PROBLEM and state.pending_voice is not None
+    state, _ = run(state, parse_text("đúng"))
+    assert state.step is Step.SOLUTION
+    assert state.draft is not None
+    assert state.draft.problem == "Kho xa chuyền may."
+    assert state.draft.sources["problem"] == "voice"
+    assert state.draft.voice_notes == {"problem": 41}
+
+
+def test_a_spoken_answer_that_is_no_choice_is_said_back() -> None:
+    state, text = run(at(Step.FIELD), VoiceIn(transcript="Khách sạn."))
+    assert state.step is Step.FIELD
+    assert "Tôi nghe được «Khách sạn.», nhưng chưa rõ anh/chị chọn gì" in text
