@@ -15,18 +15,17 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 from nlp.asr import VIET_ASR, VOSK, Engine, EngineUnavailableError, load_engine
 from nlp.audio import Audio, decode, prepare
+from nlp.metrics import wer_words, word_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "speech" / "dev"
@@ -37,19 +36,6 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def words(text: str) -> list[str]:
-    return re.sub(r"\W+", " ", unicodedata.normalize("NFC", text).lower()).split()
-
-
-def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
-    row = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, 1):
-        previous, row[0] = row[0], i
-        for j, hyp in enumerate(hypothesis, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ref != hyp))
-    return row[-1]
 
 
 def load_corpus(folder: Path) -> list[tuple[str, Audio, str]]:
@@ -75,8 +61,8 @@ def measure(engine: Engine, corpora: dict[str, list[tuple[str, Audio, str]]]) ->
                 if not prepared:
                     compute_seconds += time.perf_counter() - started
                     audio_seconds += audio.duration
-                errors += edit_distance(words(reference), words(text))
-                total += len(words(reference))
+                errors += word_errors(wer_words(reference), wer_words(text))
+                total += len(wer_words(reference))
             figures.setdefault("wer", {}).setdefault(corpus, {})[variant] = round(
                 100 * errors / total, 1
             )

@@ -59,27 +59,26 @@ def create_app(
         channels = [c.name for c in (telegram, zalo) if c is not None]
         return JSONResponse({"status": "ok", "channels": channels})
 
-    async def telegram_webhook(request: Request) -> Response:
-        if telegram is None:
-            return Response(status_code=404)
-        if not _secret_ok(request, TELEGRAM_SECRET_HEADER, telegram_secret):
-            return Response(status_code=401)
-        update = await _json_body(request)
-        if update is None:
-            return Response(status_code=400)
-        telegram.accept(update)
-        return Response(status_code=200)
+    def webhook(channel: Any, header: str, secret: str, unwrap: bool) -> Any:
+        """A webhook endpoint: 401 without the channel's secret, 400 for a body that is not a
+        JSON object; otherwise the update is accepted and processed in the background."""
 
-    async def zalo_webhook(request: Request) -> Response:
-        if zalo is None:
-            return Response(status_code=404)
-        if not _secret_ok(request, ZALO_SECRET_HEADER, zalo_secret):
-            return Response(status_code=401)
-        body = await _json_body(request)
-        if body is None:
-            return Response(status_code=400)
-        zalo.accept(body.get("result", body) if "event_name" not in body else body)
-        return JSONResponse({"ok": True})
+        async def endpoint(request: Request) -> Response:
+            if channel is None:
+                return Response(status_code=404)
+            if not _secret_ok(request, header, secret):
+                return Response(status_code=401)
+            body = await _json_body(request)
+            if body is None:
+                return Response(status_code=400)
+            # Zalo may wrap the update in its envelope: {"ok": true, "result": {...}}
+            channel.accept(body["result"] if unwrap and "event_name" not in body else body)
+            return JSONResponse({"ok": True})
+
+        return endpoint
+
+    telegram_webhook = webhook(telegram, TELEGRAM_SECRET_HEADER, telegram_secret, unwrap=False)
+    zalo_webhook = webhook(zalo, ZALO_SECRET_HEADER, zalo_secret, unwrap=True)
 
     return Starlette(
         routes=[

@@ -411,6 +411,13 @@ def _no_prompt(ctx: Ctx) -> Reply:
     return Reply(msg.WELCOME)
 
 
+def _continue_draft(label: str) -> tuple[tuple[Step, str], ...]:
+    """Where picking up a draft can lead: its first unanswered question (any of them), the
+    summary when it is complete, or back to the menu."""
+    later = tuple((step, "") for step, _ in CONTENT_STEPS[1:])
+    return ((Step.PROBLEM, label), *later, (Step.SUMMARY, "nháp đủ"), (Step.MENU, "về menu"))
+
+
 _EDIT_OPTIONS = (
     *(
         Option(label, step.value, (match_key(msg.strip_emoji_label(label)),))
@@ -457,17 +464,7 @@ SPECS: dict[Step, StepSpec] = {
             _pick_draft_prompt,
             _on_pick_draft,
             Accepts.CHOICE,
-            (
-                (Step.PROBLEM, "nháp chọn: câu còn thiếu"),
-                (Step.SOLUTION, ""),
-                (Step.BENEFIT_KIND, ""),
-                (Step.BENEFIT_DETAIL, ""),
-                (Step.FIELD, ""),
-                (Step.APPLIED, ""),
-                (Step.COAUTHORS, ""),
-                (Step.SUMMARY, "nháp đủ"),
-                (Step.MENU, "về menu"),
-            ),
+            _continue_draft("nháp chọn: câu còn thiếu"),
             back=Step.MENU,
         ),
         StepSpec(
@@ -475,17 +472,7 @@ SPECS: dict[Step, StepSpec] = {
             _resume_prompt,
             _on_resume,
             Accepts.CHOICE,
-            (
-                (Step.PROBLEM, "làm tiếp: câu còn thiếu / viết mới"),
-                (Step.SOLUTION, ""),
-                (Step.BENEFIT_KIND, ""),
-                (Step.BENEFIT_DETAIL, ""),
-                (Step.FIELD, ""),
-                (Step.APPLIED, ""),
-                (Step.COAUTHORS, ""),
-                (Step.SUMMARY, "nháp đủ"),
-                (Step.MENU, "về menu"),
-            ),
+            _continue_draft("làm tiếp: câu còn thiếu / viết mới"),
             back=Step.MENU,
         ),
         StepSpec(

@@ -21,7 +21,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from bot.dispatch import Dispatcher
 from bot.service import ChatService
+from bot.settings import VoiceSettings
+from bot.voice import VoiceInbox
 from storage.db import create_db_engine, upgrade
 from storage.demo import seed_demo
 from tests.utils.chat import FakeClock, FakeUser
@@ -128,6 +131,16 @@ def clock() -> FakeClock:
 @pytest.fixture
 def service(db: Engine, clock: FakeClock) -> ChatService:
     return ChatService(db, clock=clock)
+
+
+@pytest.fixture
+def dispatcher(db: Engine, tmp_path: Path) -> Iterator[Dispatcher]:
+    """The messengers' async core over a fresh database, with real voice recognition."""
+    voice = VoiceInbox(VoiceSettings(), tmp_path, db)
+    dispatcher = Dispatcher(ChatService(db), voice)
+    yield dispatcher
+    dispatcher.close()
+    voice.close()
 
 
 @pytest.fixture

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from pathlib import Path
 
 import pytest
 
 from nlp.asr import VIET_ASR, VOSK, EngineUnavailableError, choose_engine, load_engine
 from nlp.audio import decode, prepare
+from nlp.metrics import wer_words, word_errors
 from tests.utils.audio import SPEECH, tone, transcripts, wav_bytes
-
-
-def words(text: str) -> list[str]:
-    return re.sub(r"\W+", " ", unicodedata.normalize("NFC", text).lower()).split()
-
-
-def word_errors(reference: list[str], hypothesis: list[str]) -> int:
-    row = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, 1):
-        previous, row[0] = row[0], i
-        for j, hyp in enumerate(hypothesis, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ref != hyp))
-    return row[-1]
 
 
 def _audio(path: Path) -> bytes:
@@ -38,8 +24,8 @@ def test_viet_asr_recognises_real_vietnamese_speech() -> None:
         audio = decode(_audio(SPEECH / "vivos" / name), max_seconds=300, max_bytes=10**8)
         result = engine.recognise(audio.chunks())
         assert result.engine == VIET_ASR
-        errors += word_errors(words(reference), words(result.text))
-        total += len(words(reference))
+        errors += word_errors(wer_words(reference), wer_words(result.text))
+        total += len(wer_words(reference))
     assert errors / total < 0.25, f"WER {errors / total:.0%}"
 
 

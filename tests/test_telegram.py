@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,10 +14,7 @@ from sqlmodel import Session, select
 
 from bot.dispatch import Dispatcher
 from bot.server import create_app
-from bot.service import ChatService
-from bot.settings import VoiceSettings
 from bot.telegram import TelegramChannel
-from bot.voice import VoiceInbox
 from storage.models import GroupChat, Identity, Initiative, Unit
 from tests.fakes.base import ThreadedServer
 from tests.fakes.telegram import FakeTelegram, TelegramUser
@@ -33,15 +29,6 @@ def fake_telegram() -> Iterator[FakeTelegram]:
     fake.server.start()
     yield fake
     fake.server.stop()
-
-
-@pytest.fixture
-def dispatcher(db: Engine, tmp_path: Path) -> Iterator[Dispatcher]:
-    voice = VoiceInbox(VoiceSettings(), tmp_path, db)
-    dispatcher = Dispatcher(ChatService(db), voice)
-    yield dispatcher
-    dispatcher.close()
-    voice.close()
 
 
 @pytest.fixture

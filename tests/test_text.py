@@ -85,3 +85,11 @@ def test_parse_text(line: str, event: object) -> None:
 )
 def test_parse_vnd(text: str, amount: int | None) -> None:
     assert parse_vnd(text) == amount
+
+
+def test_word_errors_count_edits_on_normalised_words() -> None:
+    from nlp.metrics import wer_words, word_errors
+
+    assert wer_words("Khách sạn, ĐẸP!") == ["khách", "sạn", "đẹp"]
+    assert word_errors(["a", "b", "c"], ["a", "x", "c", "d"]) == 2
+    assert word_errors([], ["a"]) == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,9 +15,6 @@ from bot.announce import Delivered, post_to_group
 from bot.channels import BadRequestError, ForbiddenError, TransientError
 from bot.dispatch import Dispatcher
 from bot.server import create_app
-from bot.service import ChatService
-from bot.settings import VoiceSettings
-from bot.voice import VoiceInbox
 from bot.zalo import ZaloChannel, ZaloClient
 from storage.models import Identity, Initiative
 from tests.fakes.base import free_port
@@ -41,15 +37,6 @@ async def client(fake_zalo: FakeZalo) -> AsyncIterator[ZaloClient]:
     zalo = ZaloClient(fake_zalo.token, fake_zalo.base_url, timeout=1.0)
     yield zalo
     await zalo.aclose()
-
-
-@pytest.fixture
-def dispatcher(db: Engine, tmp_path: Path) -> Iterator[Dispatcher]:
-    voice = VoiceInbox(VoiceSettings(), tmp_path, db)
-    dispatcher = Dispatcher(ChatService(db), voice)
-    yield dispatcher
-    dispatcher.close()
-    voice.close()
 
 
 @pytest.fixture
