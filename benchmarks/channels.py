@@ -27,7 +27,7 @@ import httpx
 import uvicorn
 from sqlmodel import Session
 
-from bot.channels import Throttle
+from bot.channels import Throttle, with_retries
 from bot.dispatch import Dispatcher
 from bot.server import create_app
 from bot.service import ChatService
@@ -185,8 +185,13 @@ async def broadcast(chats: int) -> dict[str, float]:
     )
     await channel.app.initialize()
     started = time.monotonic()
+    reply = Reply("🏆 Bảng xếp hạng sáng kiến tuần này")
     for n in range(chats):
-        await channel.send(str(100_000 + n), Reply("🏆 Bảng xếp hạng sáng kiến tuần này"))
+
+        async def send(chat: str = str(100_000 + n)) -> None:
+            await channel.send(chat, reply)
+
+        await with_retries(send)
     elapsed = time.monotonic() - started
     await channel.app.shutdown()
     fake.server.stop()

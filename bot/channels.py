@@ -109,7 +109,7 @@ class Throttle:
         per_second: float = 30.0,
         group_per_minute: int = 20,
         *,
-        margin: float = 0.02,
+        margin: float = 0.05,
         clock: Callable[[], float] | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:

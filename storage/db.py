@@ -16,24 +16,39 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`. SQLite gets WAL, foreign keys and a busy timeout; its folder is made."""
+    """An engine for `url`. SQLite gets WAL, foreign keys, a busy timeout and immediate
+    transactions; its folder is made."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event open transactions (the driver's own BEGIN is deferred).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    """Take SQLite's write lock when a transaction starts, not at its first write.
+
+    A conversation turn reads the chat's state and then writes it. With SQLite's default
+    deferred transactions, two processes could both read the same state and one answer be
+    lost (or fail on a stale snapshot); taking the lock first serialises them, as the row
+    lock does on PostgreSQL.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _alembic_config(engine: Engine) -> Config:
