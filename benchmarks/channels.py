@@ -41,6 +41,8 @@ from tests.fakes.telegram import FakeTelegram
 from tests.fakes.zalo import FakeZalo
 
 SECRET = "benchmark-webhook-secret-0123456789"
+# The load generator shares the process: keep its own connection pool small and cheap.
+_LOAD_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
 LINES = ["/start HN-DM01", "Nguyễn Văn An", "1"]
 
 
@@ -110,7 +112,7 @@ async def telegram_webhook(db_url: str, users: int, concurrency: int) -> dict[st
     channel.throttle = Throttle(per_second=1e9)
     await channel.start()
     server, task, base = await _serve(create_app(telegram=channel, telegram_secret=SECRET))
-    async with httpx.AsyncClient(base_url=base) as http:
+    async with httpx.AsyncClient(base_url=base, limits=_LOAD_LIMITS) as http:
 
         async def post(user: int, step: int, line: str) -> None:
             uid = 10_000 + user
@@ -147,7 +149,7 @@ async def zalo_webhook(db_url: str, users: int, concurrency: int) -> dict[str, f
     client = ZaloClient(fake.token, fake.base_url)
     channel = ZaloChannel(client, dispatcher)
     server, task, base = await _serve(create_app(zalo=channel, zalo_secret=SECRET))
-    async with httpx.AsyncClient(base_url=base) as http:
+    async with httpx.AsyncClient(base_url=base, limits=_LOAD_LIMITS) as http:
 
         async def post(user: int, step: int, line: str) -> None:
             uid = str(10_000 + user)

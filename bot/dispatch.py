@@ -56,7 +56,7 @@ class Dispatcher:
     def __init__(
         self, service: ChatService, voice: VoiceInbox | None, *, db_threads: int = 4
     ) -> None:
-        self.service = self._service = service
+        self.service = service
         self._voice = voice
         self._pool = ThreadPoolExecutor(db_threads, thread_name_prefix="turn")
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -84,11 +84,11 @@ class Dispatcher:
             if (
                 is_voice
                 and incoming.update_key is not None
-                and await self._blocking(self._service.seen, turn.channel, incoming.update_key)
+                and await self._blocking(self.service.seen, turn.channel, incoming.update_key)
             ):
                 return  # a redelivery: do not download and transcribe it twice
             event = await self._event(sender, incoming)
-            replies = await self._blocking(self._service.handle, turn, event, incoming.update_key)
+            replies = await self._blocking(self.service.handle, turn, event, incoming.update_key)
             assert isinstance(replies, list)
             await self.deliver(sender, turn, replies)
 
@@ -122,7 +122,7 @@ class Dispatcher:
                 await with_retries(send)
             except ForbiddenError:
                 log.info("%s user %s blocked the bot", turn.channel, turn.user_id)
-                await self._blocking(self._service.set_unreachable, turn.channel, turn.user_id)
+                await self._blocking(self.service.set_unreachable, turn.channel, turn.user_id)
                 return
 
 

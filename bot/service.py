@@ -135,14 +135,11 @@ class ChatService:
         with self._db.connect() as connection:
             return ChatStore(connection).seen(channel, update_key)
 
-    def set_unreachable(self, channel: str, user_id: str, unreachable: bool = True) -> None:
-        """Remember that the user blocked the bot (or came back), so nothing is sent in vain."""
+    def set_unreachable(self, channel: str, user_id: str) -> None:
+        """Remember that the user blocked the bot, so nothing is sent in vain; the mark is
+        lifted when they write again."""
         with self._serial, self._db.begin() as connection:
-            ChatStore(connection).set_unreachable(channel, user_id, unreachable)
-
-    def is_unreachable(self, channel: str, user_id: str) -> bool:
-        with self._db.connect() as connection:
-            return ChatStore(connection).is_unreachable(channel, user_id)
+            ChatStore(connection).set_unreachable(channel, user_id)
 
     def register_group(self, channel: str, chat_id: str, user_id: str, code: str) -> str:
         """An officer binds a group chat to a unit for the weekly ranking; the reply to post."""
@@ -183,16 +180,17 @@ class ChatService:
         now = self._clock()
         with self._serial, self._db.begin() as connection:
             store = ChatStore(connection, lock=self._lock_rows)
-            found = store.conversation(turn.channel, turn.chat_id)
+            found = store.conversation(turn.channel, turn.chat_id, turn.user_id)
             if update_key is not None and not store.claim_update(turn.channel, update_key):
                 return []
-            store.reachable_again(turn.channel, turn.user_id)
             if found is None:
                 person_id, name = store.person_for(turn.channel, turn.user_id)
                 conversation_id, state = None, State(name=name)
             else:
-                conversation_id, person_id, stored = found
+                conversation_id, person_id, stored, unreachable = found
                 state = State.model_validate(stored)
+                if unreachable:  # they blocked the bot once; writing again lifts that
+                    store.reachable_again(turn.channel, turn.user_id)
 
             outcome = engine.handle(
                 state,

@@ -121,6 +121,9 @@ class TelegramChannel:
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
             .concurrent_updates(True)
+            # See ZaloClient: a pool sized for the work, not the library's 256 connections.
+            .connection_pool_size(32)
+            .pool_timeout(10.0)
         )
         if not polling:
             builder = builder.updater(None)

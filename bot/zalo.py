@@ -70,7 +70,12 @@ class ZaloClient:
         timeout: float = 10.0,
     ) -> None:
         self._prefix = f"{base_url.rstrip('/')}/bot{token}/"
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        # A modest pool: httpcore checks every pooled connection on each request, so a large
+        # idle pool costs more than it saves.
+        self._http = http or httpx.AsyncClient(
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        )
         self._timeout = timeout
 
     async def aclose(self) -> None:

@@ -35,13 +35,27 @@ _voice_note = VoiceNote.__table__  # type: ignore[attr-defined]
 _processed = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _group_chat = GroupChat.__table__  # type: ignore[attr-defined]
 
-_SELECT_CONVERSATION = select(
-    _conversation.c.id, _conversation.c.person_id, _conversation.c.state
-).where(
-    _conversation.c.channel == bindparam("channel"),
-    _conversation.c.chat_id == bindparam("chat_id"),
+# The chat's state, and whether the person writing was marked unreachable (to lift the mark).
+_SELECT_CONVERSATION = (
+    select(
+        _conversation.c.id,
+        _conversation.c.person_id,
+        _conversation.c.state,
+        _identity.c.unreachable,
+    )
+    .select_from(
+        _conversation.outerjoin(
+            _identity,
+            (_identity.c.channel == _conversation.c.channel)
+            & (_identity.c.external_id == bindparam("user_id")),
+        )
+    )
+    .where(
+        _conversation.c.channel == bindparam("channel"),
+        _conversation.c.chat_id == bindparam("chat_id"),
+    )
 )
-_SELECT_CONVERSATION_LOCKED = _SELECT_CONVERSATION.with_for_update()
+_SELECT_CONVERSATION_LOCKED = _SELECT_CONVERSATION.with_for_update(of=_conversation)
 # Statements without .values(): the columns set come from the parameters at execution.
 _INSERT_CONVERSATION = insert(_conversation)
 _UPDATE_CONVERSATION = update(_conversation).where(_conversation.c.id == bindparam("row_id"))
@@ -87,10 +101,6 @@ _MARK_REACHABLE_AGAIN = (
     )
     .values(unreachable=False)
 )
-_SELECT_REACHABLE = select(_identity.c.unreachable).where(
-    _identity.c.channel == bindparam("channel"), _identity.c.external_id == bindparam("external")
-)
-
 _SELECT_UNIT_BY_ID = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.parent_id).where(
     _unit.c.id == bindparam("unit_id")
 )
@@ -141,11 +151,15 @@ class ChatStore:
     def _run(self, statement: Any, parameters: dict[str, Any]) -> Any:
         return self._connection.execute(statement, parameters)
 
-    def conversation(self, channel: str, chat_id: str) -> tuple[int, int, dict[str, Any]] | None:
-        """(id, person_id, state) of a chat; with `lock`, its row is held until commit."""
+    def conversation(
+        self, channel: str, chat_id: str, user_id: str
+    ) -> tuple[int, int, dict[str, Any], bool] | None:
+        """(id, person_id, state, writer marked unreachable) of a chat; with `lock`, its row
+        is held until the transaction ends."""
         query = _SELECT_CONVERSATION_LOCKED if self._lock else _SELECT_CONVERSATION
-        row = self._run(query, {"channel": channel, "chat_id": chat_id}).first()
-        return (row.id, row.person_id, row.state) if row else None
+        parameters = {"channel": channel, "chat_id": chat_id, "user_id": user_id}
+        row = self._run(query, parameters).first()
+        return (row.id, row.person_id, row.state, bool(row.unreachable)) if row else None
 
     def save_conversation(self, conversation_id: int | None, values: dict[str, Any]) -> None:
         """Insert (id None; `values` then names channel, chat_id, person_id) or update."""
@@ -217,19 +231,15 @@ class ChatStore:
         )
         return True
 
-    def set_unreachable(self, channel: str, external_id: str, unreachable: bool = True) -> None:
+    def set_unreachable(self, channel: str, external_id: str) -> None:
         self._run(
             _MARK_UNREACHABLE,
-            {"of_channel": channel, "external": external_id, "unreachable": unreachable},
+            {"of_channel": channel, "external": external_id, "unreachable": True},
         )
 
     def reachable_again(self, channel: str, external_id: str) -> None:
         """The user wrote: whatever blocked them before, they can be answered now."""
         self._run(_MARK_REACHABLE_AGAIN, {"of_channel": channel, "external": external_id})
-
-    def is_unreachable(self, channel: str, external_id: str) -> bool:
-        row = self._run(_SELECT_REACHABLE, {"channel": channel, "external": external_id}).first()
-        return bool(row and row.unreachable)
 
     def has_role(self, person_id: int, unit_id: int, role: str) -> bool:
         key = {"person_id": person_id, "unit_id": unit_id, "role": role}
