@@ -73,36 +73,37 @@ async def webhook(
     await channel.stop()
 
 
-async def submit(user: TelegramUser) -> None:
-    user.send("/start HN-DM01")
-    await user.wait_for("tên là gì")
-    user.send("Nguyễn Thị <b>Lan</b> & Hoa")
-    await user.wait_for("muốn làm gì")
-    user.press(1)
-    await user.wait_for("khó khăn hay lãng phí")
-    user.send("Máy cắt hay kẹt vải, mỗi ca dừng máy 30 phút")
-    await user.wait_for("đã thay đổi gì")
-    user.send("Gắn thêm thanh dẫn vải trước lưỡi cắt")
-    await user.wait_for("lợi ích gì nhất")
-    user.press(2)
-    await user.wait_for("bao nhiêu tiền")
-    user.send("3tr5")
-    await user.wait_for("lĩnh vực nào")
-    user.press(1)
-    await user.wait_for("áp dụng chưa")
-    user.press(1)
-    await user.wait_for("cùng làm")
-    user.press(1)
-    await user.wait_for("Xem lại sáng kiến")
-    user.press(1)
-    await user.wait_for("Cảm ơn")
+# What the worker does (a number presses that button) and what the bot then says.
+SUBMISSION: list[tuple[int | str, str]] = [
+    ("/start HN-DM01", "tên là gì"),
+    ("Nguyễn Thị <b>Lan</b> & Hoa", "muốn làm gì"),
+    (1, "khó khăn hay lãng phí"),
+    ("Máy cắt hay kẹt vải, mỗi ca dừng máy 30 phút", "đã thay đổi gì"),
+    ("Gắn thêm thanh dẫn vải trước lưỡi cắt", "lợi ích gì nhất"),
+    (2, "bao nhiêu tiền"),
+    ("3tr5", "lĩnh vực nào"),
+    (1, "áp dụng chưa"),
+    (1, "cùng làm"),
+    (1, "Xem lại sáng kiến"),
+    (1, "Cảm ơn"),
+]
+
+
+async def play(user: TelegramUser, steps: list[tuple[int | str, str]] = SUBMISSION) -> None:
+    """Do each step as the worker, then wait for what the bot should say."""
+    for action, expect in steps:
+        if isinstance(action, int):
+            user.press(action)
+        else:
+            user.send(action)
+        await user.wait_for(expect)
 
 
 async def test_a_full_submission_by_buttons_over_polling(
     polling: TelegramChannel, fake_telegram: FakeTelegram, db: Engine
 ) -> None:
     user = TelegramUser(fake_telegram, 5001)
-    await submit(user)
+    await play(user)
     said = user.said()
     assert "Rất vui được gặp Hoa" in said
     assert "<b>" not in said  # the name's HTML was escaped, never sent as markup
@@ -135,7 +136,7 @@ async def test_webhook_full_submission_wrong_secret_and_redelivery(
 ) -> None:
     channel, url = webhook
     user = TelegramUser(fake_telegram, 6001)
-    await submit(user)
+    await play(user)
     forged = {
         "update_id": 999,
         "message": {
@@ -307,12 +308,7 @@ async def test_a_summary_longer_than_4096_characters_is_split(
         (2, "cùng làm"),
         (1, "Gửi đi nhé"),
     ]
-    for action, expect in steps:
-        if isinstance(action, int):
-            user.press(action)
-        else:
-            user.send(action)
-        await user.wait_for(expect)
+    await play(user, steps)
     sent = fake_telegram.sent["9401"]
     summary_parts = [m for m in sent if "Khó khăn:" in m["text"] or "Gửi đi nhé" in m["text"]]
     assert len(summary_parts) >= 2  # one read-back, more than one message

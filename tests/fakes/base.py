@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import json
 import socket
 import threading
 import time
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -133,3 +139,57 @@ class Truncated(Response):
             }
         )
         await send({"type": "http.response.body", "body": b"{", "more_body": False})
+
+
+class Inbox:
+    """Updates on their way to the bot: pushed to its webhook once one is set (from the fake's
+    own thread, as the messenger's servers would), otherwise queued for long polls.
+
+    Tests put updates from their thread; the server takes them in its own.
+    """
+
+    def __init__(self, server: ThreadedServer, secret_header: str, wrap: bool = False) -> None:
+        self._server = server
+        self._secret_header = secret_header
+        self._wrap = wrap  # Zalo wraps webhook updates in its envelope
+        self._lock = threading.Lock()
+        self._arrived: asyncio.Event | None = None
+        self.queue: collections.deque[dict[str, Any]] = collections.deque()
+        self.webhook: tuple[str, str] | None = None
+        self.webhook_statuses: list[int] = []
+
+    def put(self, update: dict[str, Any]) -> None:
+        loop = self._server.loop
+        if self.webhook is not None:
+            assert loop is not None
+            asyncio.run_coroutine_threadsafe(self._push(update, *self.webhook), loop)
+            return
+        with self._lock:
+            self.queue.append(update)
+        if loop is not None and self._arrived is not None:
+            loop.call_soon_threadsafe(self._arrived.set)
+
+    async def _push(self, update: dict[str, Any], url: str, secret: str) -> None:
+        body = {"ok": True, "result": update} if self._wrap else update
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                url, json=body, headers={self._secret_header: secret}, timeout=10
+            )
+        self.webhook_statuses.append(response.status_code)
+
+    async def wait(
+        self, seconds: float, take: Callable[[collections.deque[dict[str, Any]]], T]
+    ) -> T:
+        """Long-poll: `take` what is queued (under the lock) as soon as it is non-empty, or
+        whatever it returns for an empty queue once `seconds` have passed."""
+        if self._arrived is None:
+            self._arrived = asyncio.Event()
+        deadline = time.monotonic() + seconds
+        while True:
+            with self._lock:
+                taken = take(self.queue)
+            if taken or time.monotonic() >= deadline:
+                return taken
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), deadline - time.monotonic())

@@ -8,21 +8,18 @@ called, new updates are POSTed to the bot with the secret header.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import re
-import threading
 import time
 from collections import defaultdict, deque
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.base import Faults, ThreadedServer, Truncated, params
+from tests.fakes.base import Faults, Inbox, ThreadedServer, Truncated, params
 
 BOT = {
     "id": 7000001,
@@ -68,7 +65,6 @@ def html_problem(text: str) -> str | None:
 class FakeTelegram:
     def __init__(self, token: str = "7000001:AAFakeTokenForTestsOnly_abcdefghij") -> None:
         self.token = token
-        self.updates: deque[dict[str, Any]] = deque()
         self.sent: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.actions: list[tuple[str, str]] = []
         self.answered: list[str] = []
@@ -78,12 +74,8 @@ class FakeTelegram:
         self.rate_limited = 0
         self.flood_control = True
         self.sent_at: list[float] = []
-        self.webhook: tuple[str, str] | None = None
-        self.webhook_statuses: list[int] = []
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(100)
-        self._lock = threading.Lock()
-        self._new_update: asyncio.Event | None = None
         self._recent: deque[float] = deque()
         self._group_recent: dict[str, deque[float]] = defaultdict(deque)
         app = Starlette(
@@ -94,6 +86,7 @@ class FakeTelegram:
         )
         self.server = ThreadedServer(app)
         self.base_url = self.server.base_url
+        self.inbox = Inbox(self.server, "X-Telegram-Bot-Api-Secret-Token")
 
     # --- what tests do -------------------------------------------------------------------
 
@@ -105,23 +98,7 @@ class FakeTelegram:
 
     def deliver(self, update: dict[str, Any]) -> None:
         """Deliver this exact update (again, for redelivery tests)."""
-        if self.webhook is not None:
-            assert self.server.loop is not None
-            # Pushed from the fake's own thread, as Telegram's servers would: the bot under
-            # test may share the caller's event loop.
-            asyncio.run_coroutine_threadsafe(self._push(update, *self.webhook), self.server.loop)
-            return
-        with self._lock:
-            self.updates.append(update)
-        if self.server.loop is not None and self._new_update is not None:
-            self.server.loop.call_soon_threadsafe(self._new_update.set)
-
-    async def _push(self, update: dict[str, Any], url: str, secret: str) -> None:
-        async with httpx.AsyncClient() as client:
-            response = await client.post(
-                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}, timeout=10
-            )
-        self.webhook_statuses.append(response.status_code)
+        self.inbox.put(update)
 
     def texts(self, chat_id: str | int) -> list[str]:
         return [m["text"] for m in self.sent[str(chat_id)]]
@@ -152,31 +129,26 @@ class FakeTelegram:
 
     async def _api_getUpdates(self, args: dict[str, Any]) -> Any:  # noqa: N802
         offset = int(args.get("offset", 0) or 0)
-        wait = min(float(args.get("timeout", 0) or 0), 2.0)
-        if self._new_update is None:
-            self._new_update = asyncio.Event()
-        deadline = time.monotonic() + wait
-        while True:
-            with self._lock:
-                while self.updates and self.updates[0]["update_id"] < offset:
-                    self.updates.popleft()  # confirmed by the offset
-                ready = list(self.updates)
-            if ready or time.monotonic() >= deadline:
-                return ready
-            self._new_update.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+
+        def confirmed_and_rest(queue: deque[dict[str, Any]]) -> list[dict[str, Any]]:
+            while queue and queue[0]["update_id"] < offset:
+                queue.popleft()  # confirmed by the offset
+            return list(queue)
+
+        return await self.inbox.wait(
+            min(float(args.get("timeout", 0) or 0), 2.0), confirmed_and_rest
+        )
 
     async def _api_setWebhook(self, args: dict[str, Any]) -> Any:  # noqa: N802
-        self.webhook = (str(args["url"]), str(args.get("secret_token", "")))
+        self.inbox.webhook = (str(args["url"]), str(args.get("secret_token", "")))
         return True
 
     async def _api_deleteWebhook(self, args: dict[str, Any]) -> Any:  # noqa: N802
-        self.webhook = None
+        self.inbox.webhook = None
         return True
 
     async def _api_getWebhookInfo(self, args: dict[str, Any]) -> Any:  # noqa: N802
-        url = self.webhook[0] if self.webhook else ""
+        url = self.inbox.webhook[0] if self.inbox.webhook else ""
         return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
 
     def _flood(self, chat_id: str) -> Response | None:

@@ -4,20 +4,17 @@ with HTTP 200, the 2,000-character limit, and voice URLs it serves itself."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import threading
 import time
 from collections import defaultdict, deque
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.base import Faults, ThreadedServer, Truncated, params
+from tests.fakes.base import Faults, Inbox, ThreadedServer, Truncated, params
 
 
 def _fail(code: int, description: str) -> Response:
@@ -28,16 +25,12 @@ def _fail(code: int, description: str) -> Response:
 class FakeZalo:
     def __init__(self, token: str = "1234567890:FakeZaloSecretForTests") -> None:
         self.token = token
-        self.updates: deque[dict[str, Any]] = deque()
         self.sent: dict[str, list[str]] = defaultdict(list)
         self.actions: list[tuple[str, str]] = []
         self.files: dict[str, bytes] = {}
         self.blocked: set[str] = set()
         self.faults = Faults()
-        self.webhook: tuple[str, str] | None = None
         self.idle_polls = 0
-        self._lock = threading.Lock()
-        self._new_update: asyncio.Event | None = None
         app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
@@ -46,25 +39,10 @@ class FakeZalo:
         )
         self.server = ThreadedServer(app)
         self.base_url = self.server.base_url
+        self.inbox = Inbox(self.server, "X-Bot-Api-Secret-Token", wrap=True)
 
     def push(self, update: dict[str, Any]) -> None:
-        if self.webhook is not None:
-            assert self.server.loop is not None
-            asyncio.run_coroutine_threadsafe(self._push(update, *self.webhook), self.server.loop)
-            return
-        with self._lock:
-            self.updates.append(update)
-        if self.server.loop is not None and self._new_update is not None:
-            self.server.loop.call_soon_threadsafe(self._new_update.set)
-
-    async def _push(self, update: dict[str, Any], url: str, secret: str) -> None:
-        async with httpx.AsyncClient() as client:
-            await client.post(
-                url,
-                json={"ok": True, "result": update},
-                headers={"X-Bot-Api-Secret-Token": secret},
-                timeout=10,
-            )
+        self.inbox.put(update)
 
     def texts(self, chat_id: str) -> list[str]:
         return list(self.sent[chat_id])
@@ -92,13 +70,14 @@ class FakeZalo:
         if method == "getUpdates":
             return await self._get_updates(float(args.get("timeout", 0) or 0))
         if method == "setWebhook":
-            self.webhook = (str(args["url"]), str(args.get("secret_token", "")))
-            return _ok({"url": self.webhook[0], "updated_at": int(time.time() * 1000)})
+            self.inbox.webhook = (str(args["url"]), str(args.get("secret_token", "")))
+            return _ok({"url": self.inbox.webhook[0], "updated_at": int(time.time() * 1000)})
         if method == "deleteWebhook":
-            self.webhook = None
+            self.inbox.webhook = None
             return _ok({"url": "", "updated_at": int(time.time() * 1000)})
         if method == "getWebhookInfo":
-            return _ok({"url": self.webhook[0] if self.webhook else ""})
+            webhook = self.inbox.webhook
+            return _ok({"url": webhook[0] if webhook else ""})
         if method in ("sendMessage", "sendPhoto"):
             chat_id = str(args.get("chat_id", ""))
             text = str(args.get("text", args.get("caption", "")))
@@ -114,22 +93,18 @@ class FakeZalo:
         return _fail(404, f"method {method} not found")
 
     async def _get_updates(self, wait: float) -> Response:
-        if self._new_update is None:
-            self._new_update = asyncio.Event()
-        deadline = time.monotonic() + min(wait, 1.0)
-        while True:
-            with self._lock:
-                if self.updates:
-                    return _ok(self.updates.popleft())
-            if time.monotonic() >= deadline:
-                self.idle_polls += 1
-                return JSONResponse(
-                    {"ok": False, "error_code": 408, "description": "Request timeout"},
-                    status_code=408,
-                )
-            self._new_update.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+        """One update at a time; an idle poll answers HTTP 408."""
+
+        def first(queue: deque[dict[str, Any]]) -> dict[str, Any] | None:
+            return queue.popleft() if queue else None
+
+        update = await self.inbox.wait(min(wait, 1.0), first)
+        if update is not None:
+            return _ok(update)
+        self.idle_polls += 1
+        return JSONResponse(
+            {"ok": False, "error_code": 408, "description": "Request timeout"}, status_code=408
+        )
 
     async def _file(self, request: Request) -> Response:
         data = self.files.get(request.path_params["name"])
