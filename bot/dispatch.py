@@ -66,7 +66,9 @@ class Dispatcher:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def _lock(self, channel: str, chat_id: str) -> asyncio.Lock:
+    def chat_lock(self, channel: str, chat_id: str) -> asyncio.Lock:
+        """The lock that keeps one chat's updates in order (FIFO). An adapter that must await
+        before it can build the Incoming takes it first and then calls :meth:`process`."""
         key = (channel, chat_id)
         lock = self._locks.get(key)
         if lock is None:
@@ -78,19 +80,23 @@ class Dispatcher:
 
     async def dispatch(self, sender: Sender, incoming: Incoming) -> None:
         """Process one update of one chat; updates of the same chat wait their turn."""
+        async with self.chat_lock(incoming.turn.channel, incoming.turn.chat_id):
+            await self.process(sender, incoming)
+
+    async def process(self, sender: Sender, incoming: Incoming) -> None:
+        """Process one update; the caller holds the chat's lock."""
         turn = incoming.turn
-        async with self._lock(turn.channel, turn.chat_id):
-            is_voice = isinstance(incoming.content, VoiceNoteIn)
-            if (
-                is_voice
-                and incoming.update_key is not None
-                and await self._blocking(self.service.seen, turn.channel, incoming.update_key)
-            ):
-                return  # a redelivery: do not download and transcribe it twice
-            event = await self._event(sender, incoming)
-            replies = await self._blocking(self.service.handle, turn, event, incoming.update_key)
-            assert isinstance(replies, list)
-            await self.deliver(sender, turn, replies)
+        is_voice = isinstance(incoming.content, VoiceNoteIn)
+        if (
+            is_voice
+            and incoming.update_key is not None
+            and await self._blocking(self.service.seen, turn.channel, incoming.update_key)
+        ):
+            return  # a redelivery: do not download and transcribe it twice
+        event = await self._event(sender, incoming)
+        replies = await self._blocking(self.service.handle, turn, event, incoming.update_key)
+        assert isinstance(replies, list)
+        await self.deliver(sender, turn, replies)
 
     async def _event(self, sender: Sender, incoming: Incoming) -> Inbound:
         content, chat_id = incoming.content, incoming.turn.chat_id

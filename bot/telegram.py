@@ -152,10 +152,17 @@ class TelegramChannel:
     # --- inbound -------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Take the chat's lock before the first await, so that a button press (answered over
+        # the network first) and the text typed right after it are processed in that order.
+        chat = update.effective_chat
         try:
-            incoming = await self.to_incoming(update)
-            if incoming is not None:
-                await self._dispatcher.dispatch(self, incoming)
+            if chat is None:
+                await self.to_incoming(update)
+                return
+            async with self._dispatcher.chat_lock(CHANNEL, str(chat.id)):
+                incoming = await self.to_incoming(update)
+                if incoming is not None:
+                    await self._dispatcher.process(self, incoming)
         except Exception:
             log.exception("telegram update %s failed", update.update_id)
 

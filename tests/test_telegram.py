@@ -335,3 +335,19 @@ async def test_an_audio_file_is_heard_like_a_voice_note(
         }
     )
     await user.wait_for("Tôi nghe được: «Khách sạn.»", seconds=60)
+
+
+async def test_a_press_and_the_text_typed_right_after_keep_their_order(
+    polling: TelegramChannel, fake_telegram: FakeTelegram, db: Engine
+) -> None:
+    user = TelegramUser(fake_telegram, 9601)
+    await play(user, SUBMISSION[:2])
+    fake_telegram.faults.delay = 0.5
+    fake_telegram.faults.add("answerCallbackQuery", "timeout")  # the press is slow to answer
+    user.press(1)  # "Gửi sáng kiến mới"
+    user.send("Máy cắt hay kẹt vải")  # typed at once, before the press was answered
+    said = await user.wait_for("đã thay đổi gì")
+    assert "Anh/chị chọn" not in said  # the text was never taken as a menu answer
+    with Session(db) as session:
+        idea = session.exec(select(Initiative)).one()
+    assert idea.problem == "Máy cắt hay kẹt vải"
