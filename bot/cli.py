@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import json
 import logging
 import sys
@@ -157,6 +158,19 @@ def db_upgrade(ctx: typer.Context) -> None:
     finally:
         db.dispose()
     typer.echo("database is up to date")
+
+
+@db_app.command("prune")
+def db_prune(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option(min=1, help="Keep this many days of update ids.")] = 7,
+) -> None:
+    """Dọn dữ liệu cũ / forget processed-update ids older than DAYS (run daily)."""
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    with _database(_settings(ctx)) as db, Session(db) as session:
+        removed = repo.forget_processed_updates(before, session=session)
+        session.commit()
+    typer.echo(f"forgot {removed} processed update ids older than {days} days")
 
 
 class UnitsFormat(StrEnum):

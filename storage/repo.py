@@ -3,16 +3,18 @@ the caller owns the transaction, so one conversation turn is one transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from storage.models import (
     PARENT_LEVEL,
     Initiative,
     Person,
+    ProcessedUpdate,
     Quota,
     Unit,
     UnitCreate,
@@ -131,6 +133,18 @@ def export_rows(*, session: Session, batch: int = 1000) -> Iterator[dict[str, An
                 "entered_by": entered_by.get(initiative.entered_by_id or 0),
             }
         last_id = rows[-1][0].id or last_id
+
+
+def forget_processed_updates(before: dt.datetime, *, session: Session) -> int:
+    """Drop the record of updates processed before `before`; returns how many.
+
+    Messengers redeliver within minutes, so a few days of ids is plenty; without pruning the
+    table grows by every message ever received.
+    """
+    result = session.execute(
+        delete(ProcessedUpdate).where(col(ProcessedUpdate.created_at) < before)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _names(person_ids: set[int], *, session: Session) -> dict[int, str | None]:

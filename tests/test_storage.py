@@ -15,7 +15,15 @@ from storage import repo
 from storage.chatstore import ChatStore
 from storage.db import downgrade, is_up_to_date, upgrade
 from storage.demo import DEMO_UNITS, seed_demo
-from storage.models import Identity, Initiative, Person, Quota, Unit, UnitCreate
+from storage.models import (
+    Identity,
+    Initiative,
+    Person,
+    ProcessedUpdate,
+    Quota,
+    Unit,
+    UnitCreate,
+)
 
 
 def test_demo_tree_is_loaded_once(db: Engine) -> None:
@@ -125,3 +133,19 @@ def test_migrations_go_down_and_up_again(db: Engine) -> None:
     assert set(inspect(db).get_table_names()) <= {"alembic_version"}
     upgrade(db)
     assert set(SQLModel.metadata.tables) <= set(inspect(db).get_table_names())
+
+
+def test_old_processed_update_ids_are_forgotten(db: Engine) -> None:
+    now = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    with Session(db) as session:
+        for key, age_days in (("old", 10), ("recent", 1)):
+            session.add(
+                ProcessedUpdate(
+                    channel="zalo", update_key=key, created_at=now - dt.timedelta(days=age_days)
+                )
+            )
+        session.commit()
+        removed = repo.forget_processed_updates(now - dt.timedelta(days=7), session=session)
+        session.commit()
+        kept = [u.update_key for u in session.exec(select(ProcessedUpdate)).all()]
+    assert (removed, kept) == (1, ["recent"])
