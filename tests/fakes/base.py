@@ -193,3 +193,14 @@ class Inbox:
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), deadline - time.monotonic())
+
+
+async def wait_for_text(texts: Callable[[], list[str]], fragment: str, seconds: float = 30) -> str:
+    """Wait until one of `texts()` contains `fragment`; return them all, one per line."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        said = texts()
+        if any(fragment in text for text in said):
+            return "\n".join(said)
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the bot never said {fragment!r}; it said {texts()}")

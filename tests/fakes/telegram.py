@@ -7,7 +7,6 @@ called, new updates are POSTed to the bot with the secret header.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 import time
@@ -19,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.base import Faults, Inbox, ThreadedServer, Truncated, params
+from tests.fakes.base import Faults, Inbox, ThreadedServer, Truncated, params, wait_for_text
 
 BOT = {
     "id": 7000001,
@@ -319,13 +318,7 @@ class TelegramUser:
 
     async def wait_for(self, fragment: str, seconds: float = 30) -> str:
         """Wait until the bot has sent a message containing `fragment`; return all it sent."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            texts = self.fake.texts(self.id)
-            if any(fragment in text for text in texts):
-                return "\n".join(texts)
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"bot never said {fragment!r}; it said {self.fake.texts(self.id)}")
+        return await wait_for_text(lambda: self.fake.texts(self.id), fragment, seconds)
 
     def said(self) -> str:
         return "\n".join(self.fake.texts(self.id))

@@ -3,7 +3,6 @@ with HTTP 200, the 2,000-character limit, and voice URLs it serves itself."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections import defaultdict, deque
@@ -14,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.base import Faults, Inbox, ThreadedServer, Truncated, params
+from tests.fakes.base import Faults, Inbox, ThreadedServer, Truncated, params, wait_for_text
 
 
 def _fail(code: int, description: str) -> Response:
@@ -146,13 +145,8 @@ class ZaloUser:
         return self.event("message.voice.received", voice_url=f"{self.fake.base_url}/files/{name}")
 
     async def wait_for(self, fragment: str, seconds: float = 30) -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            texts = self.fake.texts(self.id)
-            if any(fragment in text for text in texts):
-                return "\n".join(texts)
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"bot never said {fragment!r}; it said {self.fake.texts(self.id)}")
+        """Wait until the bot has sent a message containing `fragment`; return all it sent."""
+        return await wait_for_text(lambda: self.fake.texts(self.id), fragment, seconds)
 
     def said(self) -> str:
         return "\n".join(self.fake.texts(self.id))
