@@ -221,7 +221,8 @@ def _free_text(ctx: Ctx, answer: Answer) -> str | Retry:
 
 
 def _on_unit(ctx: Ctx, answer: Answer) -> Goto | Retry:
-    code = clean_text(answer.text or "").upper().replace(" ", "")
+    # Codes are letters, digits and dashes: drop spaces and the full stop a transcript ends with.
+    code = "".join(ch for ch in clean_text(answer.text or "").upper() if ch.isalnum() or ch == "-")
     if not code:
         return Retry(msg.EMPTY_ANSWER)
     unit = ctx.directory.find_unit(code[:40])
@@ -238,7 +239,7 @@ _NAME_MAX = 60
 
 
 def _on_name(ctx: Ctx, answer: Answer) -> Goto | Retry:
-    name = clean_text(answer.text or "")
+    name = clean_text(answer.text or "").rstrip(".!?…").strip()
     if not 2 <= len(name) <= _NAME_MAX or not any(ch.isalpha() for ch in name):
         return Retry(msg.NAME_INVALID)
     ctx.state.name = name

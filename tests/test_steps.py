@@ -217,3 +217,11 @@ def test_a_spoken_answer_that_is_no_choice_is_said_back() -> None:
     state, text = run(at(Step.FIELD), VoiceIn(transcript="Khách sạn."))
     assert state.step is Step.FIELD
     assert "Tôi nghe được «Khách sạn.», nhưng chưa rõ anh/chị chọn gì" in text
+
+
+def test_a_spoken_unit_code_and_name_lose_the_transcript_full_stop() -> None:
+    state, _ = run(at(Step.ONBOARD_UNIT), VoiceIn(transcript="Hn-dm01."), parse_text("đúng"))
+    assert state.step is Step.ONBOARD_NAME and state.unit_code == "HN-DM01"
+    state, text = run(state, VoiceIn(transcript="Nguyễn Thị Lan."), parse_text("1"))
+    assert state.name == "Nguyễn Thị Lan"
+    assert "Lan ơi" in text
