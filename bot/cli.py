@@ -100,26 +100,33 @@ def chat(
     with _database(settings) as db:
         service = ChatService(db, settings.dialog.to_config(settings.voice.max_seconds))
         voice = VoiceInbox(settings.voice, settings.data_dir, db)
-        terminal = TerminalChat(service, user, _write, voice)
-        if script is not None:
-            for line in script_lines(script.read_text(encoding="utf-8").splitlines()):
-                _write(f"👤 {line}\n")
-                terminal.send_line(line)
+        try:
+            _converse(TerminalChat(service, user, _write, voice), script)
+        finally:
+            voice.close()
+
+
+def _converse(terminal: TerminalChat, script: Path | None) -> None:
+    """Replay `script`, or read lines from the keyboard until /quit or end of input."""
+    if script is not None:
+        for line in script_lines(script.read_text(encoding="utf-8").splitlines()):
+            _write(f"👤 {line}\n")
+            terminal.send_line(line)
+        return
+    _write(
+        "Gõ tin nhắn rồi Enter (ví dụ: xin chào); /quit để thoát.\n"
+        "Type a message and press Enter (e.g. xin chào); /quit to leave.\n"
+    )
+    while True:
+        try:
+            line = input("👤 ")
+        except (EOFError, KeyboardInterrupt):
+            _write("\n")
             return
-        _write(
-            "Gõ tin nhắn rồi Enter (ví dụ: xin chào); /quit để thoát.\n"
-            "Type a message and press Enter (e.g. xin chào); /quit to leave.\n"
-        )
-        while True:
-            try:
-                line = input("👤 ")
-            except (EOFError, KeyboardInterrupt):
-                _write("\n")
-                return
-            if line.strip() in {"/quit", "/exit"}:
-                return
-            if line.strip():
-                terminal.send_line(line)
+        if line.strip() in {"/quit", "/exit"}:
+            return
+        if line.strip():
+            terminal.send_line(line)
 
 
 def _write(text: str) -> None:

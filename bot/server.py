@@ -12,7 +12,8 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import uvicorn
@@ -151,12 +152,29 @@ class Bot:
             self.voice.close()
 
     async def serve(self) -> None:
-        """Run until interrupted (SIGINT/SIGTERM stop the web server, then the channels)."""
+        """Run until SIGINT or SIGTERM, then stop the web server, drain the channels and
+        exit normally."""
         config = uvicorn.Config(
             self.app,
             host=self.settings.server.host,
             port=self.settings.server.port,
             log_level="warning",
         )
+        server = _WebServer(config)
+        loop = asyncio.get_running_loop()
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(stop, server.stop)
         async with self.running():
-            await uvicorn.Server(config).serve()
+            await server.serve()
+
+
+class _WebServer(uvicorn.Server):
+    """uvicorn without its own signal handling: it re-raises a caught SIGTERM once its server
+    is down, which would kill the process before the channels drain. The bot owns signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def stop(self) -> None:
+        self.should_exit = True

@@ -62,7 +62,7 @@ def html_problem(text: str) -> str | None:
 
 
 class FakeTelegram:
-    def __init__(self, token: str = "7000001:AAFakeTokenForTestsOnly_abcdefghij") -> None:
+    def __init__(self, token: str = "7000001:AAH3kq9Zx_Tf8mPq2LrWv5nYc0bJdE4sGhU") -> None:
         self.token = token
         self.sent: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.actions: list[tuple[str, str]] = []
