@@ -277,3 +277,65 @@ async def test_an_officer_registers_a_group_and_the_bot_stays_quiet_otherwise(
 
 async def _wait_group(fake: FakeTelegram, group: int, fragment: str) -> str:
     return await wait_for_text(lambda: fake.texts(group), fragment)
+
+
+async def test_a_summary_longer_than_4096_characters_is_split(
+    polling: TelegramChannel, fake_telegram: FakeTelegram
+) -> None:
+    user = TelegramUser(fake_telegram, 9401)
+    long_problem = "Máy cắt kẹt vải. " * 170  # about 2,900 characters each
+    steps: list[tuple[int | str, str]] = [
+        ("/start HN-DM01", "tên là gì"),
+        ("Lan", "muốn làm gì"),
+        (1, "khó khăn"),
+        (long_problem, "đã thay đổi gì"),
+        (long_problem.replace("kẹt", "gắn"), "lợi ích"),
+        (1, "thời gian"),
+        ("30 phút", "lĩnh vực"),
+        (1, "áp dụng"),
+        (2, "cùng làm"),
+        (1, "Gửi đi nhé"),
+    ]
+    await play(user, steps)
+    sent = fake_telegram.sent["9401"]
+    summary_parts = [m for m in sent if "Khó khăn:" in m["text"] or "Gửi đi nhé" in m["text"]]
+    assert len(summary_parts) >= 2  # one read-back, more than one message
+    assert all(len(m["text"]) <= 4096 for m in sent)
+    assert sent[-1]["reply_markup"] is not None  # the buttons come with the last part
+
+
+async def test_an_audio_file_is_heard_like_a_voice_note(
+    polling: TelegramChannel, fake_telegram: FakeTelegram
+) -> None:
+    user = TelegramUser(fake_telegram, 9501)
+    for text, expect in [("/start HN-DM01", "tên là gì"), ("Lan", "muốn làm gì")]:
+        user.send(text)
+        await user.wait_for(expect)
+    user.press(1)
+    await user.wait_for("khó khăn")
+    fake_telegram.files["audio1"] = encode(samples(recording("vivos", "khách sạn")), "mp3")
+    user.send_content(
+        audio={
+            "file_id": "audio1",
+            "file_unique_id": "audio1",
+            "duration": 3,
+            "mime_type": "audio/mpeg",
+        }
+    )
+    await user.wait_for("Tôi nghe được: «Khách sạn.»", seconds=60)
+
+
+async def test_a_press_and_the_text_typed_right_after_keep_their_order(
+    polling: TelegramChannel, fake_telegram: FakeTelegram, db: Engine
+) -> None:
+    user = TelegramUser(fake_telegram, 9601)
+    await play(user, SUBMISSION[:2])
+    fake_telegram.faults.delay = 0.5
+    fake_telegram.faults.add("answerCallbackQuery", "timeout")  # the press is slow to answer
+    user.press(1)  # "Gửi sáng kiến mới"
+    user.send("Máy cắt hay kẹt vải")  # typed at once, before the press was answered
+    said = await user.wait_for("đã thay đổi gì")
+    assert "Anh/chị chọn" not in said  # the text was never taken as a menu answer
+    with Session(db) as session:
+        idea = session.exec(select(Initiative)).one()
+    assert idea.problem == "Máy cắt hay kẹt vải"
