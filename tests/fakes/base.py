@@ -204,3 +204,18 @@ async def wait_for_text(texts: Callable[[], list[str]], fragment: str, seconds: 
             return "\n".join(said)
         await asyncio.sleep(0.02)
     raise AssertionError(f"the bot never said {fragment!r}; it said {texts()}")
+
+
+async def refusal(
+    request: Request, token: str, fault: str | None, faults: Faults
+) -> Response | None:
+    """What a Bot API answers before looking at the method: 401 for a wrong token, or the
+    injected fault (a dropped connection is a truncated answer). None to go on."""
+    if request.path_params["token"] != token:
+        return JSONResponse(
+            {"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401
+        )
+    if fault is None:
+        return None
+    answer = await faults.response(fault)
+    return answer if answer is not None else Truncated()

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.base import Faults, Inbox, ThreadedServer, Truncated, params, wait_for_text
+from tests.fakes.base import Faults, Inbox, ThreadedServer, params, refusal, wait_for_text
 
 BOT = {
     "id": 7000001,
@@ -105,15 +105,10 @@ class FakeTelegram:
     # --- the Bot API ---------------------------------------------------------------------
 
     async def _method(self, request: Request) -> Response:
-        if request.path_params["token"] != self.token:
-            return JSONResponse(
-                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401
-            )
         method = request.path_params["method"]
-        fault = self.faults.take(method)
-        if fault is not None:
-            answer = await self.faults.response(fault)
-            return answer if answer is not None else Truncated()
+        refused = await refusal(request, self.token, self.faults.take(method), self.faults)
+        if refused is not None:
+            return refused
         args = await params(request)
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
