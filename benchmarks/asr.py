@@ -82,19 +82,12 @@ def measure(engine: Engine, corpora: dict[str, list[tuple[str, Audio, str]]]) ->
 
 def text_latency_under_voice_load(engine: Engine, notes: list[Audio]) -> dict[str, float]:
     """Text steps through the real service and SQLite while 4 threads transcribe notes."""
-    from sqlmodel import Session
-
+    from bot.app import demo_database
     from bot.service import ChatService, Turn
     from dialogs.events import parse_text
-    from storage.db import create_db_engine, upgrade
-    from storage.demo import seed_demo
 
     with tempfile.TemporaryDirectory() as folder:
-        db = create_db_engine(f"sqlite:///{folder}/bench.db")
-        upgrade(db)
-        with Session(db) as session:
-            seed_demo(session=session)
-            session.commit()
+        db = demo_database(f"sqlite:///{folder}/bench.db")
         service = ChatService(db)
         stop = threading.Event()
 

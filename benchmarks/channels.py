@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 import uvicorn
-from sqlmodel import Session
 
+from bot.app import demo_database
 from bot.channels import Throttle, with_retries
 from bot.dispatch import Dispatcher
 from bot.server import create_app
@@ -34,8 +34,7 @@ from bot.service import ChatService
 from bot.telegram import TelegramChannel
 from bot.zalo import ZaloChannel, ZaloClient
 from dialogs.events import Reply
-from storage.db import create_db_engine, upgrade
-from storage.demo import seed_demo
+from storage.db import create_db_engine
 from tests.fakes.base import free_port
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.zalo import FakeZalo
@@ -210,12 +209,7 @@ async def broadcast(chats: int) -> dict[str, float]:
 async def main_async(updates: int, chats: int, concurrency: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder)}/bench.db"
-        db = create_db_engine(url)
-        upgrade(db)
-        with Session(db) as session:
-            seed_demo(session=session)
-            session.commit()
-        db.dispose()
+        demo_database(url).dispose()
         figures: dict[str, Any] = {"benchmark": "channels", "webhook": {}}
         users = updates // len(LINES)
         figures["webhook"]["telegram"] = await telegram_webhook(url, users, concurrency)

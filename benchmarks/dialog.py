@@ -25,10 +25,9 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
+from bot.app import demo_database
 from bot.service import ChatService, Turn
 from dialogs.events import parse_text
-from storage.db import create_db_engine, upgrade
-from storage.demo import seed_demo
 from storage.models import Initiative
 from tests.utils.postgres import running_cluster
 
@@ -52,11 +51,7 @@ def conversation(n: int) -> list[str]:
 
 
 def run_backend(url: str, workers: int, threads: int) -> dict[str, float]:
-    db = create_db_engine(url)
-    upgrade(db)
-    with Session(db) as session:
-        seed_demo(session=session)
-        session.commit()
+    db = demo_database(url)
     service = ChatService(db)
 
     def one_worker(n: int) -> list[float]:

@@ -14,6 +14,11 @@ from storage.demo import seed_demo
 log = logging.getLogger(__name__)
 
 
+def demo_database(url: str) -> Engine:
+    """An engine on `url` with the schema current and the demo tree: tests and benchmarks."""
+    return open_database(Settings(database_url=url, auto_upgrade=True, seed_demo=True))
+
+
 def open_database(settings: Settings) -> Engine:
     """An engine on the configured database, with the schema current and demo data if asked."""
     db = create_db_engine(settings.database_url)

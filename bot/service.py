@@ -24,22 +24,13 @@ from dialogs.state import Directory, Draft, IdeaRef, State, UnitRef
 from dialogs.steps import DialogConfig
 from dialogs.summary import make_title
 from storage.chatstore import ChatStore
-from storage.models import InitiativeStatus, Role
+from storage.models import InitiativeBase, InitiativeStatus, Role
 from storage.types import utcnow
 
 Clock = Callable[[], dt.datetime]
 
-_DRAFT_FIELDS = (
-    "problem",
-    "solution",
-    "benefit_kind",
-    "benefit_detail",
-    "benefit_value_vnd",
-    "field",
-    "applied",
-    "applied_on",
-    "co_authors",
-)
+# The initiative columns a draft carries: all of InitiativeBase but the derived title.
+_DRAFT_FIELDS = tuple(name for name in InitiativeBase.model_fields if name != "title")
 _SUBMITTED_STATUSES = [s.value for s in InitiativeStatus if s is not InitiativeStatus.DRAFT]
 
 

@@ -19,14 +19,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
 
+from bot.app import demo_database
 from bot.dispatch import Dispatcher
 from bot.service import ChatService
 from bot.settings import VoiceSettings
 from bot.voice import VoiceInbox
-from storage.db import create_db_engine, upgrade
-from storage.demo import seed_demo
+from storage.db import create_db_engine
 from tests.utils.chat import FakeClock, FakeUser
 from tests.utils.postgres import URL_VARIABLE, running_cluster
 
@@ -76,12 +75,7 @@ def _admin(url: str, statement: str) -> None:
 
 
 def _prepare(url: str) -> None:
-    engine = create_db_engine(url)
-    upgrade(engine)
-    with Session(engine) as session:
-        seed_demo(session=session)
-        session.commit()
-    engine.dispose()
+    demo_database(url).dispose()
 
 
 @pytest.fixture(scope="session")

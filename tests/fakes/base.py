@@ -62,6 +62,19 @@ class ThreadedServer:
         self._thread.join(timeout=10)
 
 
+def too_many_requests() -> Response:
+    """The Bot API's flood-control answer."""
+    return JSONResponse(
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        },
+        status_code=429,
+    )
+
+
 class Faults:
     """Failures to inject, per Bot API method, consumed in order: "500", "429", "drop",
     "timeout" (answers after `delay` seconds)."""
@@ -88,15 +101,7 @@ class Faults:
                 status_code=500,
             )
         if fault == "429":
-            return JSONResponse(
-                {
-                    "ok": False,
-                    "error_code": 429,
-                    "description": "Too Many Requests: retry after 1",
-                    "parameters": {"retry_after": 1},
-                },
-                status_code=429,
-            )
+            return too_many_requests()
         if fault == "timeout":
             await asyncio.sleep(self.delay)
             return JSONResponse(

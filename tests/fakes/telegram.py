@@ -18,7 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.base import Faults, Inbox, ThreadedServer, params, refusal, wait_for_text
+from tests.fakes.base import (
+    Faults,
+    Inbox,
+    ThreadedServer,
+    params,
+    refusal,
+    too_many_requests,
+    wait_for_text,
+)
 
 BOT = {
     "id": 7000001,
@@ -158,15 +166,7 @@ class FakeTelegram:
             return None
         if len(recent) >= 30 or (chat_id.startswith("-") and len(group) >= 20):
             self.rate_limited += 1
-            return JSONResponse(
-                {
-                    "ok": False,
-                    "error_code": 429,
-                    "description": "Too Many Requests: retry after 1",
-                    "parameters": {"retry_after": 1},
-                },
-                status_code=429,
-            )
+            return too_many_requests()
         recent.append(now)
         if chat_id.startswith("-"):
             group.append(now)
