@@ -82,13 +82,15 @@ def measure(engine: Engine, corpora: dict[str, list[tuple[str, Audio, str]]]) ->
 
 def text_latency_under_voice_load(engine: Engine, notes: list[Audio]) -> dict[str, float]:
     """Text steps through the real service and SQLite while 4 threads transcribe notes."""
-    from bot.app import demo_database
-    from bot.service import ChatService, Turn
+    from bot.channels.base import Turn
+    from bot.runtime import demo_database
+    from bot.services.conversation import ConversationService
+    from bot.services.database import Database
     from dialogs.events import parse_text
 
     with tempfile.TemporaryDirectory() as folder:
         db = demo_database(f"sqlite:///{folder}/bench.db")
-        service = ChatService(db)
+        service = ConversationService(Database(db))
         stop = threading.Event()
 
         def transcribe_forever() -> None:

@@ -26,18 +26,17 @@ from typing import Any
 import httpx
 import uvicorn
 
-from bot.app import demo_database
-from bot.channels import Throttle, with_retries
-from bot.dispatch import Dispatcher
-from bot.server import create_app
-from bot.service import ChatService
-from bot.telegram import TelegramChannel
-from bot.zalo import ZaloChannel, ZaloClient
+from bot.channels.base import Incoming, Sender, Throttle, with_retries
+from bot.channels.telegram import TelegramChannel
+from bot.channels.webhooks import create_app
+from bot.channels.zalo import ZaloChannel, ZaloClient
+from bot.runtime import demo_database
 from dialogs.events import Reply
 from storage.db import create_db_engine
 from tests.fakes.base import free_port
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.zalo import FakeZalo
+from tests.utils.chat import dispatcher_for
 
 SECRET = "benchmark-webhook-secret-0123456789"
 # The load generator shares the process: keep its own connection pool small and cheap.
@@ -106,7 +105,7 @@ async def telegram_webhook(db_url: str, users: int, concurrency: int) -> dict[st
     fake = FakeTelegram()
     fake.flood_control = False
     fake.server.start()
-    dispatcher = Dispatcher(ChatService(db), None)
+    dispatcher = dispatcher_for(db)
     channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url, polling=False)
     channel.throttle = Throttle(per_second=1e9)
     await channel.start()
@@ -144,7 +143,7 @@ async def zalo_webhook(db_url: str, users: int, concurrency: int) -> dict[str, f
     db = create_db_engine(db_url)
     fake = FakeZalo()
     fake.server.start()
-    dispatcher = Dispatcher(ChatService(db), None)
+    dispatcher = dispatcher_for(db)
     client = ZaloClient(fake.token, fake.base_url)
     channel = ZaloChannel(client, dispatcher)
     server, task, base = await _serve(create_app(zalo=channel, zalo_secret=SECRET))
@@ -178,12 +177,17 @@ async def zalo_webhook(db_url: str, users: int, concurrency: int) -> dict[str, f
     return figures
 
 
+class _NoInbox:
+    """The broadcast only sends: nothing comes in."""
+
+    async def dispatch(self, sender: Sender, incoming: Incoming) -> None:
+        raise AssertionError("no updates in a broadcast")
+
+
 async def broadcast(chats: int) -> dict[str, float]:
     fake = FakeTelegram()
     fake.server.start()
-    channel = TelegramChannel(
-        fake.token, Dispatcher.__new__(Dispatcher), base_url=fake.base_url, polling=False
-    )
+    channel = TelegramChannel(fake.token, _NoInbox(), base_url=fake.base_url, polling=False)
     await channel.app.initialize()
     started = time.monotonic()
     reply = Reply("🏆 Bảng xếp hạng sáng kiến tuần này")

@@ -25,8 +25,10 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
-from bot.app import demo_database
-from bot.service import ChatService, Turn
+from bot.channels.base import Turn
+from bot.runtime import demo_database
+from bot.services.conversation import ConversationService
+from bot.services.database import Database
 from dialogs.events import parse_text
 from storage.models import Initiative
 from tests.utils.postgres import running_cluster
@@ -52,7 +54,7 @@ def conversation(n: int) -> list[str]:
 
 def run_backend(url: str, workers: int, threads: int) -> dict[str, float]:
     db = demo_database(url)
-    service = ChatService(db)
+    service = ConversationService(Database(db))
 
     def one_worker(n: int) -> list[float]:
         turn = Turn("bench", f"w{n}", f"w{n}")

@@ -1,1 +1,2 @@
-"""Channel adapters (terminal now; Telegram and Zalo next), the chat service and the CLI."""
+"""The application: channels (transports), services (use cases), jobs, and the thin CLI and
+runtime that assemble them. See docs/architecture.md."""

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -18,15 +18,18 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.app import open_database
-from bot.service import ChatService
+from bot.channels.terminal import TerminalChannel, script_lines
+from bot.clock import system_clock
+from bot.runtime import Services, open_database
+from bot.services.database import Database
+from bot.services.groups import GroupService
+from bot.services.voice import VoiceInbox
 from bot.settings import Settings, SettingsError, load_settings
-from bot.terminal import TerminalChat, script_lines
-from bot.voice import VoiceInbox
 from nlp.asr import EngineUnavailableError
 from nlp.audio import AudioError
-from nlp.models import ModelInstallError, install_model
-from storage import repo
+from nlp.vosk_models import ModelInstallError, install_model
+from storage import initiatives, units
+from storage.conversations import ConversationStore
 from storage.db import create_db_engine, upgrade
 
 app = typer.Typer(
@@ -98,20 +101,24 @@ def chat(
     """Trò chuyện với bot trong terminal / Chat with the bot in the terminal."""
     settings = _settings(ctx)
     with _database(settings) as db:
-        service = ChatService(db, settings.dialog.to_config(settings.voice.max_seconds))
-        voice = VoiceInbox(settings.voice, settings.data_dir, db)
-        try:
-            _converse(TerminalChat(service, user, _write, voice), script)
-        finally:
-            voice.close()
+        services = Services(settings, db)
+        terminal = TerminalChannel(
+            services.dispatcher, user, _write, max_voice_bytes=settings.voice.max_bytes
+        )
+        # One event loop for the whole chat, so the dispatcher's locks and pools live on.
+        with asyncio.Runner() as runner:
+            try:
+                _converse(lambda line: runner.run(terminal.send_line(line)), script)
+            finally:
+                services.close()
 
 
-def _converse(terminal: TerminalChat, script: Path | None) -> None:
+def _converse(send_line: Callable[[str], None], script: Path | None) -> None:
     """Replay `script`, or read lines from the keyboard until /quit or end of input."""
     if script is not None:
         for line in script_lines(script.read_text(encoding="utf-8").splitlines()):
             _write(f"👤 {line}\n")
-            terminal.send_line(line)
+            send_line(line)
         return
     _write(
         "Gõ tin nhắn rồi Enter (ví dụ: xin chào); /quit để thoát.\n"
@@ -126,7 +133,7 @@ def _converse(terminal: TerminalChat, script: Path | None) -> None:
         if line.strip() in {"/quit", "/exit"}:
             return
         if line.strip():
-            terminal.send_line(line)
+            send_line(line)
 
 
 def _write(text: str) -> None:
@@ -149,7 +156,7 @@ def run(ctx: typer.Context) -> None:
     if problems:
         typer.echo("sangkien: cannot start:\n  " + "\n  ".join(problems), err=True)
         raise typer.Exit(2)
-    from bot.server import Bot
+    from bot.runtime import Bot
 
     with _database(settings) as db:
         asyncio.run(Bot(settings, db).serve())
@@ -173,10 +180,9 @@ def db_prune(
     days: Annotated[int, typer.Option(min=1, help="Keep this many days of update ids.")] = 7,
 ) -> None:
     """Dọn dữ liệu cũ / forget processed-update ids older than DAYS (run daily)."""
-    before = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
-    with _database(_settings(ctx)) as db, Session(db) as session:
-        removed = repo.forget_processed_updates(before, session=session)
-        session.commit()
+    before = system_clock() - dt.timedelta(days=days)
+    with _database(_settings(ctx)) as db, db.begin() as connection:
+        removed = ConversationStore(connection).forget_processed(before)
     typer.echo(f"forgot {removed} processed update ids older than {days} days")
 
 
@@ -194,7 +200,7 @@ def units_list(
 ) -> None:
     """Liệt kê đơn vị / list units (tsv: code, level, name, parent_code)."""
     with _database(_settings(ctx)) as db, Session(db) as session:
-        rows = repo.units_in_tree_order(session=session)
+        rows = units.units_in_tree_order(session=session)
     depth: dict[str, int] = {}
     for unit, parent in rows:
         if format is UnitsFormat.TSV:
@@ -221,19 +227,19 @@ def export(
     """Xuất sáng kiến / export all initiatives (CSV, UTF-8 for Excel)."""
     with _database(_settings(ctx)) as db, Session(db) as session:
         if str(out) == "-":
-            count = _write_csv(sys.stdout, repo.export_rows(session=session))
+            count = _write_csv(sys.stdout, initiatives.export_rows(session=session))
         else:
             with out.open("w", encoding="utf-8-sig", newline="") as handle:
-                count = _write_csv(handle, repo.export_rows(session=session))
+                count = _write_csv(handle, initiatives.export_rows(session=session))
     typer.echo(f"exported {count} initiatives", err=True)
 
 
 def _write_csv(handle: TextIO, rows: Iterator[dict[str, Any]]) -> int:
-    writer = csv.DictWriter(handle, fieldnames=repo.EXPORT_COLUMNS)
+    writer = csv.DictWriter(handle, fieldnames=initiatives.EXPORT_COLUMNS)
     writer.writeheader()
     count = 0
     for row in rows:
-        writer.writerow({key: _csv_value(row[key]) for key in repo.EXPORT_COLUMNS})
+        writer.writerow({key: _csv_value(row[key]) for key in initiatives.EXPORT_COLUMNS})
         count += 1
     return count
 
@@ -268,7 +274,7 @@ def officers_add(
     settings = _settings(ctx)
     with _database(settings) as db:
         try:
-            ChatService(db).add_officer(channel.value, user, name, unit)
+            GroupService(Database(db)).add_officer(channel.value, user, name, unit)
         except LookupError as error:
             typer.echo(f"sangkien: {error}", err=True)
             raise typer.Exit(1) from None

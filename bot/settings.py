@@ -23,7 +23,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from dialogs.steps import DialogConfig
+from dialogs.flow import DialogConfig
 
 DEFAULT_CONFIG = Path("config.toml")
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dialogs.flow import Flow
+from dialogs.flows.submit import SUBMIT
 from dialogs.state import Step
-from dialogs.steps import SPECS
 
 TITLES: dict[Step, str] = {
     Step.START: "👋 Lời chào",
@@ -31,26 +32,27 @@ TITLES: dict[Step, str] = {
 }
 
 
-def mermaid() -> str:
+def mermaid(flow: Flow = SUBMIT) -> str:
     """The flowchart: solid arrows for answers, dotted ones for "quay lại" and edits."""
     lines = ["flowchart TD"]
-    for step in Step:
+    for step in (flow.start, *flow.specs):
         lines.append(f'    {step.value}["{TITLES[step]}"]')
-    for spec in SPECS.values():
+    lines.append(f"    {flow.start.value} -->|{flow.entry_label}| {flow.entry.value}")
+    for spec in flow.specs.values():
         for target, label in spec.targets:
             arrow = f"-->|{label}|" if label else "-->"
             lines.append(f"    {spec.step.value} {arrow} {target.value}")
         if spec.back is not None:
             lines.append(f"    {spec.step.value} -.->|quay lại| {spec.back.value}")
         if spec.returns_when_editing:
-            lines.append(f"    {spec.step.value} -.->|khi đang sửa| {Step.SUMMARY.value}")
+            lines.append(f"    {spec.step.value} -.->|khi đang sửa| {flow.review.value}")
     return "\n".join(lines) + "\n"
 
 
 def document() -> str:
     return (
         "# The conversation\n\n"
-        "Generated from `dialogs/steps.py` by `python -m dialogs.diagram`;"
+        "Generated from `dialogs/flows/submit.py` by `python -m dialogs.diagram`;"
         " do not edit by hand.\n\n"
         "At every step the worker can also say «trợ giúp» (help for that step, with an example),"
         " «hủy» (stop; the draft is kept) and «menu». Solid arrows are answers; dotted arrows"

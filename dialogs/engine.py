@@ -1,7 +1,9 @@
 """One conversation step: (stored state, inbound event) → (new state, replies, submission).
 
-Pure: no messenger, no storage, no clock but the `now` passed in. Look-ups go through the
-read-only :class:`~dialogs.state.Directory` the caller binds to the person chatting.
+Generic over a :class:`~dialogs.flow.Flow` (a table of steps); the submission flow is
+:data:`dialogs.flows.submit.SUBMIT`. Pure: no messenger, no storage, no clock but the `now`
+passed in. Look-ups go through the read-only :class:`~dialogs.state.Directory` the caller
+binds to the person chatting.
 """
 
 from __future__ import annotations
@@ -20,17 +22,8 @@ from dialogs.events import (
     UnsupportedIn,
     VoiceIn,
 )
+from dialogs.flow import Accepts, Answer, Ctx, DialogConfig, Flow, Retry, StepSpec
 from dialogs.state import Directory, Draft, PendingVoice, State, Step
-from dialogs.steps import (
-    FIELD_OF_STEP,
-    SPECS,
-    Accepts,
-    Answer,
-    Ctx,
-    DialogConfig,
-    Retry,
-    StepSpec,
-)
 from nlp.text import match_key
 
 NAV_BACK, NAV_CANCEL, NAV_HELP, NAV_MENU = "nav:back", "nav:cancel", "nav:help", "nav:menu"
@@ -73,69 +66,200 @@ def handle(
     state: State,
     event: Inbound,
     *,
+    flow: Flow,
     now: dt.datetime,
     directory: Directory,
     config: DialogConfig | None = None,
 ) -> Outcome:
-    """Advance the conversation by one inbound event."""
+    """Advance the conversation of `flow` by one inbound event."""
     ctx = Ctx(state.working_copy(), now, directory, config or DialogConfig())
     outcome = Outcome(ctx.state)
-    _dispatch(ctx, event, outcome)
+    _Turn(flow, ctx, outcome).dispatch(event)
     ctx.state.last_activity = now
     return outcome
 
 
-def _dispatch(ctx: Ctx, event: Inbound, out: Outcome) -> None:
-    state = ctx.state
-    spec = SPECS[state.step]
+@dataclass(slots=True)
+class _Turn:
+    """One event handled within one flow: the flow's table, the handler context, the outcome."""
 
-    if state.step is Step.START:
-        out.replies.append(Reply(msg.WELCOME))
-        if isinstance(event, CommandIn) and event.name == "start" and event.arg:
-            _enter(ctx, Step.ONBOARD_UNIT, out, quiet=True)
-            _answer(ctx, SPECS[Step.ONBOARD_UNIT], Answer(text=event.arg), out)
-        else:
-            _enter(ctx, Step.ONBOARD_UNIT, out)
-        return
+    flow: Flow
+    ctx: Ctx
+    out: Outcome
 
-    if spec.drafting and _is_stale(ctx) and state.draft is not None:
-        _enter(ctx, Step.RESUME, out)
-        return
-
-    nav = _navigation(event)
-    if nav is not None:
-        _navigate(ctx, spec, nav, event, out)
-        return
-
-    if isinstance(event, UnsupportedIn):
-        out.replies.append(Reply(msg.UNSUPPORTED.get(event.kind, msg.UNSUPPORTED_OTHER)))
-        _reprompt(ctx, out)
-        return
-    if isinstance(event, VoiceIn) and event.transcript is None:
-        _voice_problem(ctx, event.problem or "unavailable", out)
-        return
-
-    if state.pending_voice is not None:
-        if _confirm_voice(ctx, spec, event, out):
+    def dispatch(self, event: Inbound) -> None:
+        flow, state = self.flow, self.ctx.state
+        if state.step is flow.start:
+            self.say(flow.welcome)
+            if isinstance(event, CommandIn) and event.name == "start" and event.arg:
+                self.enter(flow.entry, quiet=True)
+                self.answer(flow.specs[flow.entry], Answer(text=event.arg))
+            else:
+                self.enter(flow.entry)
             return
-        state.pending_voice = None  # anything else replaces the transcript read back
 
-    if isinstance(event, VoiceIn):
-        _hear(ctx, spec, event, out)
-        return
+        spec = flow.specs[state.step]
+        if spec.drafting and _is_stale(self.ctx) and state.draft is not None:
+            self.enter(flow.resume)
+            return
 
-    answer = _resolve(ctx, spec, event)
-    if isinstance(answer, Retry):
-        _retry(ctx, answer, out)
-        return
-    _answer(ctx, spec, answer, out)
+        nav = _navigation(event)
+        if nav is not None:
+            self.navigate(spec, nav)
+            return
 
+        if isinstance(event, UnsupportedIn):
+            self.say(msg.UNSUPPORTED.get(event.kind, msg.UNSUPPORTED_OTHER))
+            self.reprompt()
+            return
+        if isinstance(event, VoiceIn) and event.transcript is None:
+            self.voice_problem(event.problem or "unavailable")
+            return
 
-def _voice_problem(ctx: Ctx, problem: str, out: Outcome) -> None:
-    text = msg.VOICE_PROBLEMS.get(problem, msg.VOICE_PROBLEMS["unavailable"])
-    minutes = max(round(ctx.config.voice_max_seconds / 60), 1)
-    out.replies.append(Reply(text.format(minutes=minutes)))
-    _reprompt(ctx, out)
+        if state.pending_voice is not None:
+            if self.confirm_voice(spec, event):
+                return
+            state.pending_voice = None  # anything else replaces the transcript read back
+
+        if isinstance(event, VoiceIn):
+            self.hear(spec, event)
+            return
+
+        answer = _resolve(self.ctx, spec, event)
+        if isinstance(answer, Retry):
+            self.retry(answer)
+            return
+        self.answer(spec, answer)
+
+    def say(self, text: str) -> None:
+        self.out.replies.append(Reply(text))
+
+    def voice_problem(self, problem: str) -> None:
+        text = msg.VOICE_PROBLEMS.get(problem, msg.VOICE_PROBLEMS["unavailable"])
+        minutes = max(round(self.ctx.config.voice_max_seconds / 60), 1)
+        self.say(text.format(minutes=minutes))
+        self.reprompt()
+
+    def hear(self, spec: StepSpec, event: VoiceIn) -> None:
+        """A transcribed voice note: a choice acts at once; free text is read back to confirm."""
+        ctx = self.ctx
+        text = (event.transcript or "").strip()
+        if not match_key(text):
+            self.voice_problem("unclear")
+            return
+        if spec.accepts is not Accepts.TEXT:
+            choice = _match_option(spec, ctx, text)
+            if choice is not None:
+                self.answer(spec, Answer(choice=choice, source="voice"))
+                return
+            if spec.accepts is Accepts.CHOICE:
+                self.retry(Retry(msg.VOICE_NOT_A_CHOICE.format(text=text)))
+                return
+        ctx.state.pending_voice = PendingVoice(text=text, note_id=event.note_id)
+        ctx.state.options = [option.value for option in VOICE_OPTIONS]
+        self.out.replies.append(
+            Reply(msg.VOICE_HEARD.format(text=text), options=VOICE_OPTIONS, nav=True)
+        )
+
+    def confirm_voice(self, spec: StepSpec, event: Inbound) -> bool:
+        """Handle the answer to "Đúng chưa?"; False when the event is not one (it is then a
+        new answer, typed or spoken, and the transcript read back is dropped)."""
+        state = self.ctx.state
+        pending = state.pending_voice
+        assert pending is not None
+        choice: str | None = None
+        if isinstance(event, ChoiceIn):
+            choice = event.value if event.value.startswith("voice:") else None
+        elif isinstance(event, TextIn | VoiceIn):
+            text = (event.text if isinstance(event, TextIn) else event.transcript) or ""
+            key = match_key(text)
+            number = _number_of(key)
+            if number is not None and 1 <= number <= len(VOICE_OPTIONS):
+                choice = VOICE_OPTIONS[number - 1].value
+            else:
+                choice = next((o.value for o in VOICE_OPTIONS if key in o.aliases), None)
+        if choice is None:
+            return False
+        state.pending_voice = None
+        if choice == "voice:yes":
+            self.answer(spec, Answer(text=pending.text, source="voice", note_id=pending.note_id))
+        else:
+            again = choice == "voice:again"
+            self.out.replies.append(
+                Reply(msg.VOICE_SAY_AGAIN if again else msg.VOICE_TYPE_INSTEAD, nav=True)
+            )
+            state.options = []
+        return True
+
+    def navigate(self, spec: StepSpec, nav: str) -> None:
+        flow, state = self.flow, self.ctx.state
+        onboarded = state.unit_code is not None and state.name is not None
+        if nav == NAV_HELP:
+            self.say(flow.help[state.step])
+            self.reprompt()
+        elif nav == NAV_MENU or (nav == NAV_CANCEL and not spec.drafting):
+            if onboarded:
+                self.enter(flow.home)
+            else:
+                if nav == NAV_CANCEL:
+                    self.say(msg.CANCELLED_ONBOARDING)
+                self.reprompt()
+        elif nav == NAV_CANCEL:
+            self.say(msg.CANCELLED)
+            self.enter(flow.home)
+        elif state.editing:
+            self.enter(flow.review)
+        elif spec.back is None:
+            self.say(msg.AT_FIRST_QUESTION)
+            self.reprompt()
+        else:
+            self.enter(spec.back)
+
+    def answer(self, spec: StepSpec, answer: Answer) -> None:
+        flow, ctx = self.flow, self.ctx
+        result = spec.handle(ctx, answer)
+        if isinstance(result, Retry):
+            self.retry(result)
+            return
+        field = flow.field_of_step.get(spec.step)
+        if answer.note_id is not None and field is not None and ctx.state.draft is not None:
+            ctx.state.draft.voice_notes[field] = answer.note_id
+        if (
+            answer.source == "voice"
+            and spec.step is flow.story_step
+            and len((answer.text or "").split()) >= ctx.config.long_story_words
+        ):
+            self.say(msg.LONG_STORY)
+        target = result.step
+        if target not in {step for step, _ in spec.targets}:
+            raise UndeclaredTransitionError(f"{spec.step} → {target}")
+        if ctx.state.editing and spec.returns_when_editing:
+            target = flow.review
+        self.out.replies.extend(Reply(note) for note in result.notes)
+        if result.submit is not None:
+            self.out.submitted = result.submit
+        self.enter(target)
+
+    def enter(self, step: Step, *, quiet: bool = False) -> None:
+        """Make `step` current and ask its question (unless `quiet`)."""
+        state = self.ctx.state
+        state.step = step
+        if step in (self.flow.review, self.flow.home):
+            state.editing = False
+        reply = self.flow.specs[step].prompt(self.ctx)
+        state.options = [option.value for option in reply.options]
+        if not quiet:
+            self.out.replies.append(reply)
+
+    def reprompt(self) -> None:
+        """Ask the current question again, so its choices are at hand."""
+        self.enter(self.ctx.state.step)
+
+    def retry(self, retry: Retry) -> None:
+        """Say why the answer was refused; re-offer the choices when the step has any."""
+        reply = self.flow.specs[self.ctx.state.step].prompt(self.ctx)
+        self.ctx.state.options = [option.value for option in reply.options]
+        self.out.replies.append(Reply(retry.text, options=reply.options, nav=reply.nav))
 
 
 VOICE_OPTIONS = (
@@ -147,56 +271,6 @@ VOICE_OPTIONS = (
     Option(msg.VOICE_AGAIN, "voice:again", ("noi lai", "ghi lai", "thu lai", "ghi am lai")),
     Option(msg.VOICE_TYPE, "voice:type", ("go lai", "go", "danh chu", "go chu")),
 )
-
-
-def _hear(ctx: Ctx, spec: StepSpec, event: VoiceIn, out: Outcome) -> None:
-    """A transcribed voice note: a choice acts at once; free text is read back to confirm."""
-    text = (event.transcript or "").strip()
-    if not match_key(text):
-        _voice_problem(ctx, "unclear", out)
-        return
-    if spec.accepts is not Accepts.TEXT:
-        choice = _match_option(spec, ctx, text)
-        if choice is not None:
-            _answer(ctx, spec, Answer(choice=choice, source="voice"), out)
-            return
-        if spec.accepts is Accepts.CHOICE:
-            _retry(ctx, Retry(msg.VOICE_NOT_A_CHOICE.format(text=text)), out)
-            return
-    ctx.state.pending_voice = PendingVoice(text=text, note_id=event.note_id)
-    ctx.state.options = [option.value for option in VOICE_OPTIONS]
-    out.replies.append(Reply(msg.VOICE_HEARD.format(text=text), options=VOICE_OPTIONS, nav=True))
-
-
-def _confirm_voice(ctx: Ctx, spec: StepSpec, event: Inbound, out: Outcome) -> bool:
-    """Handle the answer to "Đúng chưa?"; False when the event is not one (it is then a new
-    answer, typed or spoken, and the transcript read back is dropped)."""
-    pending = ctx.state.pending_voice
-    assert pending is not None
-    choice: str | None = None
-    if isinstance(event, ChoiceIn):
-        choice = event.value if event.value.startswith("voice:") else None
-    elif isinstance(event, TextIn | VoiceIn):
-        text = (event.text if isinstance(event, TextIn) else event.transcript) or ""
-        key = match_key(text)
-        number = _number_of(key)
-        if number is not None and 1 <= number <= len(VOICE_OPTIONS):
-            choice = VOICE_OPTIONS[number - 1].value
-        else:
-            choice = next((o.value for o in VOICE_OPTIONS if key in o.aliases), None)
-    if choice is None:
-        return False
-    ctx.state.pending_voice = None
-    if choice == "voice:yes":
-        _answer(ctx, spec, Answer(text=pending.text, source="voice", note_id=pending.note_id), out)
-    else:
-        again = choice == "voice:again"
-        out.replies.append(
-            Reply(msg.VOICE_SAY_AGAIN if again else msg.VOICE_TYPE_INSTEAD, nav=True)
-        )
-        ctx.state.options = []
-    return True
-
 
 _SPOKEN_NUMBERS = {
     "mot": 1,
@@ -239,34 +313,9 @@ def _navigation(event: Inbound) -> str | None:
     return None
 
 
-def _navigate(ctx: Ctx, spec: StepSpec, nav: str, event: Inbound, out: Outcome) -> None:
-    state = ctx.state
-    onboarded = state.unit_code is not None and state.name is not None
-    if nav == NAV_HELP:
-        out.replies.append(Reply(msg.HELP[state.step]))
-        _reprompt(ctx, out)
-    elif nav == NAV_MENU or (nav == NAV_CANCEL and not spec.drafting):
-        if onboarded:
-            _enter(ctx, Step.MENU, out)
-        else:
-            if nav == NAV_CANCEL:
-                out.replies.append(Reply(msg.CANCELLED_ONBOARDING))
-            _reprompt(ctx, out)
-    elif nav == NAV_CANCEL:
-        out.replies.append(Reply(msg.CANCELLED))
-        _enter(ctx, Step.MENU, out)
-    elif state.editing:
-        _enter(ctx, Step.SUMMARY, out)
-    elif spec.back is None:
-        out.replies.append(Reply(msg.AT_FIRST_QUESTION))
-        _reprompt(ctx, out)
-    else:
-        _enter(ctx, spec.back, out)
-
-
 def _resolve(ctx: Ctx, spec: StepSpec, event: Inbound) -> Answer | Retry:
     """Turn a typed text or a button press into an answer the step accepts, or say why it is
-    not one. (Voice notes go through :func:`_hear`.)"""
+    not one. (Voice notes go through :meth:`_Turn.hear`.)"""
     text = event.text if isinstance(event, TextIn) else None
     if spec.accepts is Accepts.TEXT:
         if text is None:
@@ -300,51 +349,3 @@ def _match_option(spec: StepSpec, ctx: Ctx, text: str) -> str | None:
         if key == match_key(msg.strip_emoji_label(option.label)) or key in option.aliases:
             return option.value
     return None
-
-
-def _answer(ctx: Ctx, spec: StepSpec, answer: Answer, out: Outcome) -> None:
-    result = spec.handle(ctx, answer)
-    if isinstance(result, Retry):
-        _retry(ctx, result, out)
-        return
-    field = FIELD_OF_STEP.get(spec.step)
-    if answer.note_id is not None and field is not None and ctx.state.draft is not None:
-        ctx.state.draft.voice_notes[field] = answer.note_id
-    if (
-        answer.source == "voice"
-        and spec.step is Step.PROBLEM
-        and len((answer.text or "").split()) >= ctx.config.long_story_words
-    ):
-        out.replies.append(Reply(msg.LONG_STORY))
-    target = result.step
-    if target not in {step for step, _ in spec.targets}:
-        raise UndeclaredTransitionError(f"{spec.step} → {target}")
-    if ctx.state.editing and spec.returns_when_editing:
-        target = Step.SUMMARY
-    out.replies.extend(Reply(note) for note in result.notes)
-    if result.submit is not None:
-        out.submitted = result.submit
-    _enter(ctx, target, out)
-
-
-def _enter(ctx: Ctx, step: Step, out: Outcome, *, quiet: bool = False) -> None:
-    """Make `step` current and ask its question (unless `quiet`)."""
-    ctx.state.step = step
-    if step in (Step.SUMMARY, Step.MENU):
-        ctx.state.editing = False
-    reply = SPECS[step].prompt(ctx)
-    ctx.state.options = [option.value for option in reply.options]
-    if not quiet:
-        out.replies.append(reply)
-
-
-def _reprompt(ctx: Ctx, out: Outcome) -> None:
-    """Ask the current question again, so its choices are at hand."""
-    _enter(ctx, ctx.state.step, out)
-
-
-def _retry(ctx: Ctx, retry: Retry, out: Outcome) -> None:
-    """Say why the answer was refused; re-offer the choices when the step has any."""
-    reply = SPECS[ctx.state.step].prompt(ctx)
-    ctx.state.options = [option.value for option in reply.options]
-    out.replies.append(Reply(retry.text, options=reply.options, nav=reply.nav))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dialogs.state import BenefitKind, FieldOfWork, Step
+from dialogs.state import BenefitKind, FieldOfWork, IdeaStatus, Step
 
 WELCOME = (
     "👋 Xin chào! Đây là hộp thư sáng kiến của Công đoàn.\n"
@@ -145,13 +145,13 @@ EDIT_LABELS: dict[Step, str] = {
     Step.COAUTHORS: "🤝 Người cùng làm",
 }
 
-STATUS_LABELS: dict[str, str] = {
-    "draft": "📝 Nháp",
-    "submitted": "⏳ Đã gửi, chờ xem xét",
-    "under_review": "🔎 Đang xem xét",
-    "valid": "🏅 Được công nhận",
-    "returned": "↩️ Cần bổ sung",
-    "rejected": "❌ Chưa được công nhận",
+STATUS_LABELS: dict[IdeaStatus, str] = {
+    IdeaStatus.DRAFT: "📝 Nháp",
+    IdeaStatus.SUBMITTED: "⏳ Đã gửi, chờ xem xét",
+    IdeaStatus.UNDER_REVIEW: "🔎 Đang xem xét",
+    IdeaStatus.VALID: "🏅 Được công nhận",
+    IdeaStatus.RETURNED: "↩️ Cần bổ sung",
+    IdeaStatus.REJECTED: "❌ Chưa được công nhận",
 }
 
 UNIT_NOT_FOUND = "🏭 Không tìm thấy mã «{code}». Anh/chị xem lại giúp tôi nhé."

@@ -110,10 +110,23 @@ class State(BaseModel):
         return self.model_copy(update={"draft": draft, "options": list(self.options)})
 
 
+class IdeaStatus(StrEnum):
+    """An initiative's status as the dialog shows it to its author. The service maps the
+    stored status onto it; a test keeps the two enumerations equal."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    VALID = "valid"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+
+
 class UnitRef(BaseModel):
     code: str
     name: str
-    level: str
+    # Workers belong to grassroots unions; higher levels only review and rank.
+    grassroots: bool
 
 
 class IdeaRef(BaseModel):
@@ -121,7 +134,7 @@ class IdeaRef(BaseModel):
 
     id: int
     title: str
-    status: str
+    status: IdeaStatus
     updated_at: dt.datetime
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlmodel import Session
 
 from storage.models import UnitCreate, UnitLevel
-from storage.repo import count_units, create_units
+from storage.units import count_units, create_units
 
 N, P, D, G = UnitLevel.NATIONAL, UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.GRASSROOTS
 
@@ -70,9 +72,9 @@ DEMO_UNITS: tuple[UnitCreate, ...] = (
 )
 
 
-def seed_demo(*, session: Session) -> bool:
+def seed_demo(*, now: dt.datetime, session: Session) -> bool:
     """Load the demo tree into an empty database. Returns False when units already exist."""
     if count_units(session=session):
         return False
-    create_units(DEMO_UNITS, session=session)
+    create_units(DEMO_UNITS, now=now, session=session)
     return True

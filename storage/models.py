@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import JSONDocument, UTCDateTime, utcnow
+from storage.types import JSONDocument, UTCDateTime
 
 
 class UnitLevel(StrEnum):
@@ -39,6 +39,8 @@ class Role(StrEnum):
 
 
 class InitiativeStatus(StrEnum):
+    """Where an initiative is. Only these values are ever stored in `initiative.status`."""
+
     DRAFT = "draft"
     SUBMITTED = "submitted"
     UNDER_REVIEW = "under_review"
@@ -48,7 +50,8 @@ class InitiativeStatus(StrEnum):
 
 
 def _created() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    """A required UTC timestamp: the caller's clock stamps every row (storage has none)."""
+    return Field(sa_type=UTCDateTime, nullable=False)
 
 
 class UnitBase(SQLModel):
@@ -209,3 +212,47 @@ class GroupChat(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     registered_by: int = Field(foreign_key="person.id")
     created_at: dt.datetime = _created()
+
+
+class OutboxKind(StrEnum):
+    REPLY = "reply"  # an answer to a worker's message, written with the turn
+    BROADCAST = "broadcast"  # scheduled or campaign posts (rankings, reminders)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # given up: the recipient blocked the bot, or the request is refused
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to send, written in the same transaction as the turn (or campaign) that
+    decided it, and marked sent once the messenger accepted it: a crash can resend a reply the
+    messenger already showed once, never lose one.
+
+    `lease_until` is how long the process that wrote or picked up the row has to deliver it;
+    after that any process may. `dedup_key` is unique per channel: an update's n-th reply, or a
+    (campaign, recipient) pair, so nothing is queued twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "dedup_key"),
+        Index("ix_outbox_pending", "status", "channel", "lease_until"),
+        Index("ix_outbox_update", "channel", "update_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(20))
+    chat_id: str = Field(sa_type=String(64))
+    kind: str = Field(sa_type=String(20))  # an OutboxKind
+    status: str = Field(sa_type=String(10))  # an OutboxStatus
+    # The reply as channel-neutral data: {"text": …, "options": [[label, value], …], "nav": …}
+    payload: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    update_key: str | None = Field(default=None, sa_type=String(100))
+    dedup_key: str | None = Field(default=None, sa_type=String(160))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    lease_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: dt.datetime = _created()
+    sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

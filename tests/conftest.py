@@ -20,13 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from bot.app import demo_database
-from bot.dispatch import Dispatcher
-from bot.service import ChatService
+from bot.runtime import demo_database
+from bot.services.conversation import ConversationService
+from bot.services.database import Database
+from bot.services.dispatch import Dispatcher
+from bot.services.voice import VoiceInbox
 from bot.settings import VoiceSettings
-from bot.voice import VoiceInbox
 from storage.db import create_db_engine
-from tests.utils.chat import FakeClock, FakeUser
+from tests.utils.chat import FakeClock, FakeUser, dispatcher_for
 from tests.utils.postgres import URL_VARIABLE, running_cluster
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -123,22 +124,22 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def service(db: Engine, clock: FakeClock) -> ChatService:
-    return ChatService(db, clock=clock)
+def service(db: Engine, clock: FakeClock) -> ConversationService:
+    return ConversationService(Database(db), clock=clock)
 
 
 @pytest.fixture
 def dispatcher(db: Engine, tmp_path: Path) -> Iterator[Dispatcher]:
     """The messengers' async core over a fresh database, with real voice recognition."""
-    voice = VoiceInbox(VoiceSettings(), tmp_path, db)
-    dispatcher = Dispatcher(ChatService(db), voice)
+    voice = VoiceInbox(VoiceSettings(), tmp_path)
+    dispatcher = dispatcher_for(db, voice)
     yield dispatcher
     dispatcher.close()
     voice.close()
 
 
 @pytest.fixture
-def worker(service: ChatService) -> FakeUser:
+def worker(service: ConversationService) -> FakeUser:
     """A new worker who has not written to the bot yet."""
     return FakeUser(service, "worker-1")
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from bot.channels import (
+from bot.channels.base import (
     BadRequestError,
     ForbiddenError,
     RateLimitedError,

@@ -1,6 +1,6 @@
 """Two processes serving the same chat: each update processed once, no answer lost.
 
-Two ChatService instances, each with its own engine and connection pool, stand for two bot
+Two ConversationService instances, each with its own engine and connection pool, stand for two bot
 processes; threads make their turns overlap.
 """
 
@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.service import ChatService, Turn
+from bot.channels.base import Turn
+from bot.services.conversation import ConversationService
+from bot.services.database import Database
 from dialogs.events import TextIn, parse_text
 from storage.db import create_db_engine
 from storage.models import Initiative
@@ -22,9 +24,9 @@ TURN = Turn("telegram", "777", "777")
 
 
 @pytest.fixture
-def two_processes(db_url: str) -> Iterator[tuple[ChatService, ChatService]]:
+def two_processes(db_url: str) -> Iterator[tuple[ConversationService, ConversationService]]:
     engines = [create_db_engine(db_url), create_db_engine(db_url)]
-    yield ChatService(engines[0]), ChatService(engines[1])
+    yield ConversationService(Database(engines[0])), ConversationService(Database(engines[1]))
     for engine in engines:
         engine.dispose()
 
@@ -47,7 +49,7 @@ def _together(*calls: object) -> list[object]:
 
 
 def test_two_answers_at_once_both_land_in_order(
-    two_processes: tuple[ChatService, ChatService], db: Engine
+    two_processes: tuple[ConversationService, ConversationService], db: Engine
 ) -> None:
     first, second = two_processes
     for line in ("/start HN-DM01", "Lan", "1"):
@@ -64,7 +66,7 @@ def test_two_answers_at_once_both_land_in_order(
 
 
 def test_one_update_delivered_to_two_processes_is_processed_once(
-    two_processes: tuple[ChatService, ChatService], db: Engine
+    two_processes: tuple[ConversationService, ConversationService], db: Engine
 ) -> None:
     first, second = two_processes
     first.handle(TURN, parse_text("/start HN-DM01"), update_key="u1")

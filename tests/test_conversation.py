@@ -8,7 +8,8 @@ import unicodedata
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.service import ChatService
+from bot.services.conversation import ConversationService
+from bot.services.database import Database
 from storage.models import Conversation, Initiative, Membership, Person, Unit
 from tests.utils.chat import FakeClock, FakeUser
 
@@ -114,7 +115,7 @@ def test_a_restart_between_two_messages_resumes_the_same_draft(
     onboarded.press(1)
     onboarded.send("Kho phụ liệu xa chuyền may")
     # A new process: a new service on the same database.
-    again = FakeUser(ChatService(db, clock=clock), "worker-1")
+    again = FakeUser(ConversationService(Database(db), clock=clock), "worker-1")
     again.send("Đặt kệ phụ liệu cạnh chuyền")
     assert "lợi ích gì nhất" in again.text
     [draft] = _stored(db)
@@ -243,7 +244,9 @@ def test_html_in_a_name_is_kept_as_text(worker: FakeUser, db: Engine) -> None:
     assert person.name == "<b>Lan</b> & Hoa"
 
 
-def test_two_workers_do_not_see_each_others_drafts(service: ChatService, db: Engine) -> None:
+def test_two_workers_do_not_see_each_others_drafts(
+    service: ConversationService, db: Engine
+) -> None:
     lan, nam = FakeUser(service, "lan"), FakeUser(service, "nam")
     for user, name in ((lan, "Lan"), (nam, "Nam")):
         user.send("/start HN-DM01")

@@ -12,13 +12,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.dispatch import Dispatcher
-from bot.service import ChatService
-from bot.telegram import TelegramChannel
-from bot.zalo import ZaloChannel, ZaloClient
+from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel, ZaloClient
 from storage.models import Initiative
 from tests.fakes.telegram import FakeTelegram, TelegramUser
 from tests.fakes.zalo import FakeZalo, ZaloUser
+from tests.utils.chat import dispatcher_for
 
 # What the worker types; numbers answer the choices (buttons on Telegram are pressed instead).
 SCRIPT = [
@@ -97,7 +96,7 @@ async def _telegram(db_url: str) -> dict[str, Any]:
     engine = create_db_engine(db_url)
     fake = FakeTelegram()
     fake.server.start()
-    dispatcher = Dispatcher(ChatService(engine), None)
+    dispatcher = dispatcher_for(engine)
     channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url)
     await channel.start(poll_timeout=1)
     try:
@@ -124,7 +123,7 @@ async def _zalo(db_url: str) -> dict[str, Any]:
     engine = create_db_engine(db_url)
     fake = FakeZalo()
     fake.server.start()
-    dispatcher = Dispatcher(ChatService(engine), None)
+    dispatcher = dispatcher_for(engine)
     client = ZaloClient(fake.token, fake.base_url)
     channel = ZaloChannel(client, dispatcher)
     task = asyncio.create_task(channel.poll_forever(poll_timeout=1))

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
-from storage import repo
-from storage.chatstore import ChatStore
+from storage import initiatives, units
+from storage.conversations import ConversationStore
 from storage.db import downgrade, is_up_to_date, upgrade
 from storage.demo import DEMO_UNITS, seed_demo
 from storage.models import (
@@ -25,18 +25,20 @@ from storage.models import (
     UnitCreate,
 )
 
+NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+
 
 def test_demo_tree_is_loaded_once(db: Engine) -> None:
     with Session(db) as session:
-        assert repo.count_units(session=session) == len(DEMO_UNITS)
-        assert seed_demo(session=session) is False
+        assert units.count_units(session=session) == len(DEMO_UNITS)
+        assert seed_demo(now=NOW, session=session) is False
         quota = session.exec(select(Quota).join(Unit).where(Unit.code == "HN-DM01")).one()
         assert (quota.period, quota.target) == ("2026", 40)
 
 
 def test_units_list_in_tree_order(db: Engine) -> None:
     with Session(db) as session:
-        ordered = [(u.code, parent) for u, parent in repo.units_in_tree_order(session=session)]
+        ordered = [(u.code, parent) for u, parent in units.units_in_tree_order(session=session)]
     assert ordered[0] == ("VN", None)
     position = {code: n for n, (code, _) in enumerate(ordered)}
     for code, parent in ordered:
@@ -46,31 +48,41 @@ def test_units_list_in_tree_order(db: Engine) -> None:
 
 def test_unit_levels_must_nest(db: Engine) -> None:
     with Session(db) as session:
-        with pytest.raises(repo.UnitTreeError, match="cannot sit under"):
-            repo.create_units(
+        with pytest.raises(units.UnitTreeError, match="cannot sit under"):
+            units.create_units(
                 [UnitCreate(code="X1", name="CĐCS lạc chỗ", level="grassroots", parent_code="HN")],
+                now=NOW,
                 session=session,
             )
-        with pytest.raises(repo.UnitTreeError, match="does not exist"):
-            repo.create_units(
+        with pytest.raises(units.UnitTreeError, match="does not exist"):
+            units.create_units(
                 [UnitCreate(code="X2", name="Quận mới", level="district", parent_code="NOPE")],
+                now=NOW,
                 session=session,
             )
+
+
+def _identity(person_id: int) -> Identity:
+    return Identity(person_id=person_id, channel="zalo", external_id="abc", created_at=NOW)
 
 
 def test_a_person_can_have_several_identities(db: Engine) -> None:
     with db.begin() as connection:
-        store = ChatStore(connection)
-        person_id, name = store.person_for("telegram", "42")
+        store = ConversationStore(connection)
+        person_id, name = store.person_for("telegram", "42", now=NOW)
         assert name is None
-        assert store.person_for("telegram", "42")[0] == person_id
+        assert store.person_for("telegram", "42", now=NOW)[0] == person_id
     with Session(db) as session:
-        session.add(Identity(person_id=person_id, channel="zalo", external_id="abc"))
+        session.add(
+            Identity(person_id=person_id, channel="zalo", external_id="abc", created_at=NOW)
+        )
         session.commit()
     with db.begin() as connection:
-        assert ChatStore(connection).person_for("zalo", "abc")[0] == person_id
+        assert ConversationStore(connection).person_for("zalo", "abc", now=NOW)[0] == person_id
     with Session(db) as session:
-        session.add(Identity(person_id=person_id, channel="zalo", external_id="abc"))
+        session.add(
+            Identity(person_id=person_id, channel="zalo", external_id="abc", created_at=NOW)
+        )
         with pytest.raises(IntegrityError):
             session.commit()
 
@@ -99,10 +111,10 @@ def test_naive_timestamps_are_refused(db: Engine) -> None:
 
 def test_export_rows_join_unit_and_author(db: Engine) -> None:
     with db.begin() as connection:
-        author_id, _ = ChatStore(connection).person_for("test", "u")
-        ChatStore(connection).update_person(author_id, {"name": "Lan"})
+        author_id, _ = ConversationStore(connection).person_for("test", "u", now=NOW)
+        ConversationStore(connection).update_person(author_id, {"name": "Lan"})
     with Session(db) as session:
-        unit = repo.get_unit("hn-dm01", session=session)
+        unit = units.get_unit("hn-dm01", session=session)
         assert unit and unit.id
         for n in range(3):
             session.add(
@@ -111,14 +123,16 @@ def test_export_rows_join_unit_and_author(db: Engine) -> None:
                     author_id=author_id,
                     title=f"Ý tưởng {n}",
                     sources={"problem": "voice"},
+                    created_at=NOW,
+                    updated_at=NOW,
                 )
             )
         session.commit()
-        rows = list(repo.export_rows(session=session, batch=2))
+        rows = list(initiatives.export_rows(session=session, batch=2))
     assert [r["title"] for r in rows] == ["Ý tưởng 0", "Ý tưởng 1", "Ý tưởng 2"]
     assert rows[0]["unit_code"] == "HN-DM01" and rows[0]["author_name"] == "Lan"
     assert rows[0]["sources"] == {"problem": "voice"}
-    assert set(rows[0]) == set(repo.EXPORT_COLUMNS)
+    assert set(rows[0]) == set(initiatives.EXPORT_COLUMNS)
 
 
 def test_migrations_match_the_models(db: Engine) -> None:
@@ -145,7 +159,8 @@ def test_old_processed_update_ids_are_forgotten(db: Engine) -> None:
                 )
             )
         session.commit()
-        removed = repo.forget_processed_updates(now - dt.timedelta(days=7), session=session)
-        session.commit()
+    with db.begin() as connection:
+        removed = ConversationStore(connection).forget_processed(now - dt.timedelta(days=7))
+    with Session(db) as session:
         kept = [u.update_key for u in session.exec(select(ProcessedUpdate)).all()]
     assert (removed, kept) == (1, ["recent"])

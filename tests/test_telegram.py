@@ -12,9 +12,9 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.dispatch import Dispatcher
-from bot.server import create_app
-from bot.telegram import TelegramChannel
+from bot.channels.telegram import TelegramChannel
+from bot.channels.webhooks import create_app
+from bot.services.dispatch import Dispatcher
 from storage.models import GroupChat, Identity, Initiative, Unit
 from tests.fakes.base import ThreadedServer, wait_for_text
 from tests.fakes.telegram import FakeTelegram, TelegramUser
@@ -260,7 +260,7 @@ async def test_a_voice_note_is_downloaded_heard_and_read_back(
 async def test_an_officer_registers_a_group_and_the_bot_stays_quiet_otherwise(
     polling: TelegramChannel, fake_telegram: FakeTelegram, dispatcher: Dispatcher, db: Engine
 ) -> None:
-    dispatcher.service.add_officer("telegram", "9301", "Phạm Thu Hà", "HN-DM01")
+    dispatcher.groups.add_officer("telegram", "9301", "Phạm Thu Hà", "HN-DM01")
     officer, worker = TelegramUser(fake_telegram, 9301), TelegramUser(fake_telegram, 9302)
     group = -1009300
     worker.send_in_group(group, "Chào cả nhà")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import io
 import threading
@@ -14,11 +15,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.service import ChatService
+from bot.channels.terminal import TerminalChannel
+from bot.services.voice import VoiceInbox
 from bot.settings import VoiceSettings
-from bot.terminal import TerminalChat
-from bot.voice import VoiceInbox
-from nlp.models import ModelInstallError, install_model
+from nlp.vosk_models import ModelInstallError, install_model
 from storage.models import Initiative, VoiceNote
 from tests.utils.audio import (
     FORMATS,
@@ -30,7 +30,7 @@ from tests.utils.audio import (
     transcripts,
     wav_bytes,
 )
-from tests.utils.chat import FakeClock
+from tests.utils.chat import FakeClock, dispatcher_for
 
 YES = recording("diadiem", "đúng")
 NO = recording("diadiem", "không")
@@ -41,32 +41,37 @@ BACK_MISHEARD = SPEECH / "diadiem" / "TROWRLAJI001.wav"  # "trở lại", heard 
 class Terminal:
     """The terminal channel as a worker uses it; `screen` is what the last line printed."""
 
-    def __init__(self, chat: TerminalChat) -> None:
-        self.chat = chat
+    def __init__(self, db: Engine, voice: VoiceInbox, runner: asyncio.Runner) -> None:
+        self._printed: list[str] = []
+        self.dispatcher = dispatcher_for(db, voice, FakeClock())
+        self.chat = TerminalChannel(
+            self.dispatcher, "lan", self._printed.append, max_voice_bytes=20_000_000
+        )
+        self._runner = runner
         self.screen = ""
 
     def say(self, line: str) -> str:
-        printed: list[str] = []
-        self.chat._write = printed.append  # the terminal's own output hook
-        self.chat.send_line(line)
-        self.screen = "".join(printed)
+        self._printed.clear()
+        self._runner.run(self.chat.send_line(line))
+        self.screen = "".join(self._printed)
         return self.screen
 
 
 @pytest.fixture
-def voice_inbox(db: Engine, tmp_path: Path) -> Iterator[VoiceInbox]:
-    inbox = VoiceInbox(VoiceSettings(), tmp_path / "data", db)
+def voice_inbox(tmp_path: Path) -> Iterator[VoiceInbox]:
+    inbox = VoiceInbox(VoiceSettings(), tmp_path / "data")
     yield inbox
     inbox.close()
 
 
 @pytest.fixture
-def terminal(db: Engine, voice_inbox: VoiceInbox) -> Terminal:
-    service = ChatService(db, clock=FakeClock())
-    term = Terminal(TerminalChat(service, "lan", print, voice_inbox))
-    term.say("/start HN-DM01")
-    term.say("Nguyễn Thị Lan")
-    return term
+def terminal(db: Engine, voice_inbox: VoiceInbox) -> Iterator[Terminal]:
+    with asyncio.Runner() as runner:
+        term = Terminal(db, voice_inbox, runner)
+        term.say("/start HN-DM01")
+        term.say("Nguyễn Thị Lan")
+        yield term
+        term.dispatcher.close()
 
 
 def _note(tmp_path: Path, corpus: str, text: str, fmt: str = "ogg") -> Path:

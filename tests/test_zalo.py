@@ -11,11 +11,11 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.announce import Delivered, post_to_group
-from bot.channels import BadRequestError, ForbiddenError, TransientError
-from bot.dispatch import Dispatcher
-from bot.server import create_app
-from bot.zalo import ZaloChannel, ZaloClient
+from bot.channels.base import BadRequestError, ForbiddenError, TransientError
+from bot.channels.webhooks import create_app
+from bot.channels.zalo import ZaloChannel, ZaloClient
+from bot.services.dispatch import Dispatcher
+from bot.services.groups import Delivered, post_to_group
 from storage.models import Identity, Initiative
 from tests.fakes.base import free_port
 from tests.fakes.zalo import FakeZalo, ZaloUser
@@ -55,7 +55,7 @@ async def test_client_methods_and_envelopes(client: ZaloClient, fake_zalo: FakeZ
     assert await client.get_updates(1) is None  # an idle poll: HTTP 408, not an error
     assert fake_zalo.idle_polls == 1
     await client.set_webhook("https://example.invalid/zalo/webhook", SECRET)
-    assert (await client.get_webhook_info())["url"].endswith("/zalo/webhook")
+    assert fake_zalo.inbox.webhook == ("https://example.invalid/zalo/webhook", SECRET)
     await client.delete_webhook()
     long_text = "\n".join(f"Dòng số {n}: " + "chữ " * 30 for n in range(30))
     await client.send_message("u1", long_text)
@@ -196,7 +196,7 @@ async def test_webhook_secret_duplicates_and_blocked_users(
 async def test_a_failed_group_post_reaches_the_officers_privately(
     polling: ZaloChannel, fake_zalo: FakeZalo, dispatcher: Dispatcher
 ) -> None:
-    service = dispatcher.service
+    service = dispatcher.groups
     service.add_officer("zalo", "officer-1", "Phạm Thu Hà", "HN-DM01")
     service.add_officer("zalo", "officer-2", "Lê Văn Tâm", "HN-DM01")
     service.add_officer("zalo", "officer-3", "Ngô Lan", "BN-DT01")  # another unit

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.service import ChatService, Turn
+from sqlalchemy import Engine
+
+from bot.channels.base import Turn
+from bot.clock import Clock, system_clock
+from bot.services.conversation import ConversationService
+from bot.services.database import Database
+from bot.services.dispatch import Dispatcher
+from bot.services.groups import GroupService
+from bot.services.voice import VoiceInbox
 from dialogs.events import ChoiceIn, Inbound, Reply, UnsupportedIn, VoiceIn, parse_text
 
 
@@ -21,16 +29,26 @@ class FakeClock:
         self.now += dt.timedelta(**delta)
 
 
-class FakeUser:
-    """Talks to the chat service as a person in a private chat would."""
+def dispatcher_for(
+    engine: Engine, voice: VoiceInbox | None = None, clock: Clock = system_clock
+) -> Dispatcher:
+    """The messengers' async core over `engine`, assembled as the runtime does."""
+    db = Database(engine)
+    return Dispatcher(
+        ConversationService(db, clock=clock), GroupService(db, clock), voice, clock=clock
+    )
 
-    def __init__(self, service: ChatService, user_id: str, channel: str = "test") -> None:
+
+class FakeUser:
+    """Talks to the conversation service as a person in a private chat would."""
+
+    def __init__(self, service: ConversationService, user_id: str, channel: str = "test") -> None:
         self.service = service
         self.turn = Turn(channel, user_id, user_id)
         self.replies: list[Reply] = []
 
     def _send(self, event: Inbound) -> list[Reply]:
-        self.replies = self.service.handle(self.turn, event)
+        self.replies = [delivery.reply for delivery in self.service.handle(self.turn, event)]
         return self.replies
 
     def send(self, text: str) -> list[Reply]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dialogs.state import Draft, IdeaRef, UnitRef
+from dialogs.state import Draft, IdeaRef, IdeaStatus, UnitRef
 
 UNITS = {
-    "HN": UnitRef(code="HN", name="Liên đoàn Lao động TP Hà Nội", level="province"),
-    "HN-DM01": UnitRef(code="HN-DM01", name="CĐCS Công ty CP May Đức Giang", level="grassroots"),
+    "HN": UnitRef(code="HN", name="Liên đoàn Lao động TP Hà Nội", grassroots=False),
+    "HN-DM01": UnitRef(code="HN-DM01", name="CĐCS Công ty CP May Đức Giang", grassroots=True),
 }
 
 
@@ -22,7 +22,7 @@ class MemoryDirectory:
     def drafts(self) -> list[IdeaRef]:
         when = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
         return [
-            IdeaRef(id=i, title=d.problem or "", status="draft", updated_at=when)
+            IdeaRef(id=i, title=d.problem or "", status=IdeaStatus.DRAFT, updated_at=when)
             for i, d in self.saved.items()
         ]
 

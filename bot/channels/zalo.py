@@ -15,19 +15,24 @@ from typing import Any
 
 import httpx
 
-from bot.channels import (
+from bot.channels.base import (
     BadRequestError,
     ChannelError,
+    Content,
     ForbiddenError,
+    GroupCommandIn,
+    Inbox,
+    Incoming,
     RateLimitedError,
     TransientError,
+    Turn,
+    VoiceNoteIn,
+    group_command,
     render_numbered,
     split_text,
     with_retries,
 )
-from bot.dispatch import Dispatcher, Incoming, VoiceNoteIn, group_command
-from bot.service import Turn
-from dialogs.events import Inbound, Reply, UnsupportedIn, parse_text
+from dialogs.events import Reply, UnsupportedIn, parse_text
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +65,8 @@ def raise_for(status: int, envelope: dict[str, Any] | None, method: str) -> None
 
 
 class ZaloClient:
-    """The Zalo Bot API methods we use. Errors come out as :mod:`bot.channels` exceptions."""
+    """The Zalo Bot API methods we use. Errors come out as :mod:`bot.channels.base`
+    exceptions."""
 
     def __init__(
         self,
@@ -122,10 +128,6 @@ class ZaloClient:
     async def delete_webhook(self) -> None:
         await self.call("deleteWebhook")
 
-    async def get_webhook_info(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self.call("getWebhookInfo")
-        return result
-
     async def send_message(self, chat_id: str, text: str) -> None:
         """Send `text`, split into parts of at most 2,000 characters."""
         for part in split_text(text, MESSAGE_LIMIT):
@@ -167,11 +169,13 @@ def to_incoming(update: dict[str, Any], client: ZaloClient) -> Incoming | None:
     chat_id, user_id = str(chat.get("id", "")), str(sender.get("id", ""))
     if not chat_id or not user_id or sender.get("is_bot"):
         return None
-    if str(chat.get("chat_type", "PRIVATE")).upper() != "PRIVATE":
-        return None  # the bot says nothing in groups; rankings are posted, not chatted
     turn = Turn(CHANNEL, chat_id, user_id)
-    key = f"{event}:{message.get('message_id', '')}"
-    content: Inbound | VoiceNoteIn
+    key = f"{event}:{message['message_id']}" if message.get("message_id") else None
+    if str(chat.get("chat_type", "PRIVATE")).upper() != "PRIVATE":
+        # In groups the bot only answers the registration command of an officer.
+        code = group_command(str(message.get("text") or ""))
+        return Incoming(turn, GroupCommandIn(code), key) if code is not None else None
+    content: Content
     if event == "message.text.received":
         content = parse_text(str(message.get("text") or ""))
     elif event == "message.voice.received" and message.get("voice_url"):
@@ -179,7 +183,7 @@ def to_incoming(update: dict[str, Any], client: ZaloClient) -> Incoming | None:
         content = VoiceNoteIn(fetch=lambda: client.download(url), extension="aac")
     else:
         content = UnsupportedIn(_UNSUPPORTED_EVENTS.get(event, "other"))
-    return Incoming(turn, content, key if message.get("message_id") else None)
+    return Incoming(turn, content, key)
 
 
 class ZaloChannel:
@@ -187,9 +191,9 @@ class ZaloChannel:
 
     name = CHANNEL
 
-    def __init__(self, client: ZaloClient, dispatcher: Dispatcher) -> None:
+    def __init__(self, client: ZaloClient, inbox: Inbox) -> None:
         self.client = client
-        self._dispatcher = dispatcher
+        self._inbox = inbox
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, chat_id: str, reply: Reply) -> None:
@@ -201,37 +205,14 @@ class ZaloChannel:
     def accept(self, update: dict[str, Any]) -> None:
         """Take an update (from a poll or the webhook) and process it in the background;
         chats run concurrently, each chat's updates in order."""
-        message = update.get("message") or {}
-        if str((message.get("chat") or {}).get("chat_type", "PRIVATE")).upper() != "PRIVATE":
-            code = group_command(str(message.get("text") or ""))
-            if code is not None:
-                self._spawn(self._register_group(message, code))
-            return
         incoming = to_incoming(update, self.client)
         if incoming is not None:
-            self._spawn(self._process(incoming))
+            self._spawn(self._inbox.dispatch(self, incoming))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _register_group(self, message: dict[str, Any], code: str) -> None:
-        chat_id = str(message["chat"]["id"])
-        user_id = str((message.get("from") or {}).get("id", ""))
-        answer = await asyncio.to_thread(
-            self._dispatcher.service.register_group, CHANNEL, chat_id, user_id, code
-        )
-        try:
-            await self.send(chat_id, Reply(answer))
-        except ChannelError:
-            log.warning("could not answer in zalo group %s", chat_id)
-
-    async def _process(self, incoming: Incoming) -> None:
-        try:
-            await self._dispatcher.dispatch(self, incoming)
-        except Exception:
-            log.exception("zalo update failed: %s", incoming.update_key)
 
     async def poll_forever(self, poll_timeout: int = 30) -> None:
         """Long-poll getUpdates until cancelled; errors back off and never end the loop."""

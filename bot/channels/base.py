@@ -1,7 +1,10 @@
-"""What every messenger adapter shares: our own error types, the retry policy, rendering.
+"""What every channel shares with the services: the channel-neutral Incoming and outgoing
+types, our own error types, the retry policy, pacing and numbered rendering.
 
-Each adapter maps its transport's errors to these in one function; nothing above the
-adapters ever sees an HTTP status.
+A channel parses a platform update into one :class:`Incoming` and hands it to the one
+:class:`Inbox` (the dispatcher) it was given; it renders and sends the :class:`Reply` objects
+the inbox asks it to. Each channel maps its transport's errors to the exceptions below in one
+function; nothing above the channels ever sees an HTTP status.
 """
 
 from __future__ import annotations
@@ -11,12 +14,81 @@ import collections
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from dialogs import messages as msg
-from dialogs.events import Reply
+from dialogs.events import Inbound, Reply
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Who is talking, where: the channel, the chat and the account that wrote in it."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceNoteIn:
+    """A voice note still to be fetched: `fetch` downloads its bytes (at once: Zalo's URLs
+    expire)."""
+
+    fetch: Callable[[], Awaitable[bytes]]
+    extension: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCommandIn:
+    """``/nhom CODE`` in a group chat: an officer registers the group for a unit's ranking."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedIn:
+    """The messenger says the user blocked the bot: nothing more is sent to them."""
+
+
+Content = Inbound | VoiceNoteIn | GroupCommandIn | BlockedIn
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One update, channel-neutral. `update_key` is the messenger's id of it (redeliveries
+    carry the same key); `acknowledge`, when given, answers the messenger's request for an
+    acknowledgement (a Telegram button press) once the update is taken."""
+
+    turn: Turn
+    content: Content
+    update_key: str | None = None
+    acknowledge: Callable[[], Awaitable[object]] | None = None
+
+
+class Sender(Protocol):
+    """What a channel offers for delivery."""
+
+    name: str
+
+    async def send(self, chat_id: str, reply: Reply) -> None: ...
+
+    async def typing(self, chat_id: str) -> None: ...
+
+
+class Inbox(Protocol):
+    """Where a channel hands every update: the one entry point (the dispatcher)."""
+
+    async def dispatch(self, sender: Sender, incoming: Incoming) -> None: ...
+
+
+def group_command(text: str) -> str | None:
+    """The unit code of a group registration ("/nhom HN-DM01", "/nhom@bot HN-DM01"), "" when
+    the code is missing, None for any other message (which the bot ignores in groups)."""
+    command, _, code = text.strip().partition(" ")
+    return code.strip() if command.split("@")[0].lower() == "/nhom" else None
 
 
 class ChannelError(Exception):

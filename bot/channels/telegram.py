@@ -1,8 +1,9 @@
 """Telegram through python-telegram-bot, used only as a transport.
 
-One catch-all handler turns every update into our own event and hands it to the dispatcher;
-conversation state lives in our database (shared with Zalo), not in the library. Choices
-are inline buttons; texts go out as HTML with every piece of user text escaped.
+One catch-all handler parses every update into one :class:`~bot.channels.base.Incoming`
+and hands it to the inbox (the dispatcher); conversation state lives in our database (shared
+with Zalo), not in the library. Choices are inline buttons; texts go out as HTML with every
+piece of user text escaped.
 """
 
 from __future__ import annotations
@@ -24,19 +25,25 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.channels import (
+from bot.channels.base import (
     BadRequestError,
+    BlockedIn,
     ChannelError,
+    Content,
     ForbiddenError,
+    GroupCommandIn,
+    Inbox,
+    Incoming,
     RateLimitedError,
     Throttle,
     TransientError,
+    Turn,
+    VoiceNoteIn,
+    group_command,
     split_text,
 )
-from bot.dispatch import Dispatcher, Incoming, VoiceNoteIn, group_command
-from bot.service import Turn
 from dialogs import engine as dialog
-from dialogs.events import ChoiceIn, Inbound, Reply, UnsupportedIn, parse_text
+from dialogs.events import ChoiceIn, Reply, UnsupportedIn, parse_text
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +116,7 @@ class TelegramChannel:
     def __init__(
         self,
         token: str,
-        dispatcher: Dispatcher,
+        inbox: Inbox,
         *,
         base_url: str = DEFAULT_BASE_URL,
         polling: bool = True,
@@ -129,7 +136,7 @@ class TelegramChannel:
             builder = builder.updater(None)
         self.app = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
-        self._dispatcher = dispatcher
+        self._inbox = inbox
         self.throttle = Throttle(per_second=30, group_per_minute=20)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -152,48 +159,38 @@ class TelegramChannel:
     # --- inbound -------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        # Take the chat's lock before the first await, so that a button press (answered over
-        # the network first) and the text typed right after it are processed in that order.
-        chat = update.effective_chat
-        try:
-            if chat is None:
-                await self.to_incoming(update)
-                return
-            async with self._dispatcher.chat_lock(CHANNEL, str(chat.id)):
-                incoming = await self.to_incoming(update)
-                if incoming is not None:
-                    await self._dispatcher.process(self, incoming)
-        except Exception:
-            log.exception("telegram update %s failed", update.update_id)
+        # Parsing does not await, so the first await is the dispatcher's chat lock: a button
+        # press and the text typed right after it are processed in that order.
+        incoming = self.to_incoming(update)
+        if incoming is not None:
+            await self._inbox.dispatch(self, incoming)
+        elif update.callback_query is not None:  # a press on nothing we know: just answer it
+            await _courtesy(update.callback_query.answer())
 
-    async def to_incoming(self, update: Update) -> Incoming | None:
+    def to_incoming(self, update: Update) -> Incoming | None:
         """Our event for an update, or None for what the bot does not answer."""
         key = f"u{update.update_id}"
         if update.my_chat_member is not None:
             member = update.my_chat_member
             if member.chat.type == "private" and member.new_chat_member.status == "kicked":
-                await asyncio.get_running_loop().run_in_executor(
-                    None,
-                    self._dispatcher.service.set_unreachable,
-                    CHANNEL,
-                    str(member.from_user.id),
-                )
+                user_id = str(member.from_user.id)
+                return Incoming(Turn(CHANNEL, str(member.chat.id), user_id), BlockedIn(), key)
             return None
         if update.callback_query is not None:
             query = update.callback_query
-            await _courtesy(query.answer())
             if query.message is None or query.data is None:
                 return None
             turn = Turn(CHANNEL, str(query.message.chat.id), str(query.from_user.id))
-            return Incoming(turn, ChoiceIn(query.data), key)
+            return Incoming(turn, ChoiceIn(query.data), key, acknowledge=query.answer)
         message = update.edited_message or update.message
         if message is None or message.from_user is None or message.from_user.is_bot:
             return None
-        chat_id, user_id = str(message.chat.id), str(message.from_user.id)
+        turn = Turn(CHANNEL, str(message.chat.id), str(message.from_user.id))
         if message.chat.type != "private":
-            await self._group_message(chat_id, user_id, message.text or "")
-            return None
-        content: Inbound | VoiceNoteIn
+            # In groups the bot only answers the registration command of an officer.
+            code = group_command(message.text or "")
+            return Incoming(turn, GroupCommandIn(code), key) if code is not None else None
+        content: Content
         if update.edited_message is not None:
             content = UnsupportedIn("edited")
         elif message.voice is not None:
@@ -206,7 +203,7 @@ class TelegramChannel:
         else:
             kind = next((k for k in _UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
             content = UnsupportedIn(kind)
-        return Incoming(Turn(CHANNEL, chat_id, user_id), content, key)
+        return Incoming(turn, content, key)
 
     def _downloader(self, file_id: str) -> Callable[[], Awaitable[bytes]]:
         async def fetch() -> bytes:
@@ -214,16 +211,6 @@ class TelegramChannel:
             return bytes(await mapped(file.download_as_bytearray()))
 
         return fetch
-
-    async def _group_message(self, chat_id: str, user_id: str, text: str) -> None:
-        """In groups the bot only answers the registration command of an officer."""
-        code = group_command(text)
-        if code is None:
-            return
-        answer = await asyncio.to_thread(
-            self._dispatcher.service.register_group, CHANNEL, chat_id, user_id, code
-        )
-        await _courtesy(self.send(chat_id, Reply(answer)))
 
     # --- serving -------------------------------------------------------------------------
 

@@ -1,109 +1,34 @@
-"""The conversation, declared as data: one :class:`StepSpec` per :class:`Step`.
-
-Each declaration says what the step asks, what it accepts, where it may go next and where
-"quay lại" leads. The engine (:mod:`dialogs.engine`) refuses a transition that is not
-declared, so the generated diagram (``docs/conversation.md``) is the truth.
-"""
+"""The submission flow: onboarding, the menu, and the questions of one initiative, declared
+as data (one :class:`~dialogs.flow.StepSpec` per step) and bundled as :data:`SUBMIT`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from dialogs import messages as msg
 from dialogs.events import Option, Reply
-from dialogs.state import BenefitKind, Directory, Draft, FieldOfWork, Source, State, Step
+from dialogs.flow import (
+    VIETNAM,
+    Accepts,
+    Answer,
+    Ctx,
+    Flow,
+    Goto,
+    Handler,
+    Prompt,
+    Retry,
+    StepSpec,
+)
+from dialogs.state import BenefitKind, Draft, FieldOfWork, Step
 from dialogs.summary import make_title, read_back
 from nlp.numbers import parse_vnd
 from nlp.text import clean_text, has_letters_or_digits, match_key
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 _Choice = TypeVar("_Choice", bound=StrEnum)
-
-
-@dataclass(frozen=True, slots=True)
-class DialogConfig:
-    """Tunables of the conversation, filled from :class:`bot.settings.Settings`."""
-
-    resume_after: dt.timedelta = dt.timedelta(hours=12)
-    max_answer_chars: int = 3000
-    min_answer_chars: int = 5
-    max_listed: int = 9
-    voice_max_seconds: float = 300
-    # A voice answer to the first question this long is the whole idea told at once.
-    long_story_words: int = 40
-
-
-class Accepts(StrEnum):
-    TEXT = "text"
-    CHOICE = "choice"
-    CHOICE_OR_TEXT = "choice_or_text"
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A resolved answer: the option picked, or free text (with how it was given)."""
-
-    choice: str | None = None
-    text: str | None = None
-    source: Source = "typed"
-    note_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Goto:
-    step: Step
-    notes: tuple[str, ...] = ()
-    submit: Draft | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Retry:
-    """The answer was not accepted; `text` says why and what to do."""
-
-    text: str
-
-
-@dataclass(slots=True)
-class Ctx:
-    """Everything a handler may look at. `state` is the working copy the handler updates."""
-
-    state: State
-    now: dt.datetime
-    directory: Directory
-    config: DialogConfig
-
-    @property
-    def draft(self) -> Draft:
-        if self.state.draft is None:
-            self.state.draft = Draft()
-        return self.state.draft
-
-    def today(self) -> dt.date:
-        return self.now.astimezone(VIETNAM).date()
-
-
-Prompt = Callable[[Ctx], Reply]
-Handler = Callable[[Ctx, Answer], Goto | Retry]
-
-
-@dataclass(frozen=True, slots=True)
-class StepSpec:
-    step: Step
-    prompt: Prompt
-    handle: Handler
-    accepts: Accepts
-    targets: tuple[tuple[Step, str], ...]
-    back: Step | None = None
-    # Part of writing an idea: a long pause offers to resume; "hủy" keeps the draft.
-    drafting: bool = False
-    # When editing from the summary, answering this step returns to the summary.
-    returns_when_editing: bool = False
 
 
 # --- prompts -------------------------------------------------------------------------------
@@ -228,7 +153,7 @@ def _on_unit(ctx: Ctx, answer: Answer) -> Goto | Retry:
     unit = ctx.directory.find_unit(code[:40])
     if unit is None:
         return Retry(msg.UNIT_NOT_FOUND.format(code=code[:40]))
-    if unit.level != "grassroots":
+    if not unit.grassroots:
         return Retry(msg.UNIT_NOT_GRASSROOTS.format(name=unit.name))
     ctx.state.unit_code = unit.code
     notes = (msg.UNIT_OK.format(name=unit.name),)
@@ -262,7 +187,7 @@ def _on_menu(ctx: Ctx, answer: Answer) -> Goto | Retry:
             if not ideas:
                 return Goto(Step.MENU, (msg.NO_SUBMITTED,))
             lines = [
-                f"{n}. «{idea.title}» — {msg.STATUS_LABELS.get(idea.status, idea.status)}"
+                f"{n}. «{idea.title}» — {msg.STATUS_LABELS[idea.status]}"
                 for n, idea in enumerate(ideas, start=1)
             ]
             return Goto(Step.MENU, ("\n".join([msg.SUBMITTED_HEADER, *lines]),))
@@ -404,14 +329,6 @@ def _on_edit_pick(ctx: Ctx, answer: Answer) -> Goto | Retry:
     return Goto(Step(answer.choice or Step.SUMMARY))
 
 
-def _on_start(ctx: Ctx, answer: Answer) -> Goto | Retry:
-    return Goto(Step.ONBOARD_UNIT, (msg.WELCOME,))
-
-
-def _no_prompt(ctx: Ctx) -> Reply:
-    return Reply(msg.WELCOME)
-
-
 def _continue_draft(label: str) -> tuple[tuple[Step, str], ...]:
     """Where picking up a draft can lead: its first unanswered question (any of them), the
     summary when it is complete, or back to the menu."""
@@ -430,9 +347,6 @@ _EDIT_OPTIONS = (
 SPECS: dict[Step, StepSpec] = {
     spec.step: spec
     for spec in (
-        StepSpec(
-            Step.START, _no_prompt, _on_start, Accepts.TEXT, ((Step.ONBOARD_UNIT, "tin nhắn đầu"),)
-        ),
         StepSpec(
             Step.ONBOARD_UNIT,
             _ask(Step.ONBOARD_UNIT),
@@ -595,4 +509,19 @@ SPECS: dict[Step, StepSpec] = {
     )
 }
 
-assert set(SPECS) == set(Step), "every step needs a declaration"
+SUBMIT = Flow(
+    name="submit",
+    specs=SPECS,
+    start=Step.START,
+    welcome=msg.WELCOME,
+    entry=Step.ONBOARD_UNIT,
+    entry_label="tin nhắn đầu",
+    home=Step.MENU,
+    review=Step.SUMMARY,
+    resume=Step.RESUME,
+    help=msg.HELP,
+    field_of_step=FIELD_OF_STEP,
+    story_step=Step.PROBLEM,
+)
+
+assert set(SPECS) | {Step.START} == set(Step), "every step but the start needs a declaration"

@@ -2,28 +2,29 @@
 
 This is the hottest path of the system: every message a worker sends runs it. Prebuilt Core
 statements with parameters skip the ORM's unit of work and statement construction, which cost
-more than the database itself on SQLite. Everything else uses :mod:`storage.repo`.
+more than the database itself on SQLite. Timestamps come from the caller's clock.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
 
 from storage.models import (
     Conversation,
-    GroupChat,
     Identity,
     Initiative,
+    InitiativeStatus,
     Membership,
     Person,
     ProcessedUpdate,
+    Role,
     Unit,
     VoiceNote,
 )
-from storage.types import utcnow
 
 _conversation = Conversation.__table__  # type: ignore[attr-defined]
 _initiative = Initiative.__table__  # type: ignore[attr-defined]
@@ -33,7 +34,6 @@ _unit = Unit.__table__  # type: ignore[attr-defined]
 _membership = Membership.__table__  # type: ignore[attr-defined]
 _voice_note = VoiceNote.__table__  # type: ignore[attr-defined]
 _processed = ProcessedUpdate.__table__  # type: ignore[attr-defined]
-_group_chat = GroupChat.__table__  # type: ignore[attr-defined]
 
 # The chat's state, and whether the person writing was marked unreachable (to lift the mark).
 _SELECT_CONVERSATION = (
@@ -88,6 +88,7 @@ _SELECT_PROCESSED = select(_processed.c.update_key).where(
     _processed.c.channel == bindparam("channel"), _processed.c.update_key == bindparam("key")
 )
 _INSERT_PROCESSED = insert(_processed)
+_DELETE_PROCESSED_BEFORE = delete(_processed).where(_processed.c.created_at < bindparam("before"))
 _MARK_UNREACHABLE = update(_identity).where(
     _identity.c.channel == bindparam("of_channel"),
     _identity.c.external_id == bindparam("external"),
@@ -101,28 +102,11 @@ _MARK_REACHABLE_AGAIN = (
     )
     .values(unreachable=False)
 )
-_SELECT_UNIT_BY_ID = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.parent_id).where(
-    _unit.c.id == bindparam("unit_id")
-)
-_SELECT_GROUP = select(_group_chat.c.id, _group_chat.c.unit_id).where(
-    _group_chat.c.channel == bindparam("of_channel"), _group_chat.c.chat_id == bindparam("chat")
-)
-_INSERT_GROUP = insert(_group_chat)
-_UPDATE_GROUP = update(_group_chat).where(_group_chat.c.id == bindparam("row_id"))
-_SELECT_OFFICER_CHATS = (
-    select(_identity.c.external_id)
-    .join(_membership, _membership.c.person_id == _identity.c.person_id)
-    .where(
-        _membership.c.unit_id == bindparam("unit_id"),
-        _membership.c.role == "officer",
-        _identity.c.channel == bindparam("of_channel"),
-        _identity.c.unreachable.is_(False),
-    )
-    .order_by(_identity.c.external_id)
-)
-
 _SELECT_UNIT = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.level).where(
     _unit.c.code == bindparam("code")
+)
+_SELECT_UNIT_BY_ID = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.parent_id).where(
+    _unit.c.id == bindparam("unit_id")
 )
 
 _SELECT_IDEAS = (
@@ -141,15 +125,15 @@ _UPDATE_INITIATIVE = update(_initiative).where(
 )
 
 
-class ChatStore:
+class ConversationStore:
     """Reads and writes of one turn, inside the caller's transaction on `connection`."""
 
     def __init__(self, connection: Connection, *, lock: bool = False) -> None:
-        self._connection = connection
+        self.connection = connection
         self._lock = lock
 
     def _run(self, statement: Any, parameters: dict[str, Any]) -> Any:
-        return self._connection.execute(statement, parameters)
+        return self.connection.execute(statement, parameters)
 
     def conversation(
         self, channel: str, chat_id: str, user_id: str
@@ -168,12 +152,13 @@ class ChatStore:
         else:
             self._run(_UPDATE_CONVERSATION, values | {"row_id": conversation_id})
 
-    def person_for(self, channel: str, external_id: str) -> tuple[int, str | None]:
+    def person_for(
+        self, channel: str, external_id: str, *, now: dt.datetime
+    ) -> tuple[int, str | None]:
         """(id, name) of the person behind a chat account, created on first contact."""
         row = self._run(_SELECT_PERSON, {"channel": channel, "external_id": external_id}).first()
         if row is not None:
             return row.id, row.name
-        now = utcnow()
         person_id: int = self._run(
             _INSERT_PERSON, {"created_at": now, "updated_at": now}
         ).scalar_one()
@@ -192,9 +177,9 @@ class ChatStore:
     def update_person(self, person_id: int, values: dict[str, Any]) -> None:
         self._run(_UPDATE_PERSON, values | {"row_id": person_id})
 
-    def add_role(self, person_id: int, unit_id: int, role: str) -> None:
+    def add_role(self, person_id: int, unit_id: int, role: Role) -> None:
         """Record that the person has `role` in the unit (once)."""
-        key = {"person_id": person_id, "unit_id": unit_id, "role": role}
+        key = {"person_id": person_id, "unit_id": unit_id, "role": role.value}
         if self._run(_SELECT_MEMBERSHIP, key).first() is None:
             self._run(_INSERT_MEMBERSHIP, key)
 
@@ -218,7 +203,7 @@ class ChatStore:
     def seen(self, channel: str, key: str) -> bool:
         return self._run(_SELECT_PROCESSED, {"channel": channel, "key": key}).first() is not None
 
-    def claim_update(self, channel: str, key: str) -> bool:
+    def claim_update(self, channel: str, key: str, *, now: dt.datetime) -> bool:
         """Record the update as processed; False when it already was (a redelivery).
 
         With row locks on PostgreSQL two deliveries of one update in flight at once serialise
@@ -226,10 +211,16 @@ class ChatStore:
         """
         if self.seen(channel, key):
             return False
-        self._run(
-            _INSERT_PROCESSED, {"channel": channel, "update_key": key, "created_at": utcnow()}
-        )
+        self._run(_INSERT_PROCESSED, {"channel": channel, "update_key": key, "created_at": now})
         return True
+
+    def forget_processed(self, before: dt.datetime) -> int:
+        """Drop the record of updates processed before `before`; returns how many.
+
+        Messengers redeliver within minutes, so a few days of ids is plenty; without pruning
+        the table grows by every message ever received.
+        """
+        return int(self._run(_DELETE_PROCESSED_BEFORE, {"before": before}).rowcount or 0)
 
     def set_unreachable(self, channel: str, external_id: str) -> None:
         self._run(
@@ -241,8 +232,8 @@ class ChatStore:
         """The user wrote: whatever blocked them before, they can be answered now."""
         self._run(_MARK_REACHABLE_AGAIN, {"of_channel": channel, "external": external_id})
 
-    def has_role(self, person_id: int, unit_id: int, role: str) -> bool:
-        key = {"person_id": person_id, "unit_id": unit_id, "role": role}
+    def has_role(self, person_id: int, unit_id: int, role: Role) -> bool:
+        key = {"person_id": person_id, "unit_id": unit_id, "role": role.value}
         return self._run(_SELECT_MEMBERSHIP, key).first() is not None
 
     def unit_and_ancestors(self, unit_id: int) -> list[RowMapping]:
@@ -257,36 +248,15 @@ class ChatStore:
             next_id = row["parent_id"]
         return chain
 
-    def bind_group(self, channel: str, chat_id: str, unit_id: int, person_id: int) -> None:
-        """Register a group chat for a unit (moving it if it served another unit)."""
-        found = self._run(_SELECT_GROUP, {"of_channel": channel, "chat": chat_id}).first()
-        values = {"unit_id": unit_id, "registered_by": person_id}
-        if found is None:
-            self._run(
-                _INSERT_GROUP,
-                values | {"channel": channel, "chat_id": chat_id, "created_at": utcnow()},
-            )
-        else:
-            self._run(_UPDATE_GROUP, values | {"row_id": found.id})
-
-    def group_unit(self, channel: str, chat_id: str) -> int | None:
-        found = self._run(_SELECT_GROUP, {"of_channel": channel, "chat": chat_id}).first()
-        return found.unit_id if found else None
-
-    def officer_chats(self, unit_id: int, channel: str) -> list[str]:
-        """Reachable chats of the unit's officers on `channel`."""
-        rows = self._run(_SELECT_OFFICER_CHATS, {"unit_id": unit_id, "of_channel": channel})
-        return [row.external_id for row in rows]
-
     def unit(self, code: str) -> RowMapping | None:
         """id, code, name and level of the unit with `code` (codes are stored upper-case)."""
         return self._run(_SELECT_UNIT, {"code": code.upper()}).mappings().first()
 
     def ideas(
-        self, author_id: int, statuses: Iterable[str], *, limit: int = 20
+        self, author_id: int, statuses: Iterable[InitiativeStatus], *, limit: int = 20
     ) -> Sequence[RowMapping]:
         """id, title, status, updated_at of an author's initiatives, newest change first."""
-        parameters = {"author": author_id, "statuses": list(statuses), "limit": limit}
+        parameters = {"author": author_id, "statuses": [s.value for s in statuses], "limit": limit}
         return self._run(_SELECT_IDEAS, parameters).mappings().all()
 
     def initiative(self, initiative_id: int) -> RowMapping | None:

@@ -1,103 +1,90 @@
-"""The ASGI app that receives both messengers' webhooks, and `sangkien run`'s serving loop.
-
-Telegram signs webhook calls with ``X-Telegram-Bot-Api-Secret-Token``, Zalo with
-``X-Bot-Api-Secret-Token``; a missing or wrong secret gets 401 and is never processed.
-Updates are acknowledged at once and processed in the background.
+"""Assembly: settings → database → services → channels, and `sangkien run`'s serving loop
+with a clean shutdown. Nothing here decides anything; it only wires and starts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
 import signal
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import uvicorn
 from sqlalchemy import Engine
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from sqlmodel import Session
 
-from bot.dispatch import Dispatcher
-from bot.service import ChatService
-from bot.settings import Settings
-from bot.telegram import TelegramChannel
-from bot.voice import VoiceInbox
-from bot.zalo import ZaloChannel, ZaloClient
+from bot.channels.base import Sender
+from bot.channels.telegram import TelegramChannel
+from bot.channels.webhooks import create_app
+from bot.channels.zalo import ZaloChannel, ZaloClient
+from bot.clock import Clock, system_clock
+from bot.services.conversation import ConversationService
+from bot.services.database import Database
+from bot.services.dispatch import Dispatcher
+from bot.services.groups import GroupService
+from bot.services.voice import VoiceInbox
+from bot.settings import Settings, SettingsError
+from storage.db import create_db_engine, is_up_to_date, upgrade
+from storage.demo import seed_demo
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+
+def demo_database(url: str) -> Engine:
+    """An engine on `url` with the schema current and the demo tree: tests and benchmarks."""
+    return open_database(Settings(database_url=url, auto_upgrade=True, seed_demo=True))
 
 
-def _secret_ok(request: Request, header: str, secret: str) -> bool:
-    given = request.headers.get(header, "")
-    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+def open_database(settings: Settings, clock: Clock = system_clock) -> Engine:
+    """An engine on the configured database, with the schema current and demo data if asked."""
+    db = create_db_engine(settings.database_url)
+    if settings.auto_upgrade:
+        upgrade(db)
+    elif not is_up_to_date(db):
+        raise SettingsError(
+            "auto_upgrade: the database schema is not current; run `sangkien db upgrade`"
+        )
+    if settings.seed_demo:
+        with Session(db) as session:
+            if seed_demo(now=clock(), session=session):
+                log.info("loaded the demo unit tree")
+            session.commit()
+    return db
 
 
-async def _json_body(request: Request) -> dict[str, Any] | None:
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+class Services:
+    """The use cases over one database, built once per process."""
 
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        clock: Clock = system_clock,
+        voice: VoiceInbox | None = None,
+    ) -> None:
+        self.db = Database(engine)
+        self.clock = clock
+        self.conversations = ConversationService(
+            self.db, settings.dialog.to_config(settings.voice.max_seconds), clock
+        )
+        self.groups = GroupService(self.db, clock)
+        self.voice = voice or VoiceInbox(settings.voice, settings.data_dir, clock=clock)
+        self.dispatcher = Dispatcher(self.conversations, self.groups, self.voice, clock=clock)
 
-def create_app(
-    *,
-    telegram: TelegramChannel | None = None,
-    telegram_secret: str = "",
-    zalo: ZaloChannel | None = None,
-    zalo_secret: str = "",
-) -> Starlette:
-    async def health(request: Request) -> Response:
-        channels = [c.name for c in (telegram, zalo) if c is not None]
-        return JSONResponse({"status": "ok", "channels": channels})
-
-    def webhook(channel: Any, header: str, secret: str, unwrap: bool) -> Any:
-        """A webhook endpoint: 401 without the channel's secret, 400 for a body that is not a
-        JSON object; otherwise the update is accepted and processed in the background."""
-
-        async def endpoint(request: Request) -> Response:
-            if channel is None:
-                return Response(status_code=404)
-            if not _secret_ok(request, header, secret):
-                return Response(status_code=401)
-            body = await _json_body(request)
-            if body is None:
-                return Response(status_code=400)
-            # Zalo may wrap the update in its envelope: {"ok": true, "result": {...}}
-            channel.accept(body["result"] if unwrap and "event_name" not in body else body)
-            return JSONResponse({"ok": True})
-
-        return endpoint
-
-    telegram_webhook = webhook(telegram, TELEGRAM_SECRET_HEADER, telegram_secret, unwrap=False)
-    zalo_webhook = webhook(zalo, ZALO_SECRET_HEADER, zalo_secret, unwrap=True)
-
-    return Starlette(
-        routes=[
-            Route("/health", health),
-            Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
-            Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
-        ]
-    )
+    def close(self) -> None:
+        self.dispatcher.close()
+        self.voice.close()
 
 
 class Bot:
     """Everything `sangkien run` starts: channels, their pollers or webhooks, the web server."""
 
-    def __init__(self, settings: Settings, db: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
-        service = ChatService(db, settings.dialog.to_config(settings.voice.max_seconds))
-        self.voice = VoiceInbox(settings.voice, settings.data_dir, db)
-        self.dispatcher = Dispatcher(service, self.voice)
+        self.services = Services(settings, engine)
+        self.dispatcher = self.services.dispatcher
         self.telegram: TelegramChannel | None = None
         self.zalo: ZaloChannel | None = None
         if settings.telegram.enabled:
@@ -121,6 +108,7 @@ class Bot:
     async def running(self) -> AsyncIterator[None]:
         """Channels started (polling, or webhooks registered) for the duration of the block."""
         tasks: list[asyncio.Task[None]] = []
+        channels: list[Sender] = [c for c in (self.telegram, self.zalo) if c is not None]
         if self.telegram is not None:
             await self.telegram.start(poll_timeout=self.settings.telegram.poll_timeout)
             if self.settings.telegram.mode == "webhook":
@@ -129,6 +117,8 @@ class Bot:
                     secret_token=self.settings.telegram.webhook_secret,
                 )
         if self.zalo is not None:
+            me = await self.zalo.client.get_me()  # a wrong token stops the start here
+            log.info("zalo bot %s is up", me.get("account_name") or me.get("id"))
             if self.settings.zalo.mode == "webhook":
                 await self.zalo.client.set_webhook(
                     self.settings.zalo.webhook_url, self.settings.zalo.webhook_secret
@@ -137,6 +127,8 @@ class Bot:
                 tasks.append(
                     asyncio.create_task(self.zalo.poll_forever(self.settings.zalo.poll_timeout))
                 )
+        # Replies a crashed process wrote but never sent, and ones left for a later try.
+        tasks += [asyncio.create_task(self.dispatcher.flush_forever(c)) for c in channels]
         try:
             yield
         finally:
@@ -148,8 +140,7 @@ class Bot:
                 await self.zalo.client.aclose()
             if self.telegram is not None:
                 await self.telegram.stop()
-            self.dispatcher.close()
-            self.voice.close()
+            self.services.close()
 
     async def serve(self) -> None:
         """Run until SIGINT or SIGTERM, then stop the web server, drain the channels and

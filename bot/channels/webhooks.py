@@ -1,0 +1,77 @@
+"""The webhook endpoints: one ASGI app that receives both messengers' webhooks.
+
+Telegram signs webhook calls with ``X-Telegram-Bot-Api-Secret-Token``, Zalo with
+``X-Bot-Api-Secret-Token``; a missing or wrong secret gets 401 and is never processed.
+Updates are acknowledged at once and processed in the background.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel
+
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+
+
+def _secret_ok(request: Request, header: str, secret: str) -> bool:
+    given = request.headers.get(header, "")
+    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+
+
+async def _json_body(request: Request) -> dict[str, Any] | None:
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def create_app(
+    *,
+    telegram: TelegramChannel | None = None,
+    telegram_secret: str = "",
+    zalo: ZaloChannel | None = None,
+    zalo_secret: str = "",
+) -> Starlette:
+    async def health(request: Request) -> Response:
+        channels = [c.name for c in (telegram, zalo) if c is not None]
+        return JSONResponse({"status": "ok", "channels": channels})
+
+    def webhook(channel: Any, header: str, secret: str, unwrap: bool) -> Any:
+        """A webhook endpoint: 401 without the channel's secret, 400 for a body that is not a
+        JSON object; otherwise the update is accepted and processed in the background."""
+
+        async def endpoint(request: Request) -> Response:
+            if channel is None:
+                return Response(status_code=404)
+            if not _secret_ok(request, header, secret):
+                return Response(status_code=401)
+            body = await _json_body(request)
+            if body is None:
+                return Response(status_code=400)
+            # Zalo may wrap the update in its envelope: {"ok": true, "result": {...}}
+            channel.accept(body["result"] if unwrap and "event_name" not in body else body)
+            return JSONResponse({"ok": True})
+
+        return endpoint
+
+    telegram_webhook = webhook(telegram, TELEGRAM_SECRET_HEADER, telegram_secret, unwrap=False)
+    zalo_webhook = webhook(zalo, ZALO_SECRET_HEADER, zalo_secret, unwrap=True)
+
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
+            Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Use cases: the only place that joins dialogs, storage and nlp."""

@@ -1,0 +1,292 @@
+"""The conversation service: one inbound event in, one transaction, replies out.
+
+Every channel's updates reach :meth:`ConversationService.handle` through the dispatcher. One
+call is one database transaction: the processed-update id, the voice note, the conversation
+state, the draft and the turn's replies (outbox rows) are written together, so a crash loses
+nothing and a redelivered update resends its unsent replies instead of being answered twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from bot.channels.base import Turn
+from bot.clock import Clock, system_clock
+from bot.services.database import Database
+from bot.services.outbox import Delivery, deliveries_of, queue_replies
+from bot.services.voice import Recording
+from dialogs import engine
+from dialogs.events import Inbound, VoiceIn
+from dialogs.flow import DialogConfig
+from dialogs.flows.submit import SUBMIT
+from dialogs.state import Directory, Draft, IdeaRef, IdeaStatus, State, UnitRef
+from dialogs.summary import make_title
+from storage.conversations import ConversationStore
+from storage.models import InitiativeStatus, Role, UnitLevel
+from storage.outbox import OutboxStore
+
+# Which initiative column each draft field fills. Explicit, so that renaming either side is a
+# visible change; a test checks it covers both shapes.
+DRAFT_COLUMNS: dict[str, str] = {
+    "problem": "problem",
+    "solution": "solution",
+    "benefit_kind": "benefit_kind",
+    "benefit_detail": "benefit_detail",
+    "benefit_value_vnd": "benefit_value_vnd",
+    "field": "field",
+    "applied": "applied",
+    "applied_on": "applied_on",
+    "co_authors": "co_authors",
+}
+_SUBMITTED = [s for s in InitiativeStatus if s is not InitiativeStatus.DRAFT]
+
+
+class StorageDirectory(Directory):
+    """The dialog's read-only look-ups, answered from the database for one person."""
+
+    def __init__(self, store: ConversationStore, person_id: int) -> None:
+        self._store = store
+        self._person_id = person_id
+        self._drafts: list[IdeaRef] | None = None
+
+    def find_unit(self, code: str) -> UnitRef | None:
+        unit = self._store.unit(code)
+        if unit is None:
+            return None
+        grassroots = unit.level == UnitLevel.GRASSROOTS.value
+        return UnitRef(code=unit.code, name=unit.name, grassroots=grassroots)
+
+    def drafts(self) -> list[IdeaRef]:
+        if self._drafts is None:  # asked twice per menu; the answer cannot change mid-turn
+            self._drafts = self._ideas([InitiativeStatus.DRAFT])
+        return self._drafts
+
+    def submitted(self) -> list[IdeaRef]:
+        return self._ideas(_SUBMITTED)
+
+    def load_draft(self, initiative_id: int) -> Draft | None:
+        row = self._store.initiative(initiative_id)
+        if (
+            row is None
+            or row.author_id != self._person_id
+            or row.status != InitiativeStatus.DRAFT.value
+        ):
+            return None
+        return draft_from_row(row)
+
+    def _ideas(self, statuses: Sequence[InitiativeStatus]) -> list[IdeaRef]:
+        return [
+            IdeaRef(
+                id=row["id"],
+                title=row["title"],
+                status=IdeaStatus(row["status"]),
+                updated_at=row["updated_at"],
+            )
+            for row in self._store.ideas(self._person_id, statuses)
+        ]
+
+
+def draft_from_row(row: RowMapping) -> Draft:
+    values = {field: row[column] for field, column in DRAFT_COLUMNS.items()}
+    return Draft(id=row["id"], sources=dict(row["sources"]), **values)
+
+
+def _draft_columns(draft: Draft, now: dt.datetime) -> dict[str, Any]:
+    """The initiative columns a draft fills in."""
+    values: dict[str, Any] = {
+        column: getattr(draft, field) for field, column in DRAFT_COLUMNS.items()
+    }
+    for column in ("benefit_kind", "field"):
+        if values[column] is not None:
+            values[column] = values[column].value
+    values.update(sources=dict(draft.sources), title=make_title(draft), updated_at=now)
+    return values
+
+
+class ConversationService:
+    """Runs the submission dialog over stored state. Thread-safe: each call is a transaction."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: DialogConfig | None = None,
+        clock: Clock = system_clock,
+        *,
+        lease: dt.timedelta = dt.timedelta(seconds=60),
+    ) -> None:
+        self.db = db
+        self._config = config or DialogConfig()
+        self._clock = clock
+        self._lease = lease
+        self._unit_ids: dict[str, int] = {}
+
+    def handle(
+        self,
+        turn: Turn,
+        event: Inbound,
+        update_key: str | None = None,
+        *,
+        now: dt.datetime | None = None,
+        recording: Recording | None = None,
+    ) -> list[Delivery]:
+        """Process one inbound event of one chat; the replies to deliver, already in the outbox.
+
+        With `update_key` (the messenger's id of the update) a redelivered update is
+        recognised: it is answered with the replies it caused that were never sent, if any.
+        """
+        now = now or self._clock()
+        try:
+            return self._handle(turn, event, update_key, now, recording)
+        except IntegrityError:
+            # The same update (or the first message of a chat) raced in from elsewhere:
+            # the other delivery won. A redelivery is done; a first message is retried.
+            if update_key is not None:
+                replayed = self.replay(turn.channel, update_key, now=now)
+                if replayed is not None:
+                    return replayed
+            return self._handle(turn, event, update_key, now, recording)
+
+    def replay(self, channel: str, update_key: str, *, now: dt.datetime) -> list[Delivery] | None:
+        """For an update processed already, its unsent replies (leased to the caller); None
+        when it was never processed (a cheap check before slow work such as transcribing)."""
+        with self.db.write() as connection:
+            if not ConversationStore(connection).seen(channel, update_key):
+                return None
+            return self._unsent(connection, channel, update_key, now)
+
+    def _unsent(
+        self, connection: Connection, channel: str, update_key: str, now: dt.datetime
+    ) -> list[Delivery]:
+        rows = OutboxStore(connection).unsent_of_update(
+            channel, update_key, now=now, lease_until=now + self._lease
+        )
+        return deliveries_of(rows)
+
+    def set_unreachable(self, channel: str, user_id: str) -> None:
+        """Remember that the user blocked the bot, so nothing is sent in vain; the mark is
+        lifted when they write again."""
+        with self.db.write() as connection:
+            ConversationStore(connection).set_unreachable(channel, user_id)
+
+    def _handle(
+        self,
+        turn: Turn,
+        event: Inbound,
+        update_key: str | None,
+        now: dt.datetime,
+        recording: Recording | None,
+    ) -> list[Delivery]:
+        with self.db.write() as connection:
+            store = ConversationStore(connection, lock=self.db.locks_rows)
+            found = store.conversation(turn.channel, turn.chat_id, turn.user_id)
+            if update_key is not None and not store.claim_update(turn.channel, update_key, now=now):
+                return self._unsent(connection, turn.channel, update_key, now)
+            if found is None:
+                person_id, name = store.person_for(turn.channel, turn.user_id, now=now)
+                conversation_id, state = None, State(name=name)
+            else:
+                conversation_id, person_id, stored, unreachable = found
+                state = State.model_validate(stored)
+                if unreachable:  # they blocked the bot once; writing again lifts that
+                    store.reachable_again(turn.channel, turn.user_id)
+            if recording is not None and isinstance(event, VoiceIn):
+                note_id = store.add_voice_note(_voice_note_row(recording, person_id, now))
+                event = dataclasses.replace(event, note_id=note_id)
+
+            outcome = engine.handle(
+                state,
+                event,
+                flow=SUBMIT,
+                now=now,
+                config=self._config,
+                directory=StorageDirectory(store, person_id),
+            )
+            new = outcome.state
+            if (new.name, new.unit_code) != (state.name, state.unit_code):
+                unit_id = self._unit_id(new.unit_code, store)
+                store.update_person(
+                    person_id, {"name": new.name, "unit_id": unit_id, "updated_at": now}
+                )
+                if unit_id is not None:
+                    store.add_role(person_id, unit_id, Role.WORKER)
+            if outcome.submitted is not None:
+                self._save_draft(
+                    store, person_id, new, outcome.submitted, now, status=InitiativeStatus.SUBMITTED
+                )
+            if new.draft is not None and (new.draft != state.draft or new.draft.id is None):
+                self._save_draft(store, person_id, new, new.draft, now)
+
+            values: dict[str, Any] = {
+                "state": new.model_dump(mode="json"),
+                "step": new.step.value,
+                "initiative_id": new.draft.id if new.draft else None,
+                "last_activity": now,
+            }
+            if conversation_id is None:
+                values |= {"channel": turn.channel, "chat_id": turn.chat_id, "person_id": person_id}
+            store.save_conversation(conversation_id, values)
+            return queue_replies(
+                connection,
+                turn.channel,
+                turn.chat_id,
+                outcome.replies,
+                update_key=update_key,
+                now=now,
+                lease=self._lease,
+            )
+
+    def _save_draft(
+        self,
+        store: ConversationStore,
+        person_id: int,
+        state: State,
+        draft: Draft,
+        now: dt.datetime,
+        *,
+        status: InitiativeStatus = InitiativeStatus.DRAFT,
+    ) -> None:
+        """Write the draft to its initiative row (created once it has content)."""
+        if draft.id is None and not draft.has_content():
+            return
+        values = _draft_columns(draft, now) | {"status": status.value}
+        if status is InitiativeStatus.SUBMITTED:
+            values["submitted_at"] = now
+        if draft.id is not None:
+            store.update_initiative(draft.id, person_id, values)
+        else:
+            unit_id = self._unit_id(state.unit_code, store)
+            if unit_id is None:
+                raise RuntimeError("a draft was started before the worker chose a unit")
+            values |= {"unit_id": unit_id, "author_id": person_id, "created_at": now}
+            draft.id = store.insert_initiative(values)
+        if draft.voice_notes:
+            store.link_voice_notes(person_id, draft.id, draft.voice_notes)
+
+    def _unit_id(self, code: str | None, store: ConversationStore) -> int | None:
+        if code is None:
+            return None
+        if code not in self._unit_ids:  # codes never change meaning: cache for the process
+            unit = store.unit(code)
+            if unit is None:
+                return None
+            self._unit_ids[code] = unit.id
+        return self._unit_ids[code]
+
+
+def _voice_note_row(recording: Recording, person_id: int, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "person_id": person_id,
+        "path": recording.path,
+        "duration_s": recording.duration_s,
+        "engine": recording.engine,
+        "raw_text": recording.raw_text,
+        "text": recording.text,
+        "words": recording.words,
+        "created_at": now,
+    }

@@ -1,0 +1,168 @@
+"""The one entry point for every inbound update, from every channel.
+
+A channel parses an update into an :class:`~bot.channels.base.Incoming` and awaits
+:meth:`Dispatcher.dispatch`, which keeps the updates of one chat in order (a FIFO lock taken
+before anything else), acknowledges a button press, recognises redeliveries before slow work,
+transcribes voice notes off the event loop, runs the turn's transaction in the database pool,
+and delivers the replies the turn wrote to the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from bot.channels.base import (
+    BlockedIn,
+    GroupCommandIn,
+    Incoming,
+    Sender,
+    VoiceNoteIn,
+)
+from bot.clock import Clock, system_clock
+from bot.services.conversation import ConversationService
+from bot.services.groups import GroupService
+from bot.services.outbox import Deliverer, Delivery, deliveries_of
+from bot.services.voice import Heard, VoiceInbox
+from dialogs import messages as msg
+from dialogs.events import Inbound, Reply, VoiceIn
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Dispatcher:
+    """Per-chat order, the worker pool for database work, voice, and delivery."""
+
+    def __init__(
+        self,
+        conversations: ConversationService,
+        groups: GroupService,
+        voice: VoiceInbox | None,
+        *,
+        clock: Clock = system_clock,
+        db_threads: int = 4,
+    ) -> None:
+        self.conversations = conversations
+        self.groups = groups
+        self._voice = voice
+        self._clock = clock
+        self._pool = ThreadPoolExecutor(db_threads, thread_name_prefix="turn")
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self.deliverer = Deliverer(conversations.db, clock, self._blocking)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _chat_lock(self, channel: str, chat_id: str) -> asyncio.Lock:
+        key = (channel, chat_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    async def _blocking(self, function: Callable[..., T], *args: Any) -> T:
+        """Run database work in the pool: the one way off the event loop for it."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
+    async def dispatch(self, sender: Sender, incoming: Incoming) -> None:
+        """Process one update; updates of the same chat wait their turn, in arrival order.
+        A failure is logged, never raised into the channel's update loop."""
+        turn = incoming.turn
+        try:
+            async with self._chat_lock(turn.channel, turn.chat_id):
+                if incoming.acknowledge is not None:
+                    await _quietly(incoming.acknowledge())
+                deliveries = await self._turn(sender, incoming)
+                await self.deliverer.deliver(sender, deliveries)
+        except Exception:
+            log.exception("%s update %s failed", turn.channel, incoming.update_key)
+
+    async def _turn(self, sender: Sender, incoming: Incoming) -> list[Delivery]:
+        """The turn's transaction; the clock is read once and that instant used throughout."""
+        turn, content, key = incoming.turn, incoming.content, incoming.update_key
+        now = self._clock()
+        if isinstance(content, BlockedIn):
+            await self._blocking(self.conversations.set_unreachable, turn.channel, turn.user_id)
+            return []
+        if isinstance(content, GroupCommandIn):
+            return await self._blocking(self._register, incoming, content.code, now)
+        if not isinstance(content, VoiceNoteIn):
+            return await self._blocking(self._handle, incoming, content, None, now)
+        if key is not None:  # a redelivered note is not downloaded and transcribed twice
+            replayed = await self._blocking(self._replay, turn.channel, key, now)
+            if replayed is not None:
+                return replayed
+        heard = await self._hear(sender, incoming, content)
+        return await self._blocking(self._handle, incoming, heard.event, heard, now)
+
+    def _register(self, incoming: Incoming, code: str, now: dt.datetime) -> list[Delivery]:
+        return self.groups.register(incoming.turn, code, incoming.update_key, now=now)
+
+    def _replay(self, channel: str, key: str, now: dt.datetime) -> list[Delivery] | None:
+        return self.conversations.replay(channel, key, now=now)
+
+    def _handle(
+        self, incoming: Incoming, event: Inbound, heard: Heard | None, now: dt.datetime
+    ) -> list[Delivery]:
+        recording = heard.recording if heard is not None else None
+        return self.conversations.handle(
+            incoming.turn, event, incoming.update_key, now=now, recording=recording
+        )
+
+    async def _hear(self, sender: Sender, incoming: Incoming, note: VoiceNoteIn) -> Heard:
+        chat_id = incoming.turn.chat_id
+        if self._voice is None:
+            return Heard(VoiceIn(transcript=None, problem="unavailable"))
+        await _quietly(sender.typing(chat_id))
+        try:
+            data = await note.fetch()
+        except Exception:  # an expired or unreachable URL: the worker is asked to resend
+            log.warning("could not download a voice note", exc_info=True)
+            return Heard(VoiceIn(transcript=None, problem="corrupt"))
+
+        async def listening() -> None:
+            # A progress notice, not a reply of the turn: it is not kept in the outbox.
+            await _quietly(sender.send(chat_id, Reply(msg.LISTENING)))
+            await _quietly(sender.typing(chat_id))
+
+        return await self._voice.areceive(data, note.extension, listening)
+
+    async def flush(self, sender: Sender, *, limit: int = 100) -> int:
+        """Deliver outbox rows of `sender`'s channel that nobody is delivering (a crashed
+        process's, or ones left for a later try), each chat's in order; how many were due."""
+        due = await self._blocking(self.deliverer.take_due, sender.name, limit)
+        by_chat: dict[str, list[Delivery]] = collections.defaultdict(list)
+        for delivery in deliveries_of(due):
+            by_chat[delivery.chat_id].append(delivery)
+        for chat_id, deliveries in by_chat.items():
+            async with self._chat_lock(sender.name, chat_id):
+                await self.deliverer.deliver(sender, deliveries)
+        return len(due)
+
+    async def flush_forever(self, sender: Sender, every: float = 5.0) -> None:
+        """Run :meth:`flush` at start and then every `every` seconds, until cancelled."""
+        while True:
+            try:
+                while await self.flush(sender) > 0:
+                    pass
+            except Exception:
+                log.exception("%s outbox flush failed", sender.name)
+            await asyncio.sleep(every)
+
+
+async def _quietly(action: Awaitable[object]) -> None:
+    """Chat actions, progress notes and acknowledgements are courtesy: their failure must not
+    stop the turn."""
+    try:
+        await action
+    except Exception:
+        log.debug("courtesy call failed", exc_info=True)

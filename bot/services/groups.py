@@ -1,0 +1,135 @@
+"""Union group chats and their officers: registering a group for a unit's weekly ranking,
+making an account an officer, and posting to a group with a private fallback to officers.
+
+Zalo's group chats are in beta: a post can fail where a private message works. When a group
+post fails, the same text goes to each reachable officer of the group's unit, so the ranking
+reaches the people who would share it anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from enum import StrEnum
+
+from bot.channels.base import ChannelError, Sender, Turn, with_retries
+from bot.clock import Clock, system_clock
+from bot.services.database import Database
+from bot.services.outbox import Delivery, queue_replies
+from dialogs import messages as msg
+from dialogs.events import Reply
+from storage.conversations import ConversationStore
+from storage.groups import GroupStore
+from storage.models import Role
+
+log = logging.getLogger(__name__)
+
+
+class GroupService:
+    """Group registration and officer look-ups, each call one transaction."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock = system_clock,
+        *,
+        lease: dt.timedelta = dt.timedelta(seconds=60),
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._lease = lease
+
+    def register(
+        self, turn: Turn, code: str, update_key: str | None = None, *, now: dt.datetime
+    ) -> list[Delivery]:
+        """An officer binds a group chat to a unit for the weekly ranking; the answer to post
+        in the group, written to the outbox with the binding."""
+        code = code.strip().upper()
+        with self._db.write() as connection:
+            store = ConversationStore(connection)
+            if update_key is not None and not store.claim_update(turn.channel, update_key, now=now):
+                return []
+            answer = self._register(store, turn, code, now)
+            return queue_replies(
+                connection,
+                turn.channel,
+                turn.chat_id,
+                [Reply(answer)],
+                update_key=update_key,
+                now=now,
+                lease=self._lease,
+            )
+
+    @staticmethod
+    def _register(store: ConversationStore, turn: Turn, code: str, now: dt.datetime) -> str:
+        if not code:
+            return msg.GROUP_USAGE
+        unit = store.unit(code)
+        if unit is None:
+            return msg.GROUP_UNKNOWN_UNIT.format(code=code[:40])
+        person_id, _ = store.person_for(turn.channel, turn.user_id, now=now)
+        chain = store.unit_and_ancestors(unit.id)
+        if not any(store.has_role(person_id, u["id"], Role.OFFICER) for u in chain):
+            return msg.GROUP_NOT_OFFICER.format(unit=unit.name)
+        GroupStore(store.connection).bind(turn.channel, turn.chat_id, unit.id, person_id, now=now)
+        return msg.GROUP_REGISTERED.format(unit=unit.name)
+
+    def officer_chats(self, channel: str, chat_id: str) -> list[str]:
+        """Private chats of the officers of the unit a group serves (for fallbacks)."""
+        with self._db.read() as connection:
+            groups = GroupStore(connection)
+            unit_id = groups.unit_of(channel, chat_id)
+            return groups.officer_chats(unit_id, channel) if unit_id is not None else []
+
+    def add_officer(self, channel: str, user_id: str, name: str, unit_code: str) -> None:
+        """Make the chat account `user_id` an officer of the unit."""
+        now = self._clock()
+        with self._db.write() as connection:
+            store = ConversationStore(connection)
+            unit = store.unit(unit_code)
+            if unit is None:
+                raise LookupError(f"no unit {unit_code!r}")
+            person_id, _ = store.person_for(channel, user_id, now=now)
+            store.update_person(person_id, {"name": name, "updated_at": now})
+            store.add_role(person_id, unit.id, Role.OFFICER)
+
+
+class Delivered(StrEnum):
+    GROUP = "group"
+    OFFICERS = "officers"
+    NOBODY = "nobody"
+
+
+async def post_to_group(
+    sender: Sender, groups: GroupService, group_chat_id: str, text: str
+) -> Delivered:
+    """Post `text` to the group; if that fails, to its unit's officers privately."""
+    reply = Reply(text)
+
+    async def to_group() -> None:
+        await sender.send(group_chat_id, reply)
+
+    try:
+        await with_retries(to_group, attempts=3)
+        return Delivered.GROUP
+    except ChannelError as error:
+        log.warning(
+            "%s group %s refused the post (%s); sending to officers",
+            sender.name,
+            group_chat_id,
+            error,
+        )
+    chats = await asyncio.to_thread(groups.officer_chats, sender.name, group_chat_id)
+    delivered = 0
+    for chat_id in chats:
+
+        async def to_officer(chat_id: str = chat_id) -> None:
+            await sender.send(chat_id, reply)
+
+        try:
+            await with_retries(to_officer, attempts=3)
+            delivered += 1
+        except ChannelError:
+            log.warning("could not reach officer %s on %s", chat_id, sender.name)
+    return Delivered.OFFICERS if delivered else Delivered.NOBODY

@@ -1,0 +1,152 @@
+"""Voice notes in: decode, recognise, normalise and keep the audio file, then hand the turn a
+:class:`Heard`: the dialog's :class:`~dialogs.events.VoiceIn` with the clean transcript, and
+the :class:`Recording` whose row the turn writes in its own transaction.
+
+Recognition is slow next to a text message (a second or more), so it runs in a worker pool
+of its own: text conversations are never queued behind a note.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.clock import Clock, system_clock
+from bot.settings import VoiceSettings
+from dialogs.events import VoiceIn
+from nlp.asr import Engine as AsrEngine
+from nlp.asr import Recognition, choose_engine, load_engine
+from nlp.audio import Audio, AudioError, decode, prepare
+from nlp.normalize import normalize_transcript
+
+Notify = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """What came out of one note: the raw recogniser text and the normalised answer."""
+
+    raw: str
+    text: str
+    recognition: Recognition
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A voice note as stored for officers: the audio file and what was heard in it."""
+
+    path: str
+    duration_s: float
+    engine: str
+    raw_text: str
+    text: str
+    # [{"word": "máy", "confidence": 0.93, "start": 0.4, "end": 0.7}, ...] where given
+    words: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """A voice note made ready for a turn: the event for the dialog and, when something was
+    heard, the recording to keep with it."""
+
+    event: VoiceIn
+    recording: Recording | None = None
+
+
+class VoiceInbox:
+    """Turns the bytes of a voice note into what a turn needs."""
+
+    def __init__(
+        self,
+        settings: VoiceSettings,
+        data_dir: Path,
+        engine: AsrEngine | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self._settings = settings
+        self._data_dir = data_dir
+        self._engine = engine
+        self._clock = clock
+        self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="voice")
+
+    @property
+    def engine(self) -> AsrEngine:
+        """The recogniser, loaded on first use (once per process)."""
+        if self._engine is None:
+            path = self._settings.vosk_model_path
+            self._engine = load_engine(choose_engine(self._settings.engine, path), path)
+        return self._engine
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def decode(self, data: bytes) -> Audio:
+        audio = decode(
+            data, max_seconds=self._settings.max_seconds, max_bytes=self._settings.max_bytes
+        )
+        return prepare(
+            audio,
+            normalize_level=self._settings.normalize_level,
+            trim_silence=self._settings.trim_silence,
+        )
+
+    def recognise(self, audio: Audio) -> Transcript:
+        recognition = self.engine.recognise(audio.chunks())
+        return Transcript(
+            recognition.text, normalize_transcript(recognition.text), recognition, audio.duration
+        )
+
+    def transcribe(self, data: bytes) -> Transcript:
+        """Decode and recognise in the calling thread (command line, benchmarks)."""
+        return self.recognise(self.decode(data))
+
+    def is_long(self, audio: Audio) -> bool:
+        return audio.duration > self._settings.long_note_seconds
+
+    async def areceive(
+        self, data: bytes, extension: str, on_long_note: Notify | None = None
+    ) -> Heard:
+        """Decode, recognise and keep a note, off the event loop in the voice pool."""
+        loop = asyncio.get_running_loop()
+        try:
+            audio = await loop.run_in_executor(self._pool, self.decode, data)
+        except AudioError as error:
+            return Heard(VoiceIn(transcript=None, problem=error.kind))
+        if on_long_note is not None and self.is_long(audio):
+            await on_long_note()
+        transcript = await loop.run_in_executor(self._pool, self.recognise, audio)
+        return await loop.run_in_executor(self._pool, self._keep, data, extension, transcript)
+
+    def _keep(self, data: bytes, extension: str, transcript: Transcript) -> Heard:
+        """Save the audio file; describe the recording for the turn to store."""
+        event = VoiceIn(transcript=transcript.text, duration_s=transcript.duration)
+        if not transcript.text:
+            return Heard(event)
+        path = self._save_audio(data, extension) if self._settings.keep_audio else None
+        words = [
+            {"word": w.text, "confidence": w.confidence, "start": w.start, "end": w.end}
+            for w in transcript.recognition.words
+        ]
+        recording = Recording(
+            path=str(path or ""),
+            duration_s=round(transcript.duration, 2),
+            engine=transcript.recognition.engine,
+            raw_text=transcript.raw,
+            text=transcript.text,
+            words=words,
+        )
+        return Heard(event, recording)
+
+    def _save_audio(self, data: bytes, extension: str) -> Path:
+        now = self._clock()
+        folder = self._data_dir / "voice" / f"{now:%Y}" / f"{now:%m}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{uuid.uuid4().hex}.{extension.lstrip('.') or 'bin'}"
+        path.write_bytes(data)
+        return path

@@ -1,0 +1,135 @@
+"""What every flow is made of: one :class:`StepSpec` per step, and the :class:`Flow` that
+names a table of them and its landmarks (where it starts, its home, its read-back).
+
+Each declaration says what the step asks, what it accepts, where it may go next and where
+"quay lại" leads. The engine (:mod:`dialogs.engine`) refuses a transition that is not
+declared, so a diagram generated from the table (``docs/conversation.md``) is the truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from dialogs.events import Reply
+from dialogs.state import Directory, Draft, Source, State, Step
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass(frozen=True, slots=True)
+class DialogConfig:
+    """Tunables of the conversation, filled from :class:`bot.settings.Settings`."""
+
+    resume_after: dt.timedelta = dt.timedelta(hours=12)
+    max_answer_chars: int = 3000
+    min_answer_chars: int = 5
+    max_listed: int = 9
+    voice_max_seconds: float = 300
+    # A voice answer to the first question this long is the whole idea told at once.
+    long_story_words: int = 40
+
+
+class Accepts(StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    CHOICE_OR_TEXT = "choice_or_text"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A resolved answer: the option picked, or free text (with how it was given)."""
+
+    choice: str | None = None
+    text: str | None = None
+    source: Source = "typed"
+    note_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    step: Step
+    notes: tuple[str, ...] = ()
+    submit: Draft | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """The answer was not accepted; `text` says why and what to do."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class Ctx:
+    """Everything a handler may look at. `state` is the working copy the handler updates."""
+
+    state: State
+    now: dt.datetime
+    directory: Directory
+    config: DialogConfig
+
+    @property
+    def draft(self) -> Draft:
+        if self.state.draft is None:
+            self.state.draft = Draft()
+        return self.state.draft
+
+    def today(self) -> dt.date:
+        return self.now.astimezone(VIETNAM).date()
+
+
+Prompt = Callable[[Ctx], Reply]
+Handler = Callable[[Ctx, Answer], Goto | Retry]
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    step: Step
+    prompt: Prompt
+    handle: Handler
+    accepts: Accepts
+    targets: tuple[tuple[Step, str], ...]
+    back: Step | None = None
+    # Part of writing an idea: a long pause offers to resume; "hủy" keeps the draft.
+    drafting: bool = False
+    # When editing from the summary, answering this step returns to the summary.
+    returns_when_editing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A conversation: its steps and the landmarks the engine needs.
+
+    The flow begins at `start`, which has no declaration: the first message is greeted with
+    `welcome` and `entry` is asked (a ``/start ARG`` deep link answers `entry` with ARG).
+    "menu" and "hủy" lead `home`; editing returns to `review`; a long pause in a drafting step
+    asks `resume`. `field_of_step` names the draft field a free-text step fills, so the voice
+    note an answer came from is linked to it.
+    """
+
+    name: str
+    specs: Mapping[Step, StepSpec]
+    start: Step
+    welcome: str
+    entry: Step
+    entry_label: str
+    home: Step
+    review: Step
+    resume: Step
+    help: Mapping[Step, str]
+    field_of_step: Mapping[Step, str]
+    # A voice answer this step gets that is long is the whole story told at once.
+    story_step: Step | None = None
+
+    def __post_init__(self) -> None:
+        declared = set(self.specs)
+        if self.start in declared:
+            raise ValueError(f"{self.name}: the start step is not declared, it only greets")
+        for spec in self.specs.values():
+            unknown = {target for target, _ in spec.targets} - declared
+            if unknown or (spec.back is not None and spec.back not in declared):
+                raise ValueError(f"{self.name}: {spec.step} leads to undeclared steps")

@@ -1,0 +1,1 @@
+"""The conversations the engine runs, each a table of steps."""

@@ -1,0 +1,71 @@
+"""Initiatives for reports: every row with its unit and author, streamed for large exports.
+Each function takes the session as a keyword argument and never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from storage.models import Initiative, Person, Unit
+
+EXPORT_COLUMNS = (
+    "id",
+    "status",
+    "unit_code",
+    "unit_name",
+    "author_name",
+    "author_phone",
+    "entered_by",
+    "title",
+    "problem",
+    "solution",
+    "benefit_kind",
+    "benefit_detail",
+    "benefit_value_vnd",
+    "field",
+    "applied",
+    "applied_on",
+    "co_authors",
+    "sources",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+)
+
+
+def export_rows(*, session: Session, batch: int = 1000) -> Iterator[dict[str, Any]]:
+    """Every initiative with its unit and author, streamed in id order for large exports."""
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(Initiative, Unit, Person)
+            .join(Unit, col(Unit.id) == col(Initiative.unit_id))
+            .join(Person, col(Person.id) == col(Initiative.author_id))
+            .where(col(Initiative.id) > last_id)
+            .order_by(col(Initiative.id))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        entered_by = _names(
+            {i.entered_by_id for i, _, _ in rows if i.entered_by_id}, session=session
+        )
+        for initiative, unit, author in rows:
+            yield {
+                **initiative.model_dump(exclude={"unit_id", "author_id", "entered_by_id"}),
+                "unit_code": unit.code,
+                "unit_name": unit.name,
+                "author_name": author.name,
+                "author_phone": author.phone,
+                "entered_by": entered_by.get(initiative.entered_by_id or 0),
+            }
+        last_id = rows[-1][0].id or last_id
+
+
+def _names(person_ids: set[int], *, session: Session) -> dict[int, str | None]:
+    if not person_ids:
+        return {}
+    people = session.exec(select(Person).where(col(Person.id).in_(person_ids))).all()
+    return {p.id: p.name for p in people if p.id is not None}

@@ -1,0 +1,165 @@
+"""The reply outbox: every reply is written with the turn that decided it, sent, and marked
+sent; a crash between the commit and the send loses nothing and doubles nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from bot.channels.base import (
+    BadRequestError,
+    ForbiddenError,
+    Incoming,
+    TransientError,
+    Turn,
+)
+from bot.services.dispatch import Dispatcher
+from dialogs.events import Reply, parse_text
+from storage.models import Identity, Initiative, OutboxMessage, OutboxStatus
+from tests.utils.chat import FakeClock, dispatcher_for
+
+TURN = Turn("test", "lan", "lan")
+
+
+class CrashError(Exception):
+    """The process dies: nothing after this point happens."""
+
+
+class Messenger:
+    """A sender that records what the worker saw, and can crash or fail on demand."""
+
+    name = "test"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.failures: list[Exception] = []  # raised by the next sends, in order
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.seen.append(reply.text)
+
+    async def typing(self, chat_id: str) -> None:
+        return None
+
+
+@pytest.fixture
+def dispatcher(db: Engine, clock: FakeClock) -> Iterator[Dispatcher]:
+    dispatcher = dispatcher_for(db, None, clock)
+    yield dispatcher
+    dispatcher.close()
+
+
+def _outbox(db: Engine) -> list[OutboxMessage]:
+    with Session(db) as session:
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
+
+
+async def _say(dispatcher: Dispatcher, messenger: Messenger, text: str, key: str) -> None:
+    await dispatcher.dispatch(messenger, Incoming(TURN, parse_text(text), key))
+
+
+async def _onboard(dispatcher: Dispatcher, messenger: Messenger) -> None:
+    await _say(dispatcher, messenger, "/start HN-DM01", "u1")
+    await _say(dispatcher, messenger, "Nguyễn Thị Lan", "u2")
+    await _say(dispatcher, messenger, "1", "u3")  # new idea: the first question
+
+
+async def test_every_reply_is_written_with_its_turn_and_marked_sent(
+    dispatcher: Dispatcher, db: Engine
+) -> None:
+    messenger = Messenger()
+    await _onboard(dispatcher, messenger)
+    rows = _outbox(db)
+    assert [row.payload["text"] for row in rows] == messenger.seen
+    assert {row.status for row in rows} == {OutboxStatus.SENT.value}
+    assert all(row.update_key for row in rows) and all(row.sent_at for row in rows)
+
+
+async def test_a_crash_before_the_send_is_answered_on_redelivery_and_not_applied_twice(
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock
+) -> None:
+    messenger = Messenger()
+    await _onboard(dispatcher, messenger)
+    messenger.seen.clear()
+    messenger.failures = [CrashError()]
+    await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u4")  # committed, never sent
+    assert messenger.seen == []
+    # The messenger redelivers while the dead process's lease still runs: nothing yet.
+    await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u4")
+    assert messenger.seen == []
+    clock.advance(seconds=61)
+    await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u4")
+    assert len(messenger.seen) == 1 and "đã thay đổi gì" in messenger.seen[0]
+    # The worker's next answer lands on the question they were shown, not on a repeat.
+    await _say(dispatcher, messenger, "Gắn thêm thanh dẫn vải", "u5")
+    assert "lợi ích gì nhất" in messenger.seen[-1]
+    with Session(db) as session:
+        idea = session.exec(select(Initiative)).one()
+    assert (idea.problem, idea.solution) == ("Máy cắt hay kẹt vải", "Gắn thêm thanh dẫn vải")
+    assert {row.status for row in _outbox(db)} == {OutboxStatus.SENT.value}
+
+
+async def test_a_restarted_process_delivers_what_the_dead_one_left_in_order(
+    db: Engine, clock: FakeClock
+) -> None:
+    messenger = Messenger()
+    first = dispatcher_for(db, None, clock)
+    messenger.failures = [CrashError()]
+    await first.dispatch(messenger, Incoming(TURN, parse_text("/start HN-DM01"), "u1"))
+    first.close()
+    left = [row.payload["text"] for row in _outbox(db)]
+    assert len(left) >= 2 and messenger.seen == []
+
+    restarted = dispatcher_for(db, None, clock)
+    try:
+        assert await restarted.flush(messenger) == 0  # the lease still runs
+        clock.advance(seconds=61)
+        assert await restarted.flush(messenger) == len(left)
+        assert await restarted.flush(messenger) == 0
+    finally:
+        restarted.close()
+    assert messenger.seen == left
+    assert {row.status for row in _outbox(db)} == {OutboxStatus.SENT.value}
+
+
+async def test_a_messenger_that_stays_down_leaves_replies_for_later(
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock
+) -> None:
+    messenger = Messenger()
+    messenger.failures = [TransientError("502")] * 5  # every retry of the first reply fails
+    await _say(dispatcher, messenger, "/start HN-DM01", "u1")
+    assert messenger.seen == []
+    rows = _outbox(db)
+    assert {row.status for row in rows} == {OutboxStatus.PENDING.value}
+    assert rows[0].attempts == 1 and "502" in (rows[0].last_error or "")
+    clock.advance(seconds=31)
+    assert await dispatcher.flush(messenger) == len(rows)
+    assert messenger.seen == [row.payload["text"] for row in rows]
+
+
+async def test_a_refused_reply_is_recorded_and_the_next_still_sent(
+    dispatcher: Dispatcher, db: Engine
+) -> None:
+    messenger = Messenger()
+    messenger.failures = [BadRequestError("message is too long")]
+    await _say(dispatcher, messenger, "/start HN-DM01", "u1")
+    statuses = [row.status for row in _outbox(db)]
+    assert statuses[0] == OutboxStatus.FAILED.value
+    assert set(statuses[1:]) == {OutboxStatus.SENT.value} and len(messenger.seen) >= 1
+
+
+async def test_a_user_who_blocked_the_bot_is_not_written_to_again(
+    dispatcher: Dispatcher, db: Engine
+) -> None:
+    messenger = Messenger()
+    messenger.failures = [ForbiddenError("bot was blocked by the user")]
+    await _say(dispatcher, messenger, "/start HN-DM01", "u1")
+    assert messenger.seen == []
+    assert {row.status for row in _outbox(db)} == {OutboxStatus.FAILED.value}
+    with Session(db) as session:
+        assert session.exec(select(Identity)).one().unreachable
+    assert await dispatcher.flush(messenger) == 0
