@@ -67,12 +67,15 @@ class Option:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One message to the user. `options` are numbered choices; `nav` asks the channel to offer
-    back / cancel / help (buttons on Telegram, a short hint line elsewhere)."""
+    """One message to the user. `options` are numbered choices; `nav` asks for back / cancel /
+    help buttons where there are buttons (Telegram); `hint` adds the line that says how to go
+    back or stop on channels without them (only on the first questions and in help, so that
+    every other bubble stays short)."""
 
     text: str
     options: tuple[Option, ...] = field(default=())
     nav: bool = False
+    hint: bool = False
 
 
 COMMANDS = frozenset({"start", "menu", "help", "cancel", "back"})

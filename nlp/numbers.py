@@ -343,3 +343,141 @@ def read_quantity(text: str) -> Quantity | None:
     if number is None:
         return None
     return Quantity(number, unit)
+
+
+# --- number words typed without diacritics -------------------------------------------------
+#
+# Workers without a Vietnamese keyboard type "ba trieu ruoi" or "nam tram nghin". The words
+# are put back into their marked form, so that :func:`spoken_to_digits` reads them, but only
+# inside a run of number words that has a scale word: "ba" alone may be a father.
+
+_PLAIN_NUMBER_WORDS: dict[str, str] = {
+    "khong": "không",
+    "mot": "một",
+    "hai": "hai",
+    "ba": "ba",
+    "bon": "bốn",
+    "tu": "tư",
+    "nam": "năm",
+    "lam": "lăm",
+    "sau": "sáu",
+    "bay": "bảy",
+    "tam": "tám",
+    "chin": "chín",
+    "tram": "trăm",
+    "nghin": "nghìn",
+    "ngan": "ngàn",
+    "trieu": "triệu",
+    "ty": "tỷ",
+    "ti": "tỉ",
+    "ruoi": "rưỡi",
+    "linh": "linh",
+    "le": "lẻ",
+    "chuc": "chục",
+    "muoi": "mươi",
+}
+_PLAIN_SCALES = {"tram", "nghin", "ngan", "trieu", "ty", "ti", "muoi", "chuc", "ruoi"}
+
+
+def restore_number_words(text: str) -> str:
+    """ "ba trieu ruoi" → "ba triệu rưỡi" in text typed without diacritics; other text as is."""
+    if strip_diacritics(text) != text:
+        return text
+    words = text.split(" ")
+    keys = [re.sub(r"[^a-z]", "", w.lower()) for w in words]
+    out = list(words)
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and keys[j] in _PLAIN_NUMBER_WORDS and keys[j] == words[j].lower():
+            j += 1
+        if j - i >= 2 and any(k in _PLAIN_SCALES for k in keys[i:j]):
+            for n in range(i, j):
+                word = _PLAIN_NUMBER_WORDS[keys[n]]
+                if keys[n] == "muoi" and (n == i or keys[n - 1] not in DIGIT_KEYS):
+                    word = "mười"  # ten; "mươi" only after a digit ("ba mươi")
+                elif keys[n] == "mot" and n > i and keys[n - 1] == "muoi":
+                    word = "mốt"
+                out[n] = word
+        i = max(j, i + 1)
+    return " ".join(out)
+
+
+DIGIT_KEYS = {"mot", "hai", "ba", "bon", "nam", "sau", "bay", "tam", "chin"}
+
+# --- amounts with their period ---------------------------------------------------------------
+
+# How many of each period make a year. A day is a working day: 26 a month, as payrolls count.
+PER_YEAR: dict[str, int] = {"ngày": 312, "tuần": 52, "tháng": 12, "quý": 4, "năm": 1}
+_PERIOD_WORDS = {"ngay": "ngày", "tuan": "tuần", "thang": "tháng", "quy": "quý", "nam": "năm"}
+_PERIOD = re.compile(
+    r"(?:\b(?:moi|mot|1|hang|trong|cho|tren)\s+|/\s*)(ngay|tuan|thang|quy|nam)\b"
+    r"|\b(ngay|tuan|thang|quy|nam)\s*$"
+)
+# Sums larger than this are not savings a worker's idea brings (and would overflow columns).
+MAX_VND = 10**13
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount of money as a worker said it: `amount` đồng per `period` ("tháng", "năm")."""
+
+    amount: int
+    period: str = "năm"
+
+    @property
+    def per_year(self) -> int:
+        return self.amount * PER_YEAR[self.period]
+
+
+def period_of(text: str) -> str | None:
+    """The period a figure is given for: "mỗi tháng", "/tháng", "một năm" → its word."""
+    found = _PERIOD.search(_fold(text))
+    if found is None:
+        return None
+    return _PERIOD_WORDS[found[1] or found[2]]
+
+
+def read_money(text: str) -> Money | None:
+    """Money typed or spoken, with its period: "khoảng 3 triệu rưỡi một tháng" →
+    Money(3_500_000, "tháng"); "ba trieu ruoi" → Money(3_500_000, "năm"). None when there is
+    no amount, or it is beyond any saving (:data:`MAX_VND`)."""
+    cleaned = clean_text(text)
+    digits = spoken_to_digits(restore_number_words(cleaned))
+    amount = parse_vnd(digits)
+    if amount is None or amount <= 0 or amount > MAX_VND:
+        return None
+    return Money(amount, period_of(digits) or "năm")
+
+
+def too_large(text: str) -> bool:
+    """Whether `text` holds an amount beyond :data:`MAX_VND` ("9300000000 tỷ")."""
+    amount = parse_vnd(spoken_to_digits(restore_number_words(clean_text(text))))
+    return amount is not None and amount > MAX_VND
+
+
+_TIME_UNITS = {"phut": "phút", "p": "phút", "gio": "giờ", "tieng": "giờ", "h": "giờ"}
+_TIME = re.compile(r"(\d+(?:[.,]\d+)?)\s*(phut|p|gio|tieng|h)\b")
+_PER_SHIFT = re.compile(r"(?:\b(?:moi|mot|1|trong|cho|tren)\s+|/\s*)(ca|ngay|tuan|thang|nam)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSaved:
+    """Time a change saves: `amount` `unit` ("phút", "giờ") per `per` ("ca", "ngày"…)."""
+
+    amount: Decimal
+    unit: str
+    per: str | None
+
+
+def read_time_saved(text: str) -> TimeSaved | None:
+    """ "30 phút mỗi ca" → 30 phút/ca; "ba mươi phút" → 30 phút; "1 tiếng một ngày" →
+    1 giờ/ngày."""
+    folded = _fold(spoken_to_digits(restore_number_words(clean_text(text))))
+    found = _TIME.search(folded)
+    if found is None:
+        return None
+    amount = Decimal(found[1].replace(",", "."))
+    per = _PER_SHIFT.search(folded)
+    per_word = {"ca": "ca", **_PERIOD_WORDS}[per[1]] if per else None
+    return TimeSaved(amount, _TIME_UNITS[found[2]], per_word)

@@ -46,3 +46,34 @@ def match_key(text: str) -> str:
 def has_letters_or_digits(text: str) -> bool:
     """True when `text` says something in words or digits (not only emoji or punctuation)."""
     return any(ch.isalnum() for ch in text)
+
+
+# A Vietnamese syllable, written without diacritics: an optional initial consonant, one to
+# three vowels, an optional final consonant. "may", "hay", "ket", "nghieng" match;
+# "asdfgh", "aaaaa", "xyz" do not.
+_SYLLABLE = re.compile(
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?"
+    r"[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?"
+)
+_REPEATED = re.compile(r"(.)\1\1")
+
+
+def real_words(text: str) -> int:
+    """How many words of `text` could be Vietnamese words (syllables); digits, keyboard mash
+    and repeated letters do not count. Used to tell a short real answer ("Máy hay kẹt chỉ")
+    from junk ("asdfgh", "aaaaa", "12345")."""
+    count = 0
+    for word in match_key(text).split():
+        if len(word) <= 7 and not _REPEATED.search(word) and _SYLLABLE.fullmatch(word):
+            count += 1
+    return count
+
+
+def has_diacritics(text: str) -> bool:
+    """True when `text` has a Vietnamese mark or "đ" (typed with a Vietnamese keyboard)."""
+    return strip_diacritics(text) != text
+
+
+def title_case(name: str) -> str:
+    """ "nguyễn thị LAN" → "Nguyễn Thị Lan": each word with a capital, the rest small."""
+    return " ".join(word[:1].upper() + word[1:].lower() for word in name.split())

@@ -226,13 +226,14 @@ class OutboxStatus(StrEnum):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A message to send, written in the same transaction as the turn (or campaign) that
-    decided it, and marked sent once the messenger accepted it: a crash can resend a reply the
-    messenger already showed once, never lose one.
+    """What one turn (or one campaign, for one recipient) sends to one chat, written in the
+    same transaction as the decision and marked sent once the messenger accepted it: a crash
+    can resend a message the messenger already showed once, never lose one.
 
-    `lease_until` is how long the process that wrote or picked up the row has to deliver it;
-    after that any process may. `dedup_key` is unique per channel: an update's n-th reply, or a
-    (campaign, recipient) pair, so nothing is queued twice.
+    The payload is a list of messages (a turn's replies, in order); `parts_sent` counts those
+    delivered, so a retry resumes after them. `lease_until` is how long the process that wrote
+    or picked up the row has to deliver it; after that any process may. `dedup_key` is unique
+    per channel: the update that caused the row, or a (campaign, recipient) pair.
     """
 
     __tablename__ = "outbox"
@@ -247,8 +248,9 @@ class OutboxMessage(SQLModel, table=True):
     chat_id: str = Field(sa_type=String(64))
     kind: str = Field(sa_type=String(20))  # an OutboxKind
     status: str = Field(sa_type=String(10))  # an OutboxStatus
-    # The reply as channel-neutral data: {"text": …, "options": [[label, value], …], "nav": …}
+    # Channel-neutral: {"replies": [{"text": …, "options": [[label, value], …], "nav": …}, …]}
     payload: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    parts_sent: int = 0
     update_key: str | None = Field(default=None, sa_type=String(100))
     dedup_key: str | None = Field(default=None, sa_type=String(160))
     attempts: int = 0

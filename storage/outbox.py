@@ -1,5 +1,5 @@
-"""The outbox: messages written in the same transaction as the turn or campaign that decided
-them, leased by the process that delivers them, and marked sent or failed.
+"""The outbox: what a turn or a campaign sends to one chat, written in the same transaction
+as the decision, leased by the process that delivers it, and marked sent or failed.
 
 A row is *due* when it is pending and nobody holds its lease (never leased, or the lease ran
 out because the process that held it died). Taking rows leases them; on PostgreSQL two
@@ -19,9 +19,17 @@ from storage.models import OutboxKind, OutboxMessage, OutboxStatus
 
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
 
-_INSERT = insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
+# No explicit RETURNING: SQLite then reads the row id from the cursor (cheaper), PostgreSQL
+# gets an implicit RETURNING.
+_INSERT = insert(_outbox)
 _FREE = or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < bindparam("now"))
-_COLUMNS = (_outbox.c.id, _outbox.c.channel, _outbox.c.chat_id, _outbox.c.payload)
+_COLUMNS = (
+    _outbox.c.id,
+    _outbox.c.channel,
+    _outbox.c.chat_id,
+    _outbox.c.payload,
+    _outbox.c.parts_sent,
+)
 _SELECT_OF_UPDATE = (
     select(*_COLUMNS)
     .where(
@@ -63,18 +71,21 @@ _MARK = (
         lease_until=None,
     )
 )
-_RELEASE = (
+_RETRY_LATER = (
     update(_outbox)
-    .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .where(_outbox.c.id == bindparam("row_id"))
     .values(
-        attempts=_outbox.c.attempts + 1, last_error=bindparam("error"), lease_until=bindparam("at")
+        attempts=_outbox.c.attempts + 1,
+        parts_sent=bindparam("parts"),
+        last_error=bindparam("error"),
+        lease_until=bindparam("at"),
     )
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """A message to write: where it goes and what it says (channel-neutral JSON)."""
+    """A row to write: where it goes and what it says (channel-neutral JSON)."""
 
     channel: str
     chat_id: str
@@ -86,12 +97,13 @@ class Queued:
 
 @dataclass(frozen=True, slots=True)
 class Leased:
-    """A pending message this process now has the lease to deliver."""
+    """A pending row this process now has the lease to deliver, from part `parts_sent` on."""
 
     id: int
     channel: str
     chat_id: str
     payload: dict[str, Any]
+    parts_sent: int = 0
 
 
 class OutboxStore:
@@ -100,34 +112,29 @@ class OutboxStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def add(
-        self, messages: Sequence[Queued], *, now: dt.datetime, lease_until: dt.datetime | None
-    ) -> list[int]:
-        """Write `messages` as pending, leased to the caller until `lease_until`; their ids in
-        order."""
-        if not messages:
-            return []
-        rows = [
-            {
-                "channel": m.channel,
-                "chat_id": m.chat_id,
-                "kind": m.kind.value,
-                "status": OutboxStatus.PENDING.value,
-                "payload": m.payload,
-                "update_key": m.update_key,
-                "dedup_key": m.dedup_key,
-                "attempts": 0,
-                "lease_until": lease_until,
-                "created_at": now,
-            }
-            for m in messages
-        ]
-        return [row.id for row in self._connection.execute(_INSERT, rows)]
+    def add(self, message: Queued, *, now: dt.datetime, lease_until: dt.datetime | None) -> int:
+        """Write `message` as pending, leased to the caller until `lease_until`; its id."""
+        row = {
+            "channel": message.channel,
+            "chat_id": message.chat_id,
+            "kind": message.kind.value,
+            "status": OutboxStatus.PENDING.value,
+            "payload": message.payload,
+            "parts_sent": 0,
+            "update_key": message.update_key,
+            "dedup_key": message.dedup_key,
+            "attempts": 0,
+            "lease_until": lease_until,
+            "created_at": now,
+        }
+        key = self._connection.execute(_INSERT, row).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     def unsent_of_update(
         self, channel: str, update_key: str, *, now: dt.datetime, lease_until: dt.datetime
     ) -> list[Leased]:
-        """The pending, unleased replies an update caused (a redelivery resends them)."""
+        """The pending, unleased rows an update caused (a redelivery resends them)."""
         rows = self._connection.execute(
             _SELECT_OF_UPDATE, {"of_channel": channel, "key": update_key, "now": now}
         ).all()
@@ -136,7 +143,7 @@ class OutboxStore:
     def take_due(
         self, channel: str, *, now: dt.datetime, lease_until: dt.datetime, limit: int = 100
     ) -> list[Leased]:
-        """Up to `limit` due messages of `channel`, oldest first, leased to the caller."""
+        """Up to `limit` due rows of `channel`, oldest first, leased to the caller."""
         rows = self._connection.execute(
             _SELECT_DUE, {"of_channel": channel, "now": now, "limit": limit}
         ).all()
@@ -145,25 +152,30 @@ class OutboxStore:
     def _lease(self, rows: Sequence[Any], until: dt.datetime) -> list[Leased]:
         if rows:
             self._connection.execute(_LEASE, {"ids": [row.id for row in rows], "until": until})
-        return [Leased(row.id, row.channel, row.chat_id, row.payload) for row in rows]
+        return [Leased(r.id, r.channel, r.chat_id, r.payload, r.parts_sent) for r in rows]
 
-    def mark_sent(self, ids: Iterable[int], *, now: dt.datetime) -> None:
-        self._mark(ids, OutboxStatus.SENT, None, now)
+    def mark_sent(self, ids: Iterable[int], *, now: dt.datetime, error: str | None = None) -> None:
+        """Record rows as delivered (`error` notes a part the messenger refused)."""
+        self._mark(ids, OutboxStatus.SENT, error, now)
 
     def mark_failed(self, ids: Iterable[int], error: str) -> None:
-        """Give up on messages for good (blocked recipient, refused request)."""
-        self._mark(ids, OutboxStatus.FAILED, error[:500], None)
+        """Give up on rows for good (blocked recipient, refused request)."""
+        self._mark(ids, OutboxStatus.FAILED, error, None)
 
     def _mark(
         self, ids: Iterable[int], status: OutboxStatus, error: str | None, sent: dt.datetime | None
     ) -> None:
         ids = list(ids)
         if ids:
-            parameters = {"ids": ids, "new_status": status.value, "sent": sent, "error": error}
+            parameters = {
+                "ids": ids,
+                "new_status": status.value,
+                "sent": sent,
+                "error": error[:500] if error else None,
+            }
             self._connection.execute(_MARK, parameters)
 
-    def retry_later(self, ids: Iterable[int], error: str, *, at: dt.datetime) -> None:
-        """Leave messages pending but out of reach until `at` (after a failed attempt)."""
-        ids = list(ids)
-        if ids:
-            self._connection.execute(_RELEASE, {"ids": ids, "error": error[:500], "at": at})
+    def retry_later(self, row_id: int, parts_sent: int, error: str, *, at: dt.datetime) -> None:
+        """Leave a row pending, out of reach until `at`, resuming after `parts_sent` parts."""
+        parameters = {"row_id": row_id, "parts": parts_sent, "error": error[:500], "at": at}
+        self._connection.execute(_RETRY_LATER, parameters)

@@ -93,7 +93,12 @@ def test_split_text_keeps_everything_within_the_limit() -> None:
 
 
 def test_numbered_rendering_for_channels_without_buttons() -> None:
-    reply = Reply("Chọn đi", options=(Option("✅ Có", "yes"), Option("⏳ Chưa", "no")), nav=True)
+    options = (Option("✅ Có", "yes"), Option("⏳ Chưa", "no"))
+    reply = Reply("Chọn đi", options=options, nav=True, hint=True)
     assert render_numbered(reply) == (
         "Chọn đi\n1. ✅ Có\n2. ⏳ Chưa\n👉 Trả lời 1 hoặc 2.\n↩️ quay lại · ⏸️ hủy · ❓ trợ giúp"
+    )
+    # The navigation line only where asked for: every other bubble stays short.
+    assert render_numbered(Reply("Chọn đi", options=options, nav=True)) == (
+        "Chọn đi\n1. ✅ Có\n2. ⏳ Chưa\n👉 Trả lời 1 hoặc 2."
     )

@@ -148,7 +148,7 @@ def render_numbered(reply: Reply) -> str:
     if reply.options:
         lines += [f"{n}. {option.label}" for n, option in enumerate(reply.options, start=1)]
         lines.append(msg.reply_with_number(len(reply.options)))
-    if reply.nav:
+    if reply.hint:
         lines.append(msg.NAV_HINT)
     return "\n".join(lines)
 

@@ -97,15 +97,22 @@ def draft_from_row(row: RowMapping) -> Draft:
     return Draft(id=row["id"], sources=dict(row["sources"]), **values)
 
 
-def _draft_columns(draft: Draft, now: dt.datetime) -> dict[str, Any]:
-    """The initiative columns a draft fills in."""
+def _draft_columns(draft: Draft, now: dt.datetime, before: Draft | None = None) -> dict[str, Any]:
+    """The initiative columns a draft fills in; with `before` (the same draft as stored), only
+    those that changed: most turns change one answer, and the row is written on every turn."""
     values: dict[str, Any] = {
-        column: getattr(draft, field) for field, column in DRAFT_COLUMNS.items()
+        column: getattr(draft, field)
+        for field, column in DRAFT_COLUMNS.items()
+        if before is None or getattr(before, field) != getattr(draft, field)
     }
     for column in ("benefit_kind", "field"):
-        if values[column] is not None:
+        if values.get(column) is not None:
             values[column] = values[column].value
-    values.update(sources=dict(draft.sources), title=make_title(draft), updated_at=now)
+    if before is None or before.sources != draft.sources:
+        values["sources"] = dict(draft.sources)
+    if before is None or (before.solution, before.problem) != (draft.solution, draft.problem):
+        values["title"] = make_title(draft)
+    values["updated_at"] = now
     return values
 
 
@@ -217,10 +224,16 @@ class ConversationService:
                     store.add_role(person_id, unit_id, Role.WORKER)
             if outcome.submitted is not None:
                 self._save_draft(
-                    store, person_id, new, outcome.submitted, now, status=InitiativeStatus.SUBMITTED
+                    store,
+                    person_id,
+                    new,
+                    outcome.submitted,
+                    now,
+                    before=state.draft,
+                    status=InitiativeStatus.SUBMITTED,
                 )
             if new.draft is not None and (new.draft != state.draft or new.draft.id is None):
-                self._save_draft(store, person_id, new, new.draft, now)
+                self._save_draft(store, person_id, new, new.draft, now, before=state.draft)
 
             values: dict[str, Any] = {
                 "state": new.model_dump(mode="json"),
@@ -249,12 +262,16 @@ class ConversationService:
         draft: Draft,
         now: dt.datetime,
         *,
+        before: Draft | None,
         status: InitiativeStatus = InitiativeStatus.DRAFT,
     ) -> None:
-        """Write the draft to its initiative row (created once it has content)."""
+        """Write the draft to its initiative row (created once it has content). `before` is
+        the draft as this chat last stored it: only what changed since is written."""
         if draft.id is None and not draft.has_content():
             return
-        values = _draft_columns(draft, now) | {"status": status.value}
+        same_row = before is not None and before.id is not None and before.id == draft.id
+        values = _draft_columns(draft, now, before if same_row else None)
+        values["status"] = status.value
         if status is InitiativeStatus.SUBMITTED:
             values["submitted_at"] = now
         if draft.id is not None:

@@ -1,27 +1,25 @@
 """Replies and broadcasts as outbox rows: what a turn writes, and how a sender delivers them.
 
-A turn writes its replies in its own transaction (see :mod:`bot.services.conversation`) and
-hands back :class:`Delivery` objects; :class:`Deliverer` sends them in order and marks them
-sent. A process that dies in between leaves the rows pending: the messenger's redelivery of
-the update resends them (and nothing else), and :meth:`Deliverer.flush` picks up any row whose
-lease ran out.
+A turn writes its replies as one outbox row in its own transaction (see
+:mod:`bot.services.conversation`) and hands back a :class:`Delivery`; :class:`Deliverer` sends
+the replies in order and marks the row sent. A process that dies in between leaves the row
+pending: the messenger's redelivery of the update resends it (and nothing else), and any
+process picks up a row whose lease ran out (:meth:`Deliverer.take_due`). One row per turn,
+not per reply: it halves the writes of the hottest path (``benchmarks/dialog.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.base import (
-    BadRequestError,
-    ChannelError,
-    ForbiddenError,
-    Sender,
-    with_retries,
-)
+from sqlalchemy import Connection
+
+from bot.channels.base import BadRequestError, ChannelError, ForbiddenError, Sender, with_retries
 from bot.clock import Clock
 from bot.services.database import Database
 from dialogs.events import Option, Reply
@@ -33,31 +31,45 @@ log = logging.getLogger(__name__)
 Blocking = Callable[..., Awaitable[Any]]
 
 
-def payload_of(reply: Reply) -> dict[str, Any]:
-    """A reply as the JSON an outbox row keeps (option aliases are for matching, not sending)."""
+def payload_of(replies: Sequence[Reply]) -> dict[str, Any]:
+    """Replies as the JSON an outbox row keeps (option aliases are for matching, not sending)."""
     return {
-        "text": reply.text,
-        "options": [[option.label, option.value] for option in reply.options],
-        "nav": reply.nav,
+        "replies": [
+            {
+                "text": reply.text,
+                "options": [[option.label, option.value] for option in reply.options],
+                "nav": reply.nav,
+                "hint": reply.hint,
+            }
+            for reply in replies
+        ]
     }
 
 
-def reply_of(payload: dict[str, Any]) -> Reply:
-    options = tuple(Option(label, value) for label, value in payload.get("options", []))
-    return Reply(str(payload["text"]), options=options, nav=bool(payload.get("nav")))
+def replies_of(payload: dict[str, Any]) -> tuple[Reply, ...]:
+    return tuple(
+        Reply(
+            str(item["text"]),
+            options=tuple(Option(label, value) for label, value in item.get("options", [])),
+            nav=bool(item.get("nav")),
+            hint=bool(item.get("hint")),
+        )
+        for item in payload.get("replies", [])
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One message to send now: its outbox row, where it goes and what it says."""
+    """One outbox row to send now: where it goes, its replies, and how many were sent."""
 
     outbox_id: int
     chat_id: str
-    reply: Reply
+    replies: tuple[Reply, ...]
+    parts_sent: int = 0
 
 
 def queue_replies(
-    connection: Any,
+    connection: Connection,
     channel: str,
     chat_id: str,
     replies: Sequence[Reply],
@@ -67,22 +79,17 @@ def queue_replies(
     lease: dt.timedelta,
 ) -> list[Delivery]:
     """Write `replies` to the outbox inside the caller's transaction, leased to this process."""
-    messages = [
-        Queued(
-            channel,
-            chat_id,
-            payload_of(reply),
-            update_key=update_key,
-            dedup_key=f"{update_key}#{n}" if update_key is not None else None,
-        )
-        for n, reply in enumerate(replies)
-    ]
-    ids = OutboxStore(connection).add(messages, now=now, lease_until=now + lease)
-    return [Delivery(i, chat_id, reply) for i, reply in zip(ids, replies, strict=True)]
+    if not replies:
+        return []
+    message = Queued(
+        channel, chat_id, payload_of(replies), update_key=update_key, dedup_key=update_key
+    )
+    row_id = OutboxStore(connection).add(message, now=now, lease_until=now + lease)
+    return [Delivery(row_id, chat_id, tuple(replies))]
 
 
 def deliveries_of(rows: Sequence[Leased]) -> list[Delivery]:
-    return [Delivery(row.id, row.chat_id, reply_of(row.payload)) for row in rows]
+    return [Delivery(row.id, row.chat_id, replies_of(row.payload), row.parts_sent) for row in rows]
 
 
 class Deliverer:
@@ -104,17 +111,22 @@ class Deliverer:
         self._retry_after = retry_after
 
     async def deliver(self, sender: Sender, deliveries: Sequence[Delivery]) -> None:
-        """Send in order and mark sent. A user who blocked the bot is marked unreachable (a
-        private chat's id is its user's id) and the rest dropped; a refused message is recorded
-        as failed; a messenger that stays down leaves the rest pending for a later try."""
+        """Send each row's replies in order and mark it sent. A user who blocked the bot is
+        marked unreachable (a private chat's id is its user's id) and the row dropped; a
+        refused reply is noted and the rest still sent; a messenger that stays down leaves
+        the row (and those after it) pending for a later try, resuming after what was sent."""
         sent: list[int] = []
+        refused: list[str] = []
         for number, delivery in enumerate(deliveries):
-
-            async def send(delivery: Delivery = delivery) -> None:
-                await sender.send(delivery.chat_id, delivery.reply)
-
+            part = delivery.parts_sent
             try:
-                await with_retries(send)
+                for part in range(delivery.parts_sent, len(delivery.replies)):
+                    try:
+                        reply = delivery.replies[part]
+                        await with_retries(functools.partial(sender.send, delivery.chat_id, reply))
+                    except BadRequestError as error:
+                        log.warning("%s refused a reply: %s", sender.name, error)
+                        refused.append(f"part {part + 1}: {error}")
             except ForbiddenError as error:
                 log.info("%s chat %s blocked the bot", sender.name, delivery.chat_id)
                 rest = [d.outbox_id for d in deliveries[number:]]
@@ -122,27 +134,26 @@ class Deliverer:
                     self._blocked, sender.name, delivery.chat_id, sent, rest, str(error)
                 )
                 return
-            except BadRequestError as error:
-                log.warning("%s refused message %s: %s", sender.name, delivery.outbox_id, error)
-                await self._blocking(self._settle, sent, [delivery.outbox_id], str(error), [])
-                sent = []
-                continue
             except ChannelError as error:
                 log.warning("%s is not answering (%s); will retry", sender.name, error)
-                later = [d.outbox_id for d in deliveries[number:]]
-                await self._blocking(self._settle, sent, [], str(error), later)
+                later = [(delivery.outbox_id, part)]
+                later += [(d.outbox_id, d.parts_sent) for d in deliveries[number + 1 :]]
+                await self._blocking(self._settle, sent, refused, later, str(error))
                 return
             sent.append(delivery.outbox_id)
-        if sent:
-            await self._blocking(self._settle, sent, [], "", [])
+        await self._blocking(self._settle, sent, refused, [], "")
 
-    def _settle(self, sent: list[int], failed: list[int], error: str, later: list[int]) -> None:
+    def _settle(
+        self, sent: list[int], refused: list[str], later: list[tuple[int, int]], error: str
+    ) -> None:
+        if not (sent or later):
+            return
         now = self._clock()
         with self._db.write() as connection:
             outbox = OutboxStore(connection)
-            outbox.mark_sent(sent, now=now)
-            outbox.mark_failed(failed, error)
-            outbox.retry_later(later, error, at=now + self._retry_after)
+            outbox.mark_sent(sent, now=now, error="; ".join(refused) or None)
+            for row_id, parts_sent in later:
+                outbox.retry_later(row_id, parts_sent, error, at=now + self._retry_after)
 
     def _blocked(
         self, channel: str, user_id: str, sent: list[int], rest: list[int], error: str

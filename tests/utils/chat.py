@@ -48,7 +48,11 @@ class FakeUser:
         self.replies: list[Reply] = []
 
     def _send(self, event: Inbound) -> list[Reply]:
-        self.replies = [delivery.reply for delivery in self.service.handle(self.turn, event)]
+        self.replies = [
+            reply
+            for delivery in self.service.handle(self.turn, event)
+            for reply in delivery.replies
+        ]
         return self.replies
 
     def send(self, text: str) -> list[Reply]:

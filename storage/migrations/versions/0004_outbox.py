@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('payload', JSON_DOCUMENT, nullable=False),
+    sa.Column('parts_sent', sa.Integer(), nullable=False),
     sa.Column('update_key', sa.String(length=100), nullable=True),
     sa.Column('dedup_key', sa.String(length=160), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
