@@ -9,27 +9,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dialogs import messages as msg
 from dialogs.flow import Flow
 from dialogs.flows.submit import SUBMIT
-from dialogs.state import Step
 
-TITLES: dict[Step, str] = {
-    Step.START: "👋 Lời chào",
-    Step.ONBOARD_UNIT: "🏭 Mã công đoàn cơ sở",
-    Step.ONBOARD_NAME: "👤 Họ tên",
-    Step.MENU: "🏠 Menu",
-    Step.PICK_DRAFT: "📝 Chọn bản nháp",
-    Step.RESUME: "🔁 Làm tiếp nháp?",
-    Step.PROBLEM: "⚠️ Khó khăn trước đây",
-    Step.SOLUTION: "💡 Cách làm mới",
-    Step.BENEFIT_KIND: "🎯 Loại lợi ích",
-    Step.BENEFIT_DETAIL: "📈 Lợi ích cụ thể",
-    Step.FIELD: "🗂️ Lĩnh vực",
-    Step.APPLIED: "📅 Đã áp dụng?",
-    Step.COAUTHORS: "🤝 Người cùng làm",
-    Step.SUMMARY: "📋 Xem lại và gửi",
-    Step.EDIT_PICK: "✏️ Sửa phần nào",
-}
+TITLES = msg.STEP_TITLES
 
 
 def mermaid(flow: Flow = SUBMIT) -> str:

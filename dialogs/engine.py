@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from dialogs import messages as msg
+from dialogs.answers import is_greeting, is_thanks, match_option, number_of, yes_or_no
 from dialogs.events import (
     ChoiceIn,
     CommandIn,
@@ -23,7 +24,7 @@ from dialogs.events import (
     VoiceIn,
 )
 from dialogs.flow import Accepts, Answer, Ctx, DialogConfig, Flow, Retry, StepSpec
-from dialogs.state import Directory, Draft, PendingVoice, State, Step
+from dialogs.state import Directory, Draft, PendingAnswer, State, Step
 from nlp.text import match_key
 
 NAV_BACK, NAV_CANCEL, NAV_HELP, NAV_MENU = "nav:back", "nav:cancel", "nav:help", "nav:menu"
@@ -59,7 +60,7 @@ class Outcome:
 
 
 class UndeclaredTransitionError(RuntimeError):
-    """A handler went somewhere its step does not declare: a bug in :mod:`dialogs.steps`."""
+    """A handler went somewhere its step does not declare: a bug in the flow's table."""
 
 
 def handle(
@@ -97,30 +98,43 @@ class _Turn:
             else:
                 self.enter(flow.entry)
             return
+        if state.pending is not None and state.pending.step is not state.step:
+            state.pending = None  # cannot happen through enter(); never let it land elsewhere
 
         spec = flow.specs[state.step]
         if spec.drafting and _is_stale(self.ctx) and state.draft is not None:
-            self.enter(flow.resume)
+            self.enter(flow.resume)  # whatever was said after the pause is not an answer
             return
 
         nav = _navigation(event)
         if nav is not None:
             self.navigate(spec, nav)
             return
-
+        if isinstance(event, CommandIn):
+            self.say(msg.UNKNOWN_COMMAND.format(command="/" + event.name[:20]))
+            self.ask_again()
+            return
         if isinstance(event, UnsupportedIn):
             self.say(msg.UNSUPPORTED.get(event.kind, msg.UNSUPPORTED_OTHER))
-            self.reprompt()
+            self.ask_again()
             return
         if isinstance(event, VoiceIn) and event.transcript is None:
-            self.voice_problem(event.problem or "unavailable")
+            self.voice_problem(event.problem or "unavailable")  # drops any read-back
             return
 
-        if state.pending_voice is not None:
-            if self.confirm_voice(spec, event):
-                return
-            state.pending_voice = None  # anything else replaces the transcript read back
+        text = _text_of(event)
+        if text is not None and (is_greeting(text) or is_thanks(text)):
+            where = msg.STEP_TITLES[state.step]
+            greeting = msg.GREETING_BACK if is_greeting(text) else msg.THANKS_BACK
+            self.say(greeting.format(name=msg.address(state.name), where=where))
+            self.ask_again()
+            return
 
+        if state.pending is not None and self.confirm(spec, event):
+            return
+        if isinstance(event, ChoiceIn) and event.value in _VOICE_CHOICES:
+            self.after_no(event.value)
+            return
         if isinstance(event, VoiceIn):
             self.hear(spec, event)
             return
@@ -133,6 +147,13 @@ class _Turn:
 
     def say(self, text: str) -> None:
         self.out.replies.append(Reply(text))
+
+    def ask_again(self) -> None:
+        """Ask what is waiting for an answer: the read-back if there is one, else the step."""
+        if self.ctx.state.pending is not None:
+            self.read_back(self.ctx.state.pending.text)
+        else:
+            self.reprompt()
 
     def voice_problem(self, problem: str) -> None:
         text = msg.VOICE_PROBLEMS.get(problem, msg.VOICE_PROBLEMS["unavailable"])
@@ -148,55 +169,80 @@ class _Turn:
             self.voice_problem("unclear")
             return
         if spec.accepts is not Accepts.TEXT:
-            choice = _match_option(spec, ctx, text)
-            if choice is not None:
-                self.answer(spec, Answer(choice=choice, source="voice"))
+            answer = _resolve(ctx, spec, TextIn(text), strict=spec.accepts is not Accepts.CHOICE)
+            if isinstance(answer, Answer) and answer.choice is not None:
+                self.answer(spec, Answer(choice=answer.choice, source="voice"))
                 return
             if spec.accepts is Accepts.CHOICE:
                 self.retry(Retry(msg.VOICE_NOT_A_CHOICE.format(text=text)))
                 return
-        ctx.state.pending_voice = PendingVoice(text=text, note_id=event.note_id)
-        ctx.state.options = [option.value for option in VOICE_OPTIONS]
+        ctx.state.pending = PendingAnswer(text=text, step=ctx.state.step, note_id=event.note_id)
+        self.read_back(text)
+
+    def read_back(self, text: str) -> None:
+        self.ctx.state.options = [option.value for option in VOICE_OPTIONS]
         self.out.replies.append(
             Reply(msg.VOICE_HEARD.format(text=text), options=VOICE_OPTIONS, nav=True)
         )
 
-    def confirm_voice(self, spec: StepSpec, event: Inbound) -> bool:
-        """Handle the answer to "Đúng chưa?"; False when the event is not one (it is then a
-        new answer, typed or spoken, and the transcript read back is dropped)."""
+    def confirm(self, spec: StepSpec, event: Inbound) -> bool:
+        """The answer to "Đúng chưa?". A yes stores the transcript; a no stores nothing and
+        offers to say or type it again; a number that is no option asks again. Anything else
+        (a typed answer, a new voice note) is handled as a new answer: False."""
         state = self.ctx.state
-        pending = state.pending_voice
+        pending = state.pending
         assert pending is not None
         choice: str | None = None
         if isinstance(event, ChoiceIn):
-            choice = event.value if event.value.startswith("voice:") else None
-        elif isinstance(event, TextIn | VoiceIn):
-            text = (event.text if isinstance(event, TextIn) else event.transcript) or ""
-            key = match_key(text)
-            number = _number_of(key)
-            if number is not None and 1 <= number <= len(VOICE_OPTIONS):
+            if not event.value.startswith("voice:"):
+                self.retry(Retry(msg.STALE_BUTTON), read_back=True)
+                return True
+            choice = event.value
+        elif isinstance(event, TextIn):
+            said = yes_or_no(event.text)
+            number = number_of(event.text)
+            if said is not None:
+                choice = "voice:yes" if said else "voice:no"
+            elif number is not None:
+                if not 1 <= number <= len(VOICE_OPTIONS):
+                    hint = msg.NOT_A_CHOICE.format(numbers=msg.choices_hint(len(VOICE_OPTIONS)))
+                    self.retry(Retry(hint), read_back=True)
+                    return True
                 choice = VOICE_OPTIONS[number - 1].value
             else:
-                choice = next((o.value for o in VOICE_OPTIONS if key in o.aliases), None)
+                choice = _option_named(event.text, VOICE_OPTIONS)
+        elif isinstance(event, VoiceIn):
+            said = yes_or_no(event.transcript or "")
+            number = number_of(event.transcript or "")
+            if said is not None:
+                choice = "voice:yes" if said else "voice:no"
+            elif number is not None and 1 <= number <= len(VOICE_OPTIONS):
+                choice = VOICE_OPTIONS[number - 1].value
         if choice is None:
+            state.pending = None  # a new answer, typed or spoken, replaces the read-back
             return False
-        state.pending_voice = None
+        state.pending = None
         if choice == "voice:yes":
             self.answer(spec, Answer(text=pending.text, source="voice", note_id=pending.note_id))
+        elif choice == "voice:no":
+            state.options = [option.value for option in _AFTER_NO]
+            self.out.replies.append(Reply(msg.VOICE_WRONG, options=_AFTER_NO, nav=True))
         else:
-            again = choice == "voice:again"
-            self.out.replies.append(
-                Reply(msg.VOICE_SAY_AGAIN if again else msg.VOICE_TYPE_INSTEAD, nav=True)
-            )
-            state.options = []
+            self.after_no(choice)
         return True
+
+    def after_no(self, choice: str) -> None:
+        """ "Nói lại" or "Gõ lại": say how, and wait for the new answer."""
+        text = msg.VOICE_SAY_AGAIN if choice == "voice:again" else msg.VOICE_TYPE_INSTEAD
+        self.out.replies.append(Reply(text, nav=True))
+        self.ctx.state.options = []
 
     def navigate(self, spec: StepSpec, nav: str) -> None:
         flow, state = self.flow, self.ctx.state
         onboarded = state.unit_code is not None and state.name is not None
         if nav == NAV_HELP:
-            self.say(flow.help[state.step])
-            self.reprompt()
+            self.out.replies.append(Reply(flow.help[state.step], hint=True))
+            self.ask_again()
         elif nav == NAV_MENU or (nav == NAV_CANCEL and not spec.drafting):
             if onboarded:
                 self.enter(flow.home)
@@ -241,9 +287,11 @@ class _Turn:
         self.enter(target)
 
     def enter(self, step: Step, *, quiet: bool = False) -> None:
-        """Make `step` current and ask its question (unless `quiet`)."""
+        """Make `step` current and ask its question (unless `quiet`). Any read-back waiting
+        for a yes belongs to the step it was asked at, so it is dropped here."""
         state = self.ctx.state
         state.step = step
+        state.pending = None
         if step in (self.flow.review, self.flow.home):
             state.editing = False
         reply = self.flow.specs[step].prompt(self.ctx)
@@ -255,44 +303,40 @@ class _Turn:
         """Ask the current question again, so its choices are at hand."""
         self.enter(self.ctx.state.step)
 
-    def retry(self, retry: Retry) -> None:
-        """Say why the answer was refused; re-offer the choices when the step has any."""
+    def retry(self, retry: Retry, *, read_back: bool = False) -> None:
+        """Say why the answer was refused; re-offer the choices (or the read-back's)."""
+        if read_back and self.ctx.state.pending is not None:
+            self.say(retry.text)
+            self.read_back(self.ctx.state.pending.text)
+            return
         reply = self.flow.specs[self.ctx.state.step].prompt(self.ctx)
         self.ctx.state.options = [option.value for option in reply.options]
         self.out.replies.append(Reply(retry.text, options=reply.options, nav=reply.nav))
 
 
 VOICE_OPTIONS = (
-    Option(
-        msg.VOICE_YES,
-        "voice:yes",
-        ("dung", "dung roi", "co", "dong y", "ok", "phai", "chinh xac", "vang", "da dung"),
-    ),
+    Option(msg.VOICE_YES, "voice:yes"),
     Option(msg.VOICE_AGAIN, "voice:again", ("noi lai", "ghi lai", "thu lai", "ghi am lai")),
     Option(msg.VOICE_TYPE, "voice:type", ("go lai", "go", "danh chu", "go chu")),
 )
-
-_SPOKEN_NUMBERS = {
-    "mot": 1,
-    "hai": 2,
-    "ba": 3,
-    "bon": 4,
-    "tu": 4,
-    "nam": 5,
-    "sau": 6,
-    "bay": 7,
-    "tam": 8,
-    "chin": 9,
-    "muoi": 10,
-}
+_AFTER_NO = VOICE_OPTIONS[1:]
+_VOICE_CHOICES = {option.value for option in _AFTER_NO}
 
 
-def _number_of(key: str) -> int | None:
-    """1 for "1", "một", "số một", "số 1"; None when the answer is not a number."""
-    key = key.removeprefix("so ").strip()
-    if key.isdigit():
-        return int(key)
-    return _SPOKEN_NUMBERS.get(key)
+def _text_of(event: Inbound) -> str | None:
+    if isinstance(event, TextIn):
+        return event.text
+    if isinstance(event, VoiceIn):
+        return event.transcript
+    return None
+
+
+def _option_named(text: str, options: tuple[Option, ...]) -> str | None:
+    key = match_key(text)
+    for option in options:
+        if key == match_key(msg.strip_emoji_label(option.label)) or key in option.aliases:
+            return option.value
+    return None
 
 
 def _is_stale(ctx: Ctx) -> bool:
@@ -305,17 +349,18 @@ def _navigation(event: Inbound) -> str | None:
         return _NAV_COMMANDS.get(event.name)
     if isinstance(event, ChoiceIn) and event.value.startswith("nav:"):
         return event.value
-    if isinstance(event, TextIn | VoiceIn):
-        text = (event.text if isinstance(event, TextIn) else event.transcript) or ""
+    text = _text_of(event)
+    if text is not None:
         if text.strip() == "?":
             return NAV_HELP
         return _NAV_WORDS.get(match_key(text))
     return None
 
 
-def _resolve(ctx: Ctx, spec: StepSpec, event: Inbound) -> Answer | Retry:
+def _resolve(ctx: Ctx, spec: StepSpec, event: Inbound, *, strict: bool = False) -> Answer | Retry:
     """Turn a typed text or a button press into an answer the step accepts, or say why it is
-    not one. (Voice notes go through :meth:`_Turn.hear`.)"""
+    not one. A step that takes text as well as choices (`strict`, or CHOICE_OR_TEXT) matches
+    labels exactly, so a name or a date is not mistaken for an option by a fuzzy match."""
     text = event.text if isinstance(event, TextIn) else None
     if spec.accepts is Accepts.TEXT:
         if text is None:
@@ -325,27 +370,33 @@ def _resolve(ctx: Ctx, spec: StepSpec, event: Inbound) -> Answer | Retry:
     offered = ctx.state.options
     if isinstance(event, ChoiceIn):
         return Answer(choice=event.value) if event.value in offered else Retry(msg.STALE_BUTTON)
-    choice = _match_option(spec, ctx, text or "")
-    if choice is not None:
-        return Answer(choice=choice)
+    text = text or ""
+    said = yes_or_no(text)
+    if said is not None:
+        choice = spec.yes if said else spec.no
+        if choice is not None:
+            return Answer(choice=choice)
+    number = number_of(text)
+    if number is not None and (spec.accepts is Accepts.CHOICE or len(match_key(text)) <= 12):
+        if 1 <= number <= len(offered):
+            return Answer(choice=offered[number - 1])
+        if spec.accepts is Accepts.CHOICE:
+            return Retry(msg.NOT_A_CHOICE.format(numbers=msg.choices_hint(len(offered))))
+    options = [o for o in spec.prompt(ctx).options if o.value in offered]
+    labels = [match_key(msg.strip_emoji_label(o.label)) for o in options]
+    if strict or spec.accepts is Accepts.CHOICE_OR_TEXT:
+        value = _option_named(text, tuple(options))
+        if value is not None:
+            return Answer(choice=value)
+    else:
+        found = match_option(text, options, labels)
+        if found.value is not None:
+            return Answer(choice=found.value)
+        if found.candidates:
+            names = [f"{offered.index(o.value) + 1}. {o.label}" for o in found.candidates]
+            return Retry(msg.AMBIGUOUS.format(choices=msg.format_choices(names)))
     if spec.accepts is Accepts.CHOICE_OR_TEXT and text:
         return Answer(text=text)
     if not text:
         return Retry(msg.EMPTY_ANSWER)
     return Retry(msg.NOT_A_CHOICE.format(numbers=msg.choices_hint(len(offered))))
-
-
-def _match_option(spec: StepSpec, ctx: Ctx, text: str) -> str | None:
-    key = match_key(text)
-    if not key:
-        return None
-    offered = ctx.state.options
-    number = _number_of(key)
-    if number is not None:
-        return offered[number - 1] if 1 <= number <= len(offered) else None
-    for option in spec.prompt(ctx).options:
-        if option.value not in offered:
-            continue
-        if key == match_key(msg.strip_emoji_label(option.label)) or key in option.aliases:
-            return option.value
-    return None

@@ -24,7 +24,8 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 class DialogConfig:
     """Tunables of the conversation, filled from :class:`bot.settings.Settings`."""
 
-    resume_after: dt.timedelta = dt.timedelta(hours=12)
+    # After a pause this long, the first message offers to go on, start another idea or stop.
+    resume_after: dt.timedelta = dt.timedelta(hours=2)
     max_answer_chars: int = 3000
     min_answer_chars: int = 5
     max_listed: int = 9
@@ -71,6 +72,8 @@ class Ctx:
     now: dt.datetime
     directory: Directory
     config: DialogConfig
+    # The draft this turn sent: no longer a draft, though the store still lists it as one.
+    just_sent: int | None = None
 
     @property
     def draft(self) -> Draft:
@@ -98,6 +101,9 @@ class StepSpec:
     drafting: bool = False
     # When editing from the summary, answering this step returns to the summary.
     returns_when_editing: bool = False
+    # The choice a yes ("dạ", "vâng", "ok") and a no ("không", "chưa") stand for here.
+    yes: str | None = None
+    no: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

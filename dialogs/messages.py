@@ -13,35 +13,27 @@ from dialogs.state import BenefitKind, FieldOfWork, IdeaStatus, Step
 
 WELCOME = (
     "👋 Xin chào! Đây là hộp thư sáng kiến của Công đoàn.\n"
-    "Anh/chị có cách làm việc nhanh hơn, an toàn hơn, tiết kiệm hơn? "
-    "Kể cho tôi nghe, từng câu một. Gõ chữ hay gửi ghi âm đều được."
+    "Có cách làm nhanh hơn, an toàn hơn? Gõ chữ hay nói đều được."
 )
 
 PROMPTS: dict[Step, str] = {
     Step.ONBOARD_UNIT: (
-        "🏭 Mã công đoàn cơ sở của anh/chị là gì?\n"
-        "Ví dụ: HN-DM01. Chưa biết thì hỏi cán bộ công đoàn nhé."
+        "🏭 Mã công đoàn nhà máy anh/chị là gì?\nVí dụ: HN-DM01. Mã có trên bảng tin công đoàn."
     ),
     Step.ONBOARD_NAME: "👤 Anh/chị tên là gì?",
     Step.MENU: "🏠 {name} ơi, anh/chị muốn làm gì?",
     Step.PICK_DRAFT: "📝 Chọn bản nháp để làm tiếp:",
-    Step.RESUME: "🔁 Anh/chị đang viết dở sáng kiến: «{title}».",
+    Step.RESUME: "🔁 Anh/chị đang viết dở: «{title}». Làm tiếp nhé?",
     Step.PROBLEM: (
         "⚠️ Trước đây, khó khăn hay lãng phí là gì?\n"
-        "Ví dụ: Máy cắt hay kẹt vải, mỗi ca phải dừng máy 30 phút."
+        "Ví dụ: Máy cắt hay kẹt vải, mỗi ca dừng máy 30 phút."
     ),
-    Step.SOLUTION: (
-        "💡 Anh/chị đã thay đổi gì để khắc phục?\nVí dụ: Gắn thêm thanh dẫn vải trước lưỡi cắt."
-    ),
-    Step.BENEFIT_KIND: "🎯 Thay đổi đó đem lại lợi ích gì nhất?",
-    Step.FIELD: "🗂️ Sáng kiến thuộc lĩnh vực nào?",
-    Step.APPLIED: (
-        "📅 Sáng kiến đã được áp dụng chưa?\nNhớ ngày bắt đầu thì gõ ngày, ví dụ: 15/3/2026."
-    ),
-    Step.COAUTHORS: (
-        "🤝 Có ai cùng làm sáng kiến này không?\nGõ tên từng người, cách nhau dấu phẩy."
-    ),
-    Step.SUMMARY: "📋 Xem lại sáng kiến của anh/chị:\n\n{summary}\n\nGửi đi nhé?",
+    Step.SOLUTION: "💡 Anh/chị đã thay đổi gì?\nVí dụ: Gắn thêm thanh dẫn vải trước lưỡi cắt.",
+    Step.BENEFIT_KIND: "🎯 Thay đổi đó được lợi gì nhất?",
+    Step.FIELD: "🗂️ Việc này thuộc mảng nào?",
+    Step.APPLIED: "📅 Đã làm theo cách mới chưa?\nNhớ ngày bắt đầu thì gõ ngày, ví dụ: 15/3/2026.",
+    Step.COAUTHORS: "🤝 Có ai cùng làm không?\nGõ tên từng người, cách nhau dấu phẩy.",
+    Step.SUMMARY: "📋 Xem lại sáng kiến:\n\n{summary}\n\nGửi đi nhé?",
     Step.EDIT_PICK: "✏️ Anh/chị muốn sửa phần nào?",
 }
 
@@ -49,7 +41,7 @@ BENEFIT_DETAIL_PROMPTS: dict[BenefitKind, str] = {
     BenefitKind.TIME: "⏱️ Tiết kiệm được bao nhiêu thời gian?\nVí dụ: 30 phút mỗi ca.",
     BenefitKind.MONEY: (
         "💰 Làm lợi khoảng bao nhiêu tiền một năm?\n"
-        "Ví dụ: 5 triệu. Chưa tính được thì gõ «chưa rõ»."
+        "Ví dụ: 5 triệu, hoặc 500 nghìn một tháng. Chưa tính được thì gõ «chưa rõ»."
     ),
     BenefitKind.SAFETY: "🦺 An toàn hơn thế nào?\nVí dụ: Không còn bị kẹp tay khi thay dao.",
     BenefitKind.QUALITY: (
@@ -67,7 +59,7 @@ HELP: dict[Step, str] = {
     ),
     Step.ONBOARD_NAME: "❓ Gõ họ và tên, ví dụ: Nguyễn Thị Lan. Tên sẽ ghi vào sáng kiến.",
     Step.MENU: (
-        "❓ Chọn 1 để gửi sáng kiến mới, 2 để làm tiếp bản nháp, 3 để xem sáng kiến đã gửi."
+        "❓ Chọn 1 để gửi sáng kiến mới, 2 để làm tiếp bản nháp, 3 để xem sáng kiến của mình."
     ),
     Step.PICK_DRAFT: "❓ Chọn số của bản nháp muốn làm tiếp.",
     Step.RESUME: "❓ Chọn 1 để làm tiếp bản nháp, 2 để viết sáng kiến khác (nháp vẫn giữ).",
@@ -82,7 +74,7 @@ HELP: dict[Step, str] = {
     Step.BENEFIT_DETAIL: (
         "❓ Kể lợi ích cụ thể, có con số càng tốt. Ví dụ: 30 phút mỗi ca, 5 triệu một năm."
     ),
-    Step.FIELD: "❓ Chọn lĩnh vực gần nhất. Không chắc thì chọn «Khác».",
+    Step.FIELD: "❓ Chọn mảng việc gần nhất. Không chắc thì chọn «Khác».",
     Step.APPLIED: "❓ Chọn 1 nếu đã làm theo cách mới, 2 nếu mới là ý tưởng. Hoặc gõ ngày.",
     Step.COAUTHORS: "❓ Gõ tên những người cùng nghĩ ra hoặc cùng làm. Không có thì chọn 1.",
     Step.SUMMARY: "❓ Chọn 1 để gửi, 2 để sửa một phần, 3 để lưu nháp gửi sau.",
@@ -101,7 +93,7 @@ NAV_HINT = "↩️ quay lại · ⏸️ hủy · ❓ trợ giúp"
 # Option labels. Keep them short: they are buttons on Telegram.
 MENU_NEW = "✍️ Gửi sáng kiến mới"
 MENU_DRAFTS = "📝 Bản nháp ({count})"
-MENU_SUBMITTED = "📋 Sáng kiến đã gửi"
+MENU_SUBMITTED = "📋 Sáng kiến của tôi"
 MENU_HELP = "❓ Hướng dẫn"
 BACK_TO_MENU = "🏠 Về menu"
 RESUME_CONTINUE = "▶️ Làm tiếp"
@@ -140,7 +132,7 @@ EDIT_LABELS: dict[Step, str] = {
     Step.PROBLEM: "⚠️ Khó khăn",
     Step.SOLUTION: "💡 Cách làm",
     Step.BENEFIT_KIND: "🎯 Lợi ích",
-    Step.FIELD: "🗂️ Lĩnh vực",
+    Step.FIELD: "🗂️ Mảng việc",
     Step.APPLIED: "📅 Áp dụng",
     Step.COAUTHORS: "🤝 Người cùng làm",
 }
@@ -154,20 +146,37 @@ STATUS_LABELS: dict[IdeaStatus, str] = {
     IdeaStatus.REJECTED: "❌ Chưa được công nhận",
 }
 
-UNIT_NOT_FOUND = "🏭 Không tìm thấy mã «{code}». Anh/chị xem lại giúp tôi nhé."
+UNIT_NOT_FOUND = "🏭 Không tìm thấy mã «{code}». Anh/chị xem lại, hoặc hỏi cán bộ công đoàn nhé."
+UNIT_SUGGEST = "🏭 Không có mã «{code}». Có phải: {codes}? Không chắc thì hỏi cán bộ công đoàn."
 UNIT_NOT_GRASSROOTS = (
     "🏭 «{name}» là công đoàn cấp trên. Anh/chị cần mã công đoàn cơ sở nơi mình làm."
 )
 UNIT_OK = "✅ {name}."
-NAME_INVALID = "👤 Tên cần có chữ, dài từ 2 đến 60 ký tự. Ví dụ: Nguyễn Thị Lan."
+NAME_INVALID = "👤 Anh/chị gõ họ tên nhé. Ví dụ: Nguyễn Thị Lan."
 NAME_OK = "🤝 Rất vui được gặp {name}!"
 
 EMPTY_ANSWER = "✍️ Anh/chị chưa gõ gì. Gõ chữ hoặc gửi ghi âm nhé."
 TOO_SHORT = "✍️ Anh/chị kể rõ hơn một chút nhé, vài chữ là được."
-TOO_LONG = "✍️ Dài quá ({length} ký tự). Anh/chị viết gọn dưới {limit} ký tự nhé."
+TOO_LONG = "✍️ Dài quá. Anh/chị viết gọn lại, hoặc chia làm mấy câu nhé."
+NEED_WORDS: dict[Step, str] = {
+    Step.PROBLEM: "✍️ Kể bằng vài chữ nhé. Ví dụ: Máy hay kẹt chỉ, phải dừng máy.",
+    Step.SOLUTION: "✍️ Kể bằng vài chữ nhé. Ví dụ: Lắp thêm đèn ở bàn kiểm hàng.",
+}
+BENEFIT_UNCLEAR = "📈 Anh/chị kể lợi ích bằng vài chữ hoặc con số nhé. Ví dụ: 30 phút mỗi ca."
+MONEY_TOO_LARGE = "💰 Số tiền lớn quá. Anh/chị xem lại nhé, ví dụ: 5 triệu một năm."
+MONEY_UNDERSTOOD = "💰 Tôi hiểu là: {amount}."
+TIME_UNDERSTOOD = "⏱️ Tôi hiểu là: {amount}."
+COAUTHORS_NAMES = "🤝 Anh/chị gõ tên người cùng làm nhé, cách nhau dấu phẩy."
+SUMMARY_NOT_SENT = "📋 Chưa gửi. Anh/chị chọn Sửa hoặc Để sau nhé."
+RESUME_WHICH = "🔁 Anh/chị chọn 2 để viết cái khác, 3 để về menu nhé."
+AMBIGUOUS = "🤔 Ý anh/chị là cái nào: {choices}?"
+GREETING_BACK = "👋 Chào {name}! Mình đang ở câu: {where}."
+THANKS_BACK = "😊 Không có gì! Mình đang ở câu: {where}."
+UNKNOWN_COMMAND = "⌨️ Không có lệnh «{command}». Dùng /menu, /help hoặc trả lời câu hỏi nhé."
+VOICE_WRONG = "🎤 Vậy anh/chị nói lại hoặc gõ lại nhé."
 NOT_A_CHOICE = "🔢 Anh/chị chọn {numbers} nhé."
 STALE_BUTTON = "🔘 Nút đó đã cũ. Anh/chị chọn ở tin nhắn mới nhất nhé."
-DATE_INVALID = "📅 Ngày chưa đúng. Ví dụ: 15/3/2026. Hoặc chọn 1 hay 2."
+DATE_INVALID = "📅 Ngày chưa đúng. Ví dụ: 15/3/2026. Hoặc trả lời «rồi» hay «chưa»."
 AT_FIRST_QUESTION = "↩️ Đây là câu đầu rồi."
 NO_SUCH_BUTTON = "⚠️ Câu hỏi vừa rồi không có nút {number}."
 NO_SUCH_FILE = "⚠️ Không mở được tệp ghi âm {path}."
@@ -211,17 +220,16 @@ CANCELLED_ONBOARDING = "⏸️ Đã dừng. Nhắn bất kỳ lúc nào để l�
 SAVED_FOR_LATER = "💾 Đã lưu bản nháp. Lúc rảnh, chọn «Bản nháp» để làm tiếp."
 NO_DRAFTS = "📝 Anh/chị chưa có bản nháp nào."
 NO_SUBMITTED = "📋 Anh/chị chưa gửi sáng kiến nào. Gửi cái đầu tiên nhé!"
-SUBMITTED_HEADER = "📋 Sáng kiến anh/chị đã gửi:"
+SUBMITTED_HEADER = "📋 Sáng kiến của anh/chị:"
 SUBMITTED = (
-    "🎉 Cảm ơn {name}! Sáng kiến «{title}» đã được gửi.\n"
-    "Cán bộ công đoàn cơ sở sẽ xem trong vài ngày. Có kết quả, tôi báo ngay tại đây."
+    "🎉 Cảm ơn {name}! Đã gửi sáng kiến «{title}».\nCán bộ công đoàn sẽ xem và báo kết quả tại đây."
 )
 
 SUMMARY_LINES = {
     "problem": "⚠️ Khó khăn: {value}",
     "solution": "💡 Cách làm: {value}",
     "benefit": "🎯 Lợi ích: {value}",
-    "field": "🗂️ Lĩnh vực: {value}",
+    "field": "🗂️ Mảng việc: {value}",
     "applied": "📅 Áp dụng: {value}",
     "co_authors": "🤝 Cùng làm: {value}",
 }
@@ -231,6 +239,26 @@ APPLIED_YES_TEXT = "Đã áp dụng"
 APPLIED_NO_TEXT = "Chưa áp dụng"
 NOBODY = "Không có"
 VND = "{amount} đồng"
+
+
+# What each step is, in a few words: the reminder after a greeting, and the diagram.
+STEP_TITLES: dict[Step, str] = {
+    Step.START: "👋 Lời chào",
+    Step.ONBOARD_UNIT: "🏭 Mã công đoàn cơ sở",
+    Step.ONBOARD_NAME: "👤 Họ tên",
+    Step.MENU: "🏠 Menu",
+    Step.PICK_DRAFT: "📝 Chọn bản nháp",
+    Step.RESUME: "🔁 Làm tiếp nháp?",
+    Step.PROBLEM: "⚠️ Khó khăn trước đây",
+    Step.SOLUTION: "💡 Cách làm mới",
+    Step.BENEFIT_KIND: "🎯 Loại lợi ích",
+    Step.BENEFIT_DETAIL: "📈 Lợi ích cụ thể",
+    Step.FIELD: "🗂️ Mảng việc",
+    Step.APPLIED: "📅 Đã áp dụng?",
+    Step.COAUTHORS: "🤝 Người cùng làm",
+    Step.SUMMARY: "📋 Xem lại và gửi",
+    Step.EDIT_PICK: "✏️ Sửa phần nào",
+}
 
 
 def address(name: str | None) -> str:
@@ -259,6 +287,25 @@ def format_date(day: dt.date) -> str:
 def format_vnd(amount: int) -> str:
     """3500000 → "3.500.000 đồng", the way amounts are written in Vietnam."""
     return VND.format(amount=f"{amount:,}".replace(",", "."))
+
+
+def format_money(amount: int, period: str, per_year: int) -> str:
+    """ "3.500.000 đ/tháng ≈ 42.000.000 đ/năm"; a yearly figure alone when given per year."""
+    yearly = f"{per_year:,}".replace(",", ".") + " đ/năm"
+    if period == "năm":
+        return yearly
+    return f"{amount:,}".replace(",", ".") + f" đ/{period} ≈ {yearly}"
+
+
+def format_time(amount: object, unit: str, per: str | None) -> str:
+    """ "30 phút/ca", "1 giờ/ngày", "20 phút"."""
+    text = f"{amount} {unit}".replace(".", ",")
+    return f"{text}/{per}" if per else text
+
+
+def format_choices(labels: list[str]) -> str:
+    """ "1. ⏱️ Tiết kiệm thời gian hay 2. 💰 Làm lợi" for the options a word could mean."""
+    return " hay ".join(labels)
 
 
 def strip_emoji_label(label: str) -> str:

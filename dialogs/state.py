@@ -75,10 +75,13 @@ class Draft(BaseModel):
         return self.problem is not None
 
 
-class PendingVoice(BaseModel):
-    """A transcript read back to the worker and waiting for "Đúng" before it becomes the answer."""
+class PendingAnswer(BaseModel):
+    """An answer read back to the worker and waiting for "Đúng" before it becomes the answer
+    to `step`. It belongs to that step: entering any step drops it, so it can never land on
+    another question."""
 
     text: str
+    step: Step
     note_id: int | None = None
 
 
@@ -90,7 +93,7 @@ class State(BaseModel):
     unit_code: str | None = None
     draft: Draft | None = None
     editing: bool = False
-    pending_voice: PendingVoice | None = None
+    pending: PendingAnswer | None = None
     options: list[str] = Field(default_factory=list)
     last_activity: dt.datetime | None = None
 
@@ -144,7 +147,13 @@ class Directory(Protocol):
     The dialog only reads through it; every write is the caller's, from the returned state.
     """
 
-    def find_unit(self, code: str) -> UnitRef | None: ...
+    def find_unit(self, code: str) -> UnitRef | None:
+        """The unit with `code`, also when typed without its hyphen ("HNDM01")."""
+        ...
+
+    def suggest_units(self, code: str) -> list[UnitRef]:
+        """Grassroots units whose codes are closest to a code that was not found."""
+        ...
 
     def drafts(self) -> list[IdeaRef]: ...
 

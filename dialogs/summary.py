@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from dialogs import messages as msg
-from dialogs.state import Draft
+from dialogs.state import BenefitKind, Draft
+from nlp.numbers import Money, TimeSaved, read_money, read_time_saved
 
 _SENTENCE_END = re.compile(r"[.!?;\n]")
 TITLE_WORDS = 12
@@ -27,15 +28,32 @@ def make_title(draft: Draft) -> str:
     return title[:1].upper() + title[1:]
 
 
+def money_text(money: Money) -> str:
+    return msg.format_money(money.amount, money.period, money.per_year)
+
+
+def time_text(saved: TimeSaved) -> str:
+    return msg.format_time(saved.amount, saved.unit, saved.per)
+
+
 def benefit_text(draft: Draft) -> str | None:
+    """The benefit as understood: the figure read from the answer, so that a worker sees a
+    misread amount and can correct it ("3.500.000 đ/tháng ≈ 42.000.000 đ/năm")."""
     if draft.benefit_kind is None:
         return None
     kind = msg.strip_emoji_label(msg.BENEFIT_LABELS[draft.benefit_kind])
     parts = [kind]
-    if draft.benefit_value_vnd is not None:
+    detail = draft.benefit_detail or ""
+    money = read_money(detail) if draft.benefit_value_vnd is not None else None
+    saved = read_time_saved(detail) if draft.benefit_kind is BenefitKind.TIME else None
+    if money is not None:
+        parts.append(money_text(money))
+    elif draft.benefit_value_vnd is not None:
         parts.append(msg.format_vnd(draft.benefit_value_vnd))
-    elif draft.benefit_detail:
-        parts.append(draft.benefit_detail)
+    elif saved is not None:
+        parts.append(time_text(saved))
+    elif detail:
+        parts.append(detail)
     return " — ".join(parts)
 
 

@@ -75,5 +75,11 @@ def has_diacritics(text: str) -> bool:
 
 
 def title_case(name: str) -> str:
-    """ "nguyễn thị LAN" → "Nguyễn Thị Lan": each word with a capital, the rest small."""
-    return " ".join(word[:1].upper() + word[1:].lower() for word in name.split())
+    """ "nguyễn thị LAN" → "Nguyễn Thị Lan": each word with a capital, the rest small; a word
+    already in mixed case ("McLean") is left as typed."""
+    words = []
+    for word in name.split():
+        if word.islower() or word.isupper():
+            word = word[:1].upper() + word[1:].lower()
+        words.append(word)
+    return " ".join(words)

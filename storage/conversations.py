@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, update
 
 from storage.models import (
     Conversation,
@@ -23,6 +23,7 @@ from storage.models import (
     ProcessedUpdate,
     Role,
     Unit,
+    UnitLevel,
     VoiceNote,
 )
 
@@ -105,6 +106,12 @@ _MARK_REACHABLE_AGAIN = (
 _SELECT_UNIT = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.level).where(
     _unit.c.code == bindparam("code")
 )
+_SELECT_UNIT_LOOSE = (
+    select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.level)
+    .where(func.replace(_unit.c.code, "-", "") == bindparam("key"))
+    .limit(2)
+)
+_SELECT_GRASSROOTS_CODES = select(_unit.c.code).where(_unit.c.level == UnitLevel.GRASSROOTS.value)
 _SELECT_UNIT_BY_ID = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.parent_id).where(
     _unit.c.id == bindparam("unit_id")
 )
@@ -251,6 +258,17 @@ class ConversationStore:
     def unit(self, code: str) -> RowMapping | None:
         """id, code, name and level of the unit with `code` (codes are stored upper-case)."""
         return self._run(_SELECT_UNIT, {"code": code.upper()}).mappings().first()
+
+    def unit_without_hyphens(self, code: str) -> RowMapping | None:
+        """The unit whose code is `code` once hyphens are ignored ("HNDM01" is HN-DM01);
+        None when there is none, or more than one."""
+        key = code.upper().replace("-", "")
+        rows = self._run(_SELECT_UNIT_LOOSE, {"key": key}).mappings().all()
+        return rows[0] if len(rows) == 1 else None
+
+    def grassroots_codes(self) -> list[str]:
+        """Every grassroots unit's code (for suggestions when a code is not found)."""
+        return list(self._run(_SELECT_GRASSROOTS_CODES, {}).scalars())
 
     def ideas(
         self, author_id: int, statuses: Iterable[InitiativeStatus], *, limit: int = 20

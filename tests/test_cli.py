@@ -128,7 +128,7 @@ def test_killing_the_process_between_two_messages_resumes_the_same_draft(tmp_pat
         try:
             _read_until(process, "/quit to leave")
             for line, marker in (
-                ("xin chào", "Mã công đoàn cơ sở"),
+                ("xin chào", "Mã công đoàn nhà máy"),
                 ("HN-CK02", "tên là gì"),
                 ("Trần Văn Minh", "muốn làm gì"),
                 ("1", "khó khăn hay lãng phí"),
@@ -146,7 +146,7 @@ def test_killing_the_process_between_two_messages_resumes_the_same_draft(tmp_pat
     script.write_text("Đặt giá để phôi ngay cạnh máy\n", encoding="utf-8")
     again = run("--config", config, "chat", "--script", str(script), "--user", "minh")
     assert again.returncode == 0, again.stderr
-    assert "lợi ích gì nhất" in again.stdout
+    assert "được lợi gì nhất" in again.stdout
     exported = run("--config", config, "export", "--out", "-")
     assert "Phôi thép để xa máy tiện" in exported.stdout
     assert "Đặt giá để phôi ngay cạnh máy" in exported.stdout
@@ -182,4 +182,4 @@ def test_interactive_chat_quits_cleanly(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "Mã công đoàn cơ sở" in result.stdout
+    assert "Mã công đoàn nhà máy" in result.stdout

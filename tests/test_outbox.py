@@ -102,7 +102,7 @@ async def test_a_crash_before_the_send_is_answered_on_redelivery_and_not_applied
     assert len(messenger.seen) == 1 and "đã thay đổi gì" in messenger.seen[0]
     # The worker's next answer lands on the question they were shown, not on a repeat.
     await _say(dispatcher, messenger, "Gắn thêm thanh dẫn vải", "u5")
-    assert "lợi ích gì nhất" in messenger.seen[-1]
+    assert "được lợi gì nhất" in messenger.seen[-1]
     with Session(db) as session:
         idea = session.exec(select(Initiative)).one()
     assert (idea.problem, idea.solution) == ("Máy cắt hay kẹt vải", "Gắn thêm thanh dẫn vải")

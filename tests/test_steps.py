@@ -200,13 +200,13 @@ def test_spoken_choices_and_commands_act_like_presses(
 ) -> None:
     state, _ = run(at(step), VoiceIn(transcript=said, note_id=3))
     assert state.step is expected_step
-    assert state.pending_voice is None
+    assert state.pending is None
 
 
 def test_a_spoken_answer_is_read_back_and_recorded_with_its_note() -> None:
     state, text = run(at(Step.PROBLEM), VoiceIn(transcript="Kho xa chuyền may.", note_id=41))
     assert "Tôi nghe được: «Kho xa chuyền may.»" in text
-    assert state.step is Step.PROBLEM and state.pending_voice is not None
+    assert state.step is Step.PROBLEM and state.pending is not None
     state, _ = run(state, parse_text("đúng"))
     assert state.step is Step.SOLUTION
     assert state.draft is not None

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -56,11 +57,14 @@ class StorageDirectory(Directory):
         self._drafts: list[IdeaRef] | None = None
 
     def find_unit(self, code: str) -> UnitRef | None:
-        unit = self._store.unit(code)
-        if unit is None:
-            return None
-        grassroots = unit.level == UnitLevel.GRASSROOTS.value
-        return UnitRef(code=unit.code, name=unit.name, grassroots=grassroots)
+        unit = self._store.unit(code) or self._store.unit_without_hyphens(code)
+        return _unit_ref(unit) if unit is not None else None
+
+    def suggest_units(self, code: str) -> list[UnitRef]:
+        codes = self._store.grassroots_codes()
+        close = process.extract(code.upper(), codes, scorer=fuzz.ratio, limit=3, score_cutoff=60)
+        found = [self._store.unit(match) for match, _, _ in close]
+        return [_unit_ref(unit) for unit in found if unit is not None]
 
     def drafts(self) -> list[IdeaRef]:
         if self._drafts is None:  # asked twice per menu; the answer cannot change mid-turn
@@ -90,6 +94,11 @@ class StorageDirectory(Directory):
             )
             for row in self._store.ideas(self._person_id, statuses)
         ]
+
+
+def _unit_ref(unit: RowMapping) -> UnitRef:
+    grassroots = unit["level"] == UnitLevel.GRASSROOTS.value
+    return UnitRef(code=unit["code"], name=unit["name"], grassroots=grassroots)
 
 
 def draft_from_row(row: RowMapping) -> Draft:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from dialogs import messages as msg
+from dialogs.answers import is_greeting, is_non_answer, says_something, yes_or_no
 from dialogs.events import Option, Reply
 from dialogs.flow import (
     VIETNAM,
@@ -24,9 +25,9 @@ from dialogs.flow import (
     StepSpec,
 )
 from dialogs.state import BenefitKind, Draft, FieldOfWork, Step
-from dialogs.summary import make_title, read_back
-from nlp.numbers import parse_vnd
-from nlp.text import clean_text, has_letters_or_digits, match_key
+from dialogs.summary import make_title, money_text, read_back, time_text
+from nlp.numbers import read_money, read_time_saved, too_large
+from nlp.text import clean_text, match_key, real_words, title_case
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
@@ -34,21 +35,23 @@ _Choice = TypeVar("_Choice", bound=StrEnum)
 # --- prompts -------------------------------------------------------------------------------
 
 
-def _ask(step: Step, *options: Option) -> Prompt:
+def _ask(step: Step, *options: Option, hint: bool = False) -> Prompt:
     def prompt(ctx: Ctx) -> Reply:
-        return Reply(msg.PROMPTS[step], options=options, nav=True)
+        return Reply(msg.PROMPTS[step], options=options, nav=True, hint=hint)
 
     return prompt
 
 
 def _menu_prompt(ctx: Ctx) -> Reply:
-    count = len(ctx.directory.drafts())
+    count = len([idea for idea in ctx.directory.drafts() if idea.id != ctx.just_sent])
     return Reply(
         msg.PROMPTS[Step.MENU].format(name=msg.address(ctx.state.name)),
         options=(
-            Option(msg.MENU_NEW, "new", ("moi", "sang kien moi", "gui sang kien", "gui")),
+            Option(msg.MENU_NEW, "new", ("moi", "sang kien moi", "gui sang kien", "gui", "viet")),
             Option(msg.MENU_DRAFTS.format(count=count), "drafts", ("nhap", "ban nhap")),
-            Option(msg.MENU_SUBMITTED, "submitted", ("da gui", "xem", "sang kien da gui")),
+            Option(
+                msg.MENU_SUBMITTED, "submitted", ("da gui", "xem", "sang kien da gui", "cua toi")
+            ),
             Option(msg.MENU_HELP, "help", ("huong dan",)),
         ),
         nav=False,
@@ -56,10 +59,10 @@ def _menu_prompt(ctx: Ctx) -> Reply:
 
 
 def _pick_draft_prompt(ctx: Ctx) -> Reply:
-    drafts = ctx.directory.drafts()[: ctx.config.max_listed]
+    drafts = [idea for idea in ctx.directory.drafts() if idea.id != ctx.just_sent]
     options = tuple(
         Option(f"📝 {idea.title} ({idea.updated_at.astimezone(VIETNAM):%d/%m})", f"draft:{idea.id}")
-        for idea in drafts
+        for idea in drafts[: ctx.config.max_listed]
     )
     return Reply(
         msg.PROMPTS[Step.PICK_DRAFT],
@@ -72,8 +75,8 @@ def _resume_prompt(ctx: Ctx) -> Reply:
     return Reply(
         msg.PROMPTS[Step.RESUME].format(title=make_title(ctx.draft)),
         options=(
-            Option(msg.RESUME_CONTINUE, "continue", ("lam tiep", "tiep", "tiep tuc", "co")),
-            Option(msg.RESUME_NEW, "new", ("moi", "viet moi", "sang kien khac")),
+            Option(msg.RESUME_CONTINUE, "continue", ("lam tiep", "tiep", "tiep tuc")),
+            Option(msg.RESUME_NEW, "new", ("moi", "viet moi", "sang kien khac", "cai khac")),
             Option(msg.BACK_TO_MENU, "menu", ("menu", "ve menu")),
         ),
         nav=True,
@@ -89,9 +92,7 @@ def _summary_prompt(ctx: Ctx) -> Reply:
     return Reply(
         msg.PROMPTS[Step.SUMMARY].format(summary=read_back(ctx.draft)),
         options=(
-            Option(
-                msg.SUMMARY_SEND, "send", ("gui", "gui di", "dong y", "ok", "co", "nop", "dung")
-            ),
+            Option(msg.SUMMARY_SEND, "send", ("gui", "gui di", "nop", "gui luon")),
             Option(msg.SUMMARY_EDIT, "edit", ("sua", "sua lai")),
             Option(msg.SUMMARY_LATER, "later", ("de sau", "luu", "luu nhap")),
         ),
@@ -134,25 +135,40 @@ def first_missing_step(draft: Draft) -> Step:
     return Step.SUMMARY
 
 
-def _free_text(ctx: Ctx, answer: Answer) -> str | Retry:
+def _free_text(ctx: Ctx, answer: Answer, step: Step) -> str | Retry:
+    """An answer in words: not empty, not too long, and saying something (not "dạ", not
+    "xin chào", not "aaaaa" or "không biết")."""
     text = clean_text(answer.text or "")
     if not text:
         return Retry(msg.EMPTY_ANSWER)
     if len(text) > ctx.config.max_answer_chars:
-        return Retry(msg.TOO_LONG.format(length=len(text), limit=ctx.config.max_answer_chars))
-    if len(text) < ctx.config.min_answer_chars or not has_letters_or_digits(text):
-        return Retry(msg.TOO_SHORT)
+        return Retry(msg.TOO_LONG)
+    if not says_something(text):
+        return Retry(msg.NEED_WORDS.get(step, msg.TOO_SHORT))
     return text
 
 
+_DASHES = re.compile("[\u2010-\u2015\u2212_]")
+
+
+def unit_code(text: str) -> str:
+    """A unit code as typed or spoken: "hn dm01", "HN–DM01", "hn-dm01." → "HN-DM01"."""
+    code = _DASHES.sub("-", clean_text(text).upper())
+    code = re.sub(r"\s*-\s*", "-", code).strip(" .!?")
+    code = re.sub(r"\s+", "-", code)
+    return "".join(ch for ch in code if ch.isalnum() or ch == "-").strip("-")
+
+
 def _on_unit(ctx: Ctx, answer: Answer) -> Goto | Retry:
-    # Codes are letters, digits and dashes: drop spaces and the full stop a transcript ends with.
-    code = "".join(ch for ch in clean_text(answer.text or "").upper() if ch.isalnum() or ch == "-")
+    code = unit_code(answer.text or "")[:40]
     if not code:
         return Retry(msg.EMPTY_ANSWER)
-    unit = ctx.directory.find_unit(code[:40])
+    unit = ctx.directory.find_unit(code)
     if unit is None:
-        return Retry(msg.UNIT_NOT_FOUND.format(code=code[:40]))
+        close = [u.code for u in ctx.directory.suggest_units(code)]
+        if close:
+            return Retry(msg.UNIT_SUGGEST.format(code=code, codes=", ".join(close)))
+        return Retry(msg.UNIT_NOT_FOUND.format(code=code))
     if not unit.grassroots:
         return Retry(msg.UNIT_NOT_GRASSROOTS.format(name=unit.name))
     ctx.state.unit_code = unit.code
@@ -165,10 +181,18 @@ _NAME_MAX = 60
 
 def _on_name(ctx: Ctx, answer: Answer) -> Goto | Retry:
     name = clean_text(answer.text or "").rstrip(".!?…").strip()
-    if not 2 <= len(name) <= _NAME_MAX or not any(ch.isalpha() for ch in name):
+    if (
+        not 2 <= len(name) <= _NAME_MAX
+        or not any(ch.isalpha() for ch in name)
+        or any(ch.isdigit() for ch in name)
+        or real_words(name) == 0
+        or yes_or_no(name) is not None
+        or is_greeting(name)
+        or is_non_answer(name)
+    ):
         return Retry(msg.NAME_INVALID)
-    ctx.state.name = name
-    return Goto(Step.MENU, (msg.NAME_OK.format(name=msg.address(name)),))
+    ctx.state.name = title_case(name)
+    return Goto(Step.MENU, (msg.NAME_OK.format(name=msg.address(ctx.state.name)),))
 
 
 def _on_menu(ctx: Ctx, answer: Answer) -> Goto | Retry:
@@ -187,7 +211,8 @@ def _on_menu(ctx: Ctx, answer: Answer) -> Goto | Retry:
             if not ideas:
                 return Goto(Step.MENU, (msg.NO_SUBMITTED,))
             lines = [
-                f"{n}. «{idea.title}» — {msg.STATUS_LABELS[idea.status]}"
+                f"{n}. «{idea.title}» ({idea.updated_at.astimezone(VIETNAM):%d/%m}) — "
+                f"{msg.STATUS_LABELS[idea.status]}"
                 for n, idea in enumerate(ideas, start=1)
             ]
             return Goto(Step.MENU, ("\n".join([msg.SUBMITTED_HEADER, *lines]),))
@@ -207,6 +232,8 @@ def _on_pick_draft(ctx: Ctx, answer: Answer) -> Goto | Retry:
 
 
 def _on_resume(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    if answer.choice == "no":  # "không": not going on, but new idea or menu is unsaid
+        return Retry(msg.RESUME_WHICH)
     if answer.choice == "continue":
         return Goto(first_missing_step(ctx.draft))
     if answer.choice == "new":
@@ -215,9 +242,9 @@ def _on_resume(ctx: Ctx, answer: Answer) -> Goto | Retry:
     return Goto(Step.MENU)
 
 
-def _text_field(attribute: str, following: Step) -> Handler:
+def _text_field(attribute: str, step: Step, following: Step) -> Handler:
     def handle(ctx: Ctx, answer: Answer) -> Goto | Retry:
-        text = _free_text(ctx, answer)
+        text = _free_text(ctx, answer, step)
         if isinstance(text, Retry):
             return text
         setattr(ctx.draft, attribute, text)
@@ -236,23 +263,38 @@ def _on_benefit_kind(ctx: Ctx, answer: Answer) -> Goto | Retry:
     return Goto(Step.BENEFIT_DETAIL)
 
 
-_UNKNOWN_AMOUNT = {"chua ro", "khong ro", "chua biet", "khong biet", "chua tinh"}
-
-
 def _on_benefit_detail(ctx: Ctx, answer: Answer) -> Goto | Retry:
     text = clean_text(answer.text or "")
-    if ctx.draft.benefit_kind is BenefitKind.MONEY and match_key(text) in _UNKNOWN_AMOUNT:
-        value = None
-    else:
-        checked = _free_text(ctx, answer)
-        # Figures are short: "5tr" or "30p" is a complete answer.
-        if isinstance(checked, Retry) and not (text and any(ch.isdigit() for ch in text)):
-            return checked
-        value = parse_vnd(text) if ctx.draft.benefit_kind is BenefitKind.MONEY else None
+    kind = ctx.draft.benefit_kind
+    if not text:
+        return Retry(msg.EMPTY_ANSWER)
+    if len(text) > ctx.config.max_answer_chars:
+        return Retry(msg.TOO_LONG)
+    value: int | None = None
+    notes: tuple[str, ...] = ()
+    if kind is BenefitKind.MONEY and not is_non_answer(text):  # "chưa rõ" keeps no figure
+        if too_large(text):
+            return Retry(msg.MONEY_TOO_LARGE)
+        money = read_money(text)
+        if money is not None:
+            value = money.per_year
+            notes = (msg.MONEY_UNDERSTOOD.format(amount=money_text(money)),)
+        elif not says_something(text):
+            return Retry(msg.BENEFIT_UNCLEAR)
+    elif kind is BenefitKind.TIME and (saved := read_time_saved(text)) is not None:
+        notes = (msg.TIME_UNDERSTOOD.format(amount=time_text(saved)),)
+    elif not is_non_answer(text) and not _is_figure(text) and not says_something(text):
+        # Figures are short: "5tr" or "30p" is a complete answer; "1" or "dạ" is not.
+        return Retry(msg.BENEFIT_UNCLEAR)
     ctx.draft.benefit_detail = text
     ctx.draft.benefit_value_vnd = value
     ctx.draft.sources["benefit_detail"] = answer.source
-    return Goto(Step.FIELD)
+    return Goto(Step.FIELD, notes)
+
+
+def _is_figure(text: str) -> bool:
+    """A number with its unit: "30p", "5 kg", "20%"; a bare "1" is not."""
+    return bool(re.search(r"\d", text)) and (any(ch.isalpha() for ch in text) or "%" in text)
 
 
 def _on_field(ctx: Ctx, answer: Answer) -> Goto | Retry:
@@ -282,8 +324,8 @@ def parse_day(text: str, today: dt.date) -> dt.date | None:
 
 
 def _on_applied(ctx: Ctx, answer: Answer) -> Goto | Retry:
-    if answer.choice == "yes":
-        ctx.draft.applied, ctx.draft.applied_on = True, ctx.today()
+    if answer.choice == "yes":  # the date only when the worker gives one
+        ctx.draft.applied, ctx.draft.applied_on = True, None
     elif answer.choice == "no":
         ctx.draft.applied, ctx.draft.applied_on = False, None
     else:
@@ -298,17 +340,23 @@ def _on_coauthors(ctx: Ctx, answer: Answer) -> Goto | Retry:
     if answer.choice == "none":
         ctx.draft.co_authors = ""
         return Goto(Step.SUMMARY)
-    names = clean_text(answer.text or "")
+    if answer.choice == "some":  # "có": there are; ask who
+        return Retry(msg.COAUTHORS_NAMES)
+    names = clean_text(answer.text or "").strip(" .")
     if not names:
         return Retry(msg.EMPTY_ANSWER)
     if len(names) > ctx.config.max_answer_chars:
-        return Retry(msg.TOO_LONG.format(length=len(names), limit=ctx.config.max_answer_chars))
+        return Retry(msg.TOO_LONG)
+    if real_words(names) == 0 or is_greeting(names) or is_non_answer(names):
+        return Retry(msg.COAUTHORS_NAMES)
     ctx.draft.co_authors = names
     ctx.draft.sources["co_authors"] = answer.source
     return Goto(Step.SUMMARY)
 
 
 def _on_summary(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    if answer.choice == "no":
+        return Retry(msg.SUMMARY_NOT_SENT)
     if answer.choice == "edit":
         return Goto(Step.EDIT_PICK)
     if answer.choice == "later":
@@ -318,6 +366,7 @@ def _on_summary(ctx: Ctx, answer: Answer) -> Goto | Retry:
     if missing is not Step.SUMMARY:
         return Goto(missing)
     ctx.state.draft = None
+    ctx.just_sent = draft.id
     thanks = msg.SUBMITTED.format(name=msg.address(ctx.state.name), title=make_title(draft))
     return Goto(Step.MENU, (thanks,), submit=draft)
 
@@ -349,7 +398,7 @@ SPECS: dict[Step, StepSpec] = {
     for spec in (
         StepSpec(
             Step.ONBOARD_UNIT,
-            _ask(Step.ONBOARD_UNIT),
+            _ask(Step.ONBOARD_UNIT, hint=True),
             _on_unit,
             Accepts.TEXT,
             ((Step.ONBOARD_NAME, "mã đúng"), (Step.MENU, "đã có tên")),
@@ -389,11 +438,13 @@ SPECS: dict[Step, StepSpec] = {
             Accepts.CHOICE,
             _continue_draft("làm tiếp: câu còn thiếu / viết mới"),
             back=Step.MENU,
+            yes="continue",
+            no="no",
         ),
         StepSpec(
             Step.PROBLEM,
-            _ask(Step.PROBLEM),
-            _text_field("problem", Step.SOLUTION),
+            _ask(Step.PROBLEM, hint=True),
+            _text_field("problem", Step.PROBLEM, Step.SOLUTION),
             Accepts.TEXT,
             ((Step.SOLUTION, "kể khó khăn"),),
             back=Step.MENU,
@@ -403,7 +454,7 @@ SPECS: dict[Step, StepSpec] = {
         StepSpec(
             Step.SOLUTION,
             _ask(Step.SOLUTION),
-            _text_field("solution", Step.BENEFIT_KIND),
+            _text_field("solution", Step.SOLUTION, Step.BENEFIT_KIND),
             Accepts.TEXT,
             ((Step.BENEFIT_KIND, "kể cách làm"),),
             back=Step.PROBLEM,
@@ -443,8 +494,8 @@ SPECS: dict[Step, StepSpec] = {
             Step.APPLIED,
             _ask(
                 Step.APPLIED,
-                Option(msg.APPLIED_YES, "yes", ("da ap dung", "roi", "co", "da", "ap dung")),
-                Option(msg.APPLIED_NO, "no", ("chua", "khong", "chua ap dung")),
+                Option(msg.APPLIED_YES, "yes", ("da ap dung", "da", "ap dung", "da lam")),
+                Option(msg.APPLIED_NO, "no", ("chua ap dung", "chua lam")),
             ),
             _on_applied,
             Accepts.CHOICE_OR_TEXT,
@@ -452,6 +503,8 @@ SPECS: dict[Step, StepSpec] = {
             back=Step.FIELD,
             drafting=True,
             returns_when_editing=True,
+            yes="yes",
+            no="no",
         ),
         StepSpec(
             Step.COAUTHORS,
@@ -460,7 +513,7 @@ SPECS: dict[Step, StepSpec] = {
                 Option(
                     msg.NO_COAUTHORS,
                     "none",
-                    ("khong", "khong co", "khong ai", "ko", "k", "mot minh", "chua"),
+                    ("khong ai", "mot minh", "minh toi", "toi lam mot minh"),
                 ),
             ),
             _on_coauthors,
@@ -469,6 +522,8 @@ SPECS: dict[Step, StepSpec] = {
             back=Step.APPLIED,
             drafting=True,
             returns_when_editing=True,
+            yes="some",
+            no="none",
         ),
         StepSpec(
             Step.SUMMARY,
@@ -488,6 +543,8 @@ SPECS: dict[Step, StepSpec] = {
             ),
             back=Step.COAUTHORS,
             drafting=True,
+            yes="send",
+            no="no",
         ),
         StepSpec(
             Step.EDIT_PICK,

@@ -17,7 +17,10 @@ class MemoryDirectory:
         self.saved = drafts or {}
 
     def find_unit(self, code: str) -> UnitRef | None:
-        return UNITS.get(code)
+        return UNITS.get(code) or UNITS.get(code.replace("DM", "-DM"))
+
+    def suggest_units(self, code: str) -> list[UnitRef]:
+        return [UNITS["HN-DM01"]] if code.startswith("HN") else []
 
     def drafts(self) -> list[IdeaRef]:
         when = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
