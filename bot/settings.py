@@ -35,7 +35,7 @@ class SettingsError(ValueError):
 class DialogSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resume_after_hours: float = Field(default=12.0, gt=0, le=24 * 90)
+    resume_after_hours: float = Field(default=2.0, gt=0, le=24 * 90)
     max_answer_chars: int = Field(default=3000, ge=200, le=4000)
 
     def to_config(self, voice_max_seconds: float = 300) -> DialogConfig:

@@ -135,6 +135,15 @@ class _Turn:
         if isinstance(event, ChoiceIn) and event.value in _VOICE_CHOICES:
             self.after_no(event.value)
             return
+        if text is not None and state.options and set(state.options) <= _VOICE_CHOICES:
+            # Right after a no at the read-back: "1"/"2" (or their words) pick Nói lại / Gõ lại.
+            number = number_of(text)
+            picked = _option_named(text, _AFTER_NO)
+            if number is not None and 1 <= number <= len(state.options):
+                picked = state.options[number - 1]
+            if picked is not None:
+                self.after_no(picked)
+                return
         if isinstance(event, VoiceIn):
             self.hear(spec, event)
             return

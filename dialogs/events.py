@@ -7,6 +7,7 @@ Telegram, numbered lines on Zalo and in the terminal.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from nlp.text import clean_text
@@ -79,10 +80,12 @@ class Reply:
 
 
 COMMANDS = frozenset({"start", "menu", "help", "cancel", "back"})
+_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 
 
 def parse_text(text: str) -> Inbound:
-    """Turn a typed line into an event: ``/name arg`` becomes a command, anything else text.
+    """Turn a typed line into an event: ``/name arg`` becomes a command (known or not: an
+    unknown one gets a hint, it is never an answer), anything else text.
 
     Telegram appends ``@botname`` to commands in groups; that suffix is dropped.
     """
@@ -90,6 +93,6 @@ def parse_text(text: str) -> Inbound:
     if cleaned.startswith("/") and len(cleaned) > 1:
         head, _, arg = cleaned[1:].partition(" ")
         name = head.split("@", 1)[0].lower()
-        if name in COMMANDS:
+        if _COMMAND.fullmatch(name):
             return CommandIn(name, arg.strip())
     return TextIn(cleaned)

@@ -11,22 +11,16 @@ import datetime as dt
 
 from dialogs.state import BenefitKind, FieldOfWork, IdeaStatus, Step
 
-WELCOME = (
-    "👋 Xin chào! Đây là hộp thư sáng kiến của Công đoàn.\n"
-    "Có cách làm nhanh hơn, an toàn hơn? Gõ chữ hay nói đều được."
-)
+WELCOME = "👋 Xin chào! Hộp thư sáng kiến Công đoàn đây. Gõ hay nói đều được."
 
 PROMPTS: dict[Step, str] = {
-    Step.ONBOARD_UNIT: (
-        "🏭 Mã công đoàn nhà máy anh/chị là gì?\nVí dụ: HN-DM01. Mã có trên bảng tin công đoàn."
-    ),
+    Step.ONBOARD_UNIT: "🏭 Mã công đoàn nhà máy là gì?\nVí dụ HN-DM01, có trên bảng tin công đoàn.",
     Step.ONBOARD_NAME: "👤 Anh/chị tên là gì?",
     Step.MENU: "🏠 {name} ơi, anh/chị muốn làm gì?",
     Step.PICK_DRAFT: "📝 Chọn bản nháp để làm tiếp:",
     Step.RESUME: "🔁 Anh/chị đang viết dở: «{title}». Làm tiếp nhé?",
     Step.PROBLEM: (
-        "⚠️ Trước đây, khó khăn hay lãng phí là gì?\n"
-        "Ví dụ: Máy cắt hay kẹt vải, mỗi ca dừng máy 30 phút."
+        "⚠️ Trước đây, khó khăn hay lãng phí là gì?\nVí dụ: Máy hay kẹt vải, mỗi ca dừng 30 phút."
     ),
     Step.SOLUTION: "💡 Anh/chị đã thay đổi gì?\nVí dụ: Gắn thêm thanh dẫn vải trước lưỡi cắt.",
     Step.BENEFIT_KIND: "🎯 Thay đổi đó được lợi gì nhất?",
@@ -41,7 +35,7 @@ BENEFIT_DETAIL_PROMPTS: dict[BenefitKind, str] = {
     BenefitKind.TIME: "⏱️ Tiết kiệm được bao nhiêu thời gian?\nVí dụ: 30 phút mỗi ca.",
     BenefitKind.MONEY: (
         "💰 Làm lợi khoảng bao nhiêu tiền một năm?\n"
-        "Ví dụ: 5 triệu, hoặc 500 nghìn một tháng. Chưa tính được thì gõ «chưa rõ»."
+        "Ví dụ: 5 triệu, 500 nghìn một tháng, hoặc «chưa rõ»."
     ),
     BenefitKind.SAFETY: "🦺 An toàn hơn thế nào?\nVí dụ: Không còn bị kẹp tay khi thay dao.",
     BenefitKind.QUALITY: (

@@ -48,7 +48,8 @@ def test_d_with_stroke_folds_to_d() -> None:
         ("/start HN-DM01", CommandIn("start", "HN-DM01")),
         ("/help@sangkien_bot", CommandIn("help")),
         ("/MENU", CommandIn("menu")),
-        ("/unknown", TextIn("/unknown")),
+        ("/unknown", CommandIn("unknown")),  # answered with a hint, never stored
+        ("/ tự do", TextIn("/ tự do")),
         ("1/2 ca làm", TextIn("1/2 ca làm")),
     ],
 )
