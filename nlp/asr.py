@@ -11,6 +11,7 @@ Models load once per process (:func:`load_engine` caches them) and are shared; e
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import threading
@@ -132,3 +133,8 @@ def load_engine(name: str, vosk_model_path: Path | None = None) -> Engine:
             raise EngineUnavailableError("voice.vosk_model_path is not set")
         return VoskEngine(vosk_model_path)
     return VietAsrEngine()
+
+
+# Free the models while the interpreter is still whole: at exit, after module teardown, their
+# native handles' destructors find their libraries gone and print tracebacks.
+atexit.register(load_engine.cache_clear)
