@@ -33,13 +33,15 @@ from dialogs.events import parse_text
 from storage.models import Initiative
 from tests.utils.postgres import running_cluster
 
+NAMES = ["Nguyễn Văn", "Trần Thị", "Lê Văn", "Phạm Thị", "Hoàng Văn"]
+GIVEN = ["An", "Bình", "Chi", "Dũng", "Hoa", "Lan", "Minh"]
 UNITS = ["HN-DM01", "HN-CK02", "HN-DT03", "BN-DT01", "BN-GO02", "DM-SO01"]
 
 
 def conversation(n: int) -> list[str]:
     return [
         f"/start {UNITS[n % len(UNITS)]}",
-        f"Công nhân số {n}",
+        f"{NAMES[n % len(NAMES)]} {GIVEN[n % len(GIVEN)]}",
         "1",
         f"Máy số {n} hay dừng vì kẹt phôi, mỗi ca mất 20 phút",
         "Gắn thêm máng dẫn phôi bằng tôn cũ",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Zero-width characters, BOM, soft hyphen and bidi marks that phones and copy-paste slip in.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -19,6 +20,7 @@ _SPACES = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
+@lru_cache(maxsize=8192)
 def clean_text(text: str) -> str:
     """Return `text` in NFC with invisible and control characters removed and spaces collapsed.
 
@@ -28,12 +30,18 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
+_COMBINING = re.compile("[\u0300-\u036f]")
+
+
 def strip_diacritics(text: str) -> str:
     """Remove Vietnamese tone and vowel marks; "đ" becomes "d"."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", _COMBINING.sub("", decomposed))
 
 
+@lru_cache(maxsize=8192)
 def match_key(text: str) -> str:
     """Key for comparing answers: no diacritics, lower case, only letters and digits, single spaces.
 
