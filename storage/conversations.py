@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage.models import (
     Conversation,
@@ -78,7 +80,10 @@ _SELECT_MEMBERSHIP = select(_membership.c.person_id).where(
     _membership.c.unit_id == bindparam("unit_id"),
     _membership.c.role == bindparam("role"),
 )
-_INSERT_MEMBERSHIP = insert(_membership)
+_INSERT_MEMBERSHIP = {
+    "sqlite": sqlite_insert(_membership).on_conflict_do_nothing(),
+    "postgresql": pg_insert(_membership).on_conflict_do_nothing(),
+}
 
 _INSERT_VOICE_NOTE = insert(_voice_note).returning(_voice_note.c.id)
 _LINK_VOICE_NOTE = update(_voice_note).where(
@@ -88,7 +93,12 @@ _LINK_VOICE_NOTE = update(_voice_note).where(
 _SELECT_PROCESSED = select(_processed.c.update_key).where(
     _processed.c.channel == bindparam("channel"), _processed.c.update_key == bindparam("key")
 )
-_INSERT_PROCESSED = insert(_processed)
+# One statement claims an update: the insert does nothing when the id is there already (on
+# PostgreSQL it waits for a concurrent claim of the same id, then does nothing).
+_CLAIM_PROCESSED = {
+    "sqlite": sqlite_insert(_processed).on_conflict_do_nothing(),
+    "postgresql": pg_insert(_processed).on_conflict_do_nothing(),
+}
 _DELETE_PROCESSED_BEFORE = delete(_processed).where(_processed.c.created_at < bindparam("before"))
 _MARK_UNREACHABLE = update(_identity).where(
     _identity.c.channel == bindparam("of_channel"),
@@ -187,8 +197,7 @@ class ConversationStore:
     def add_role(self, person_id: int, unit_id: int, role: Role) -> None:
         """Record that the person has `role` in the unit (once)."""
         key = {"person_id": person_id, "unit_id": unit_id, "role": role.value}
-        if self._run(_SELECT_MEMBERSHIP, key).first() is None:
-            self._run(_INSERT_MEMBERSHIP, key)
+        self._run(_INSERT_MEMBERSHIP[self.connection.dialect.name], key)
 
     def add_voice_note(self, values: dict[str, Any]) -> int:
         note_id: int = self._run(_INSERT_VOICE_NOTE, values).scalar_one()
@@ -213,13 +222,11 @@ class ConversationStore:
     def claim_update(self, channel: str, key: str, *, now: dt.datetime) -> bool:
         """Record the update as processed; False when it already was (a redelivery).
 
-        With row locks on PostgreSQL two deliveries of one update in flight at once serialise
-        on the conversation row, so the second sees the first's claim.
+        Two deliveries of one update in flight at once serialise on the conversation row (and
+        on the id itself), so the second finds the first's claim.
         """
-        if self.seen(channel, key):
-            return False
-        self._run(_INSERT_PROCESSED, {"channel": channel, "update_key": key, "created_at": now})
-        return True
+        row = {"channel": channel, "update_key": key, "created_at": now}
+        return bool(self._run(_CLAIM_PROCESSED[self.connection.dialect.name], row).rowcount)
 
     def forget_processed(self, before: dt.datetime) -> int:
         """Drop the record of updates processed before `before`; returns how many.
