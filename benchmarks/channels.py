@@ -144,7 +144,7 @@ async def zalo_webhook(db_url: str, users: int, concurrency: int) -> dict[str, f
     fake = FakeZalo()
     fake.server.start()
     dispatcher = dispatcher_for(db)
-    client = ZaloClient(fake.token, fake.base_url)
+    client = ZaloClient(fake.token, fake.base_url, voice_hosts=("http://127.0.0.1",))
     channel = ZaloChannel(client, dispatcher)
     server, task, base = await _serve(create_app(zalo=channel, zalo_secret=SECRET))
     async with httpx.AsyncClient(base_url=base, limits=_LOAD_LIMITS) as http:

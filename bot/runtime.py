@@ -95,7 +95,12 @@ class Bot:
                 polling=settings.telegram.mode == "polling",
             )
         if settings.zalo.enabled:
-            client = ZaloClient(settings.zalo.token, settings.zalo.api_base_url)
+            client = ZaloClient(
+                settings.zalo.token,
+                settings.zalo.api_base_url,
+                voice_hosts=tuple(settings.zalo.voice_hosts),
+                max_download_bytes=settings.voice.max_bytes,
+            )
             self.zalo = ZaloChannel(client, self.dispatcher)
         self.app = create_app(
             telegram=self.telegram,

@@ -107,6 +107,10 @@ class TelegramSettings(ChannelSettings):
 
 class ZaloSettings(ChannelSettings):
     api_base_url: str = "https://bot-api.zaloplatforms.com"
+    # Hosts voice notes are fetched from ("https://*.zdn.vn"); nothing else is fetched.
+    voice_hosts: list[str] = Field(
+        default_factory=lambda: ["https://*.zdn.vn", "https://*.zadn.vn", "https://*.zalo.me"]
+    )
 
 
 class ServerSettings(BaseModel):

@@ -124,7 +124,7 @@ async def _zalo(db_url: str) -> dict[str, Any]:
     fake = FakeZalo()
     fake.server.start()
     dispatcher = dispatcher_for(engine)
-    client = ZaloClient(fake.token, fake.base_url)
+    client = ZaloClient(fake.token, fake.base_url, voice_hosts=("http://127.0.0.1",))
     channel = ZaloChannel(client, dispatcher)
     task = asyncio.create_task(channel.poll_forever(poll_timeout=1))
     try:

@@ -339,3 +339,45 @@ async def test_a_press_and_the_text_typed_right_after_keep_their_order(
     with Session(db) as session:
         idea = session.exec(select(Initiative)).one()
     assert idea.problem == "Máy cắt hay kẹt vải"
+
+
+MALFORMED: list[Any] = [
+    {},
+    {"message": {"text": "hi"}},  # no update_id
+    {"update_id": 1, "message": []},
+    {"update_id": 2, "message": {"message_id": 1, "date": 0, "chat": {"id": 1}, "from": []}},
+    {"update_id": 3, "message": {"message_id": 1, "date": 0, "text": 12, "chat": 5}},
+    {
+        "update_id": 4,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "text": {"a": 1},
+            "chat": {"id": 6100, "type": "private"},
+            "from": {"id": 6100, "is_bot": False, "first_name": "X"},
+        },
+    },
+]
+
+
+async def test_malformed_updates_with_the_right_secret_never_fail_the_server(
+    webhook: tuple[TelegramChannel, str],
+    fake_telegram: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    channel, url = webhook
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with httpx.AsyncClient() as client:
+        answers = [
+            (await client.post(url, json=body, headers=headers)).status_code for body in MALFORMED
+        ]
+        deep = "[" * 10_000 + "]" * 10_000
+        too_deep = await client.post(url, content=deep, headers=headers)
+        not_json = await client.post(url, content=b"\xff\xfe", headers=headers)
+    await channel.drain()
+    # Acknowledged (Telegram would redeliver anything else forever), never a 5xx or traceback.
+    assert answers == [200] * len(MALFORMED)
+    assert (too_deep.status_code, not_json.status_code) == (400, 400)
+    assert not [r for r in caplog.records if r.exc_info], "a traceback reached the log"
+    # A text that is an object is content the bot cannot read: the worker is told so.
+    assert fake_telegram.texts(6100) != []

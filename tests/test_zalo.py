@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -34,7 +35,9 @@ def fake_zalo() -> Iterator[FakeZalo]:
 
 @pytest.fixture
 async def client(fake_zalo: FakeZalo) -> AsyncIterator[ZaloClient]:
-    zalo = ZaloClient(fake_zalo.token, fake_zalo.base_url, timeout=1.0)
+    zalo = ZaloClient(
+        fake_zalo.token, fake_zalo.base_url, timeout=1.0, voice_hosts=("http://127.0.0.1",)
+    )
     yield zalo
     await zalo.aclose()
 
@@ -225,3 +228,85 @@ async def test_a_failed_group_post_reaches_the_officers_privately(
     assert fake_zalo.texts("officer-1") == ["🏆 Bảng xếp hạng tuần 47"]
     assert fake_zalo.texts("officer-2") == ["🏆 Bảng xếp hạng tuần 47"]
     assert fake_zalo.texts("officer-3") == []
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://voice-aac-dl.zdn.vn/abc.aac", True),
+        ("https://zdn.vn.evil.example/abc.aac", False),
+        ("http://voice-aac-dl.zdn.vn/abc.aac", False),  # only over HTTPS
+        ("http://127.0.0.1:9/internal/admin", False),
+        ("https://169.254.169.254/latest/meta-data", False),
+        ("file:///etc/passwd", False),
+    ],
+)
+def test_voice_is_fetched_only_from_zalos_hosts(url: str, allowed: bool) -> None:
+    from bot.channels.zalo import DEFAULT_VOICE_HOSTS, allowed_url
+
+    assert allowed_url(url, DEFAULT_VOICE_HOSTS) is allowed
+
+
+async def test_a_forged_voice_url_is_never_fetched(fake_zalo: FakeZalo) -> None:
+    fake_zalo.files["secret"] = b"internal"
+    client = ZaloClient(fake_zalo.token, fake_zalo.base_url)  # the production allow-list
+    with pytest.raises(BadRequestError, match="not allowed"):
+        await client.download(f"{fake_zalo.base_url}/files/secret")
+    assert fake_zalo.file_requests == 0  # not a single request went out
+    await client.aclose()
+
+
+async def test_voice_redirects_only_to_allowed_hosts_and_downloads_are_capped(
+    fake_zalo: FakeZalo,
+) -> None:
+    client = ZaloClient(
+        fake_zalo.token,
+        fake_zalo.base_url,
+        voice_hosts=("http://127.0.0.1",),
+        max_download_bytes=1000,
+    )
+    fake_zalo.files["big"] = b"x" * 5000
+    fake_zalo.redirects["redirect-away"] = "http://localhost.evil:1/x"
+    fake_zalo.redirects["redirect-home"] = f"{fake_zalo.base_url}/files/big"
+    with pytest.raises(BadRequestError, match="not allowed"):
+        await client.download(f"{fake_zalo.base_url}/files/redirect-away")
+    data = await client.download(f"{fake_zalo.base_url}/files/redirect-home")
+    assert len(data) == 1001  # one byte over the limit: the decoder says "too large"
+    await client.aclose()
+
+
+async def test_malformed_zalo_updates_are_acknowledged_and_ignored(
+    client: ZaloClient, dispatcher: Dispatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = ZaloChannel(client, dispatcher)
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(zalo=channel, zalo_secret=SECRET),
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+        lifespan="off",
+    )
+    web = uvicorn.Server(config)
+    task = asyncio.create_task(web.serve())
+    for _ in range(1000):
+        if web.started:
+            break
+        await asyncio.sleep(0.01)
+    url = f"http://127.0.0.1:{port}/zalo/webhook"
+    headers = {"X-Bot-Api-Secret-Token": SECRET}
+    bodies: list[Any] = [
+        {"ok": True, "result": None},
+        {"ok": True, "result": []},
+        {"ok": True, "result": "x"},
+        {"event_name": "message.text.received", "message": {"chat": "c", "from": "u"}},
+        {"event_name": "message.text.received", "message": []},
+    ]
+    async with httpx.AsyncClient() as http:
+        answers = [(await http.post(url, json=b, headers=headers)).status_code for b in bodies]
+        deep = await http.post(url, content='{"a":' * 10_000 + "1" + "}" * 10_000, headers=headers)
+    web.should_exit = True
+    await task
+    await channel.drain()
+    assert answers == [200] * len(bodies) and deep.status_code == 400
+    assert not [r for r in caplog.records if r.exc_info]

@@ -161,7 +161,11 @@ class TelegramChannel:
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Parsing does not await, so the first await is the dispatcher's chat lock: a button
         # press and the text typed right after it are processed in that order.
-        incoming = self.to_incoming(update)
+        try:
+            incoming = self.to_incoming(update)
+        except Exception as error:  # a shape the Bot API does not send: nothing to answer
+            log.warning("telegram: ignored update %s (%s)", update.update_id, error)
+            return
         if incoming is not None:
             await self._inbox.dispatch(self, incoming)
         elif update.callback_query is not None:  # a press on nothing we know: just answer it
@@ -198,7 +202,7 @@ class TelegramChannel:
         elif message.audio is not None:
             extension = _AUDIO_EXTENSIONS.get(message.audio.mime_type or "", "bin")
             content = VoiceNoteIn(self._downloader(message.audio.file_id), extension)
-        elif message.text is not None:
+        elif isinstance(message.text, str):
             content = parse_text(message.text)
         else:
             kind = next((k for k in _UNSUPPORTED_KINDS if getattr(message, k, None)), "other")

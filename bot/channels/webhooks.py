@@ -3,12 +3,18 @@
 Telegram signs webhook calls with ``X-Telegram-Bot-Api-Secret-Token``, Zalo with
 ``X-Bot-Api-Secret-Token``; a missing or wrong secret gets 401 and is never processed.
 Updates are acknowledged at once and processed in the background.
+
+A body that is not a JSON object (or nests deeper than any update does) gets 400. A JSON
+object with a valid secret that is not an update we can read is answered 200 and ignored,
+with one warning line and no body in the log: both messengers redeliver anything else, and
+a malformed update would come back forever.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,6 +24,8 @@ from starlette.routing import Route
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
+
+log = logging.getLogger(__name__)
 
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
@@ -31,7 +39,7 @@ def _secret_ok(request: Request, header: str, secret: str) -> bool:
 async def _json_body(request: Request) -> dict[str, Any] | None:
     try:
         body = json.loads(await request.body())
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return body if isinstance(body, dict) else None
 
@@ -60,7 +68,13 @@ def create_app(
             if body is None:
                 return Response(status_code=400)
             # Zalo may wrap the update in its envelope: {"ok": true, "result": {...}}
-            channel.accept(body["result"] if unwrap and "event_name" not in body else body)
+            update = body.get("result") if unwrap and "event_name" not in body else body
+            try:
+                if not isinstance(update, dict):
+                    raise TypeError(f"update is {type(update).__name__}")
+                channel.accept(update)
+            except Exception as error:  # malformed: acknowledge, so it is not redelivered
+                log.warning("%s: ignored a malformed update (%s)", channel.name, error)
             return JSONResponse({"ok": True})
 
         return endpoint

@@ -9,6 +9,7 @@ Zalo has no buttons: choices are numbered lines and the user answers with the nu
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -64,6 +65,23 @@ def raise_for(status: int, envelope: dict[str, Any] | None, method: str) -> None
     raise BadRequestError(detail)
 
 
+# Where Zalo serves voice notes from. Only these are fetched: a voice event names a URL, and
+# fetching any URL would let a forged event reach hosts inside our network.
+DEFAULT_VOICE_HOSTS = ("https://*.zdn.vn", "https://*.zadn.vn", "https://*.zalo.me")
+_MAX_REDIRECTS = 3
+
+
+def allowed_url(url: str, patterns: tuple[str, ...]) -> bool:
+    """Whether `url` is on an allowed host: patterns are "scheme://host-glob" ("https://*.zdn.vn",
+    "http://127.0.0.1" in tests); a pattern without a scheme means https."""
+    parsed = httpx.URL(url)
+    for pattern in patterns:
+        scheme, _, host = pattern.rpartition("://")
+        if parsed.scheme == (scheme or "https") and fnmatch.fnmatch(parsed.host, host.lower()):
+            return True
+    return False
+
+
 class ZaloClient:
     """The Zalo Bot API methods we use. Errors come out as :mod:`bot.channels.base`
     exceptions."""
@@ -74,7 +92,12 @@ class ZaloClient:
         base_url: str = DEFAULT_BASE_URL,
         http: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
+        *,
+        voice_hosts: tuple[str, ...] = DEFAULT_VOICE_HOSTS,
+        max_download_bytes: int = 20_000_000,
     ) -> None:
+        self._voice_hosts = voice_hosts
+        self._max_download = max_download_bytes
         self._prefix = f"{base_url.rstrip('/')}/bot{token}/"
         # A modest pool: httpcore checks every pooled connection on each request, so a large
         # idle pool costs more than it saves.
@@ -143,14 +166,28 @@ class ZaloClient:
         await self.call("sendChatAction", {"chat_id": chat_id, "action": action})
 
     async def download(self, url: str) -> bytes:
-        """Fetch a file Zalo points to (voice notes); their URLs expire, so do it at once."""
-        try:
-            response = await self._http.get(url, timeout=self._timeout, follow_redirects=True)
-        except httpx.HTTPError as error:
-            raise TransientError(f"download: {error!r}") from error
-        if response.status_code != 200:
-            raise_for(response.status_code, None, "download")
-        return response.content
+        """Fetch a voice note Zalo points to (its URL expires, so at once): only from the
+        allowed hosts, redirects only to them, and no more than the size limit (one byte
+        more, so that the decoder answers "too large")."""
+        for _ in range(_MAX_REDIRECTS + 1):
+            if not allowed_url(url, self._voice_hosts):
+                raise BadRequestError("download: host not allowed for voice notes")
+            try:
+                async with self._http.stream("GET", url, timeout=self._timeout) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        url = str(response.url.join(response.headers["location"]))
+                        continue
+                    if response.status_code != 200:
+                        raise_for(response.status_code, None, "download")
+                    data = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        data += chunk
+                        if len(data) > self._max_download:
+                            break
+                    return bytes(data[: self._max_download + 1])
+            except httpx.HTTPError as error:
+                raise TransientError(f"download: {type(error).__name__}") from error
+        raise BadRequestError("download: too many redirects")
 
 
 _UNSUPPORTED_EVENTS = {
@@ -160,12 +197,17 @@ _UNSUPPORTED_EVENTS = {
 }
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A part of an update that must be a JSON object; anything else reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
 def to_incoming(update: dict[str, Any], client: ZaloClient) -> Incoming | None:
     """An update as our event, or None for what the bot ignores (group chatter, bot echoes)."""
     event = str(update.get("event_name", ""))
-    message = update.get("message") or {}
-    chat = message.get("chat") or {}
-    sender = message.get("from") or {}
+    message = _object(update.get("message"))
+    chat = _object(message.get("chat"))
+    sender = _object(message.get("from"))
     chat_id, user_id = str(chat.get("id", "")), str(sender.get("id", ""))
     if not chat_id or not user_id or sender.get("is_bot"):
         return None

@@ -30,6 +30,8 @@ class FakeZalo:
         self.blocked: set[str] = set()
         self.faults = Faults()
         self.idle_polls = 0
+        self.file_requests = 0
+        self.redirects: dict[str, str] = {}
         app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
@@ -101,7 +103,11 @@ class FakeZalo:
         )
 
     async def _file(self, request: Request) -> Response:
-        data = self.files.get(request.path_params["name"])
+        self.file_requests += 1
+        name = request.path_params["name"]
+        if name.startswith("redirect-"):  # a CDN that sends the client elsewhere
+            return Response(status_code=302, headers={"location": self.redirects[name]})
+        data = self.files.get(name)
         return Response(data, media_type="audio/aac") if data else Response(status_code=404)
 
 
