@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
-import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
@@ -22,6 +20,7 @@ from bot.channels.terminal import TerminalChannel, script_lines
 from bot.clock import system_clock
 from bot.runtime import Services, open_database
 from bot.services.database import Database
+from bot.services.export import write_csv
 from bot.services.groups import GroupService
 from bot.services.voice import VoiceInbox
 from bot.settings import Settings, SettingsError, load_settings
@@ -226,34 +225,13 @@ def export(
 ) -> None:
     """Xuất sáng kiến / export all initiatives (CSV, UTF-8 for Excel)."""
     with _database(_settings(ctx)) as db, Session(db) as session:
-        if str(out) == "-":
-            count = _write_csv(sys.stdout, initiatives.export_rows(session=session))
+        rows = initiatives.export_rows(session=session)
+        if str(out) == "-":  # with the BOM too: the README promises Excel opens it
+            count = write_csv(sys.stdout, rows)
         else:
-            with out.open("w", encoding="utf-8-sig", newline="") as handle:
-                count = _write_csv(handle, initiatives.export_rows(session=session))
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                count = write_csv(handle, rows)
     typer.echo(f"exported {count} initiatives", err=True)
-
-
-def _write_csv(handle: TextIO, rows: Iterator[dict[str, Any]]) -> int:
-    writer = csv.DictWriter(handle, fieldnames=initiatives.EXPORT_COLUMNS)
-    writer.writeheader()
-    count = 0
-    for row in rows:
-        writer.writerow({key: _csv_value(row[key]) for key in initiatives.EXPORT_COLUMNS})
-        count += 1
-    return count
-
-
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    return str(value)
 
 
 class ChannelName(StrEnum):

@@ -17,6 +17,8 @@ _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 # Control characters (tabs and newlines included) read as spaces.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SPACES = re.compile(r"\s+")
+# Half of a UTF-16 pair on its own: valid in JSON, unwritable to a database.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
@@ -24,9 +26,10 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 def clean_text(text: str) -> str:
     """Return `text` in NFC with invisible and control characters removed and spaces collapsed.
 
-    Newlines inside the text are kept as single spaces: answers are one paragraph each.
+    Newlines inside the text are kept as single spaces: answers are one paragraph each. A lone
+    surrogate becomes U+FFFD, so that nothing a messenger lets through fails at the database.
     """
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", _SURROGATE.sub("\ufffd", text)))
     return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 

@@ -183,3 +183,15 @@ def test_interactive_chat_quits_cleanly(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Mã công đoàn nhà máy" in result.stdout
+
+
+def test_the_stdout_export_has_the_bom_excel_needs(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path}/x.db"\ndata_dir = "{tmp_path}"\n')
+    exported = subprocess.run(
+        ["sangkien", "--config", str(config), "export", "--out", "-"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert exported.returncode == 0 and exported.stdout.startswith("\ufeff".encode())

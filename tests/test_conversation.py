@@ -256,3 +256,13 @@ def test_two_workers_do_not_see_each_others_drafts(
     lan.send("Việc riêng của Lan")
     nam.send("menu")
     assert "📝 Bản nháp (0)" in nam.labels()
+
+
+def test_a_lone_surrogate_is_replaced_and_the_worker_answered(
+    onboarded: FakeUser, db: Engine
+) -> None:
+    onboarded.send("1")
+    onboarded.send("Máy cắt hay kẹt vải \ud800 mỗi ca")
+    assert "đã thay đổi gì" in onboarded.text
+    [draft] = _stored(db)
+    assert draft.problem == "Máy cắt hay kẹt vải \ufffd mỗi ca"

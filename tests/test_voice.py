@@ -327,3 +327,9 @@ def test_install_model_command(model_server: tuple[str, dict[str, bytes]], tmp_p
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "models" / "vosk-model-small-vn-0.4" / "am" / "final.mdl").is_file()
     assert "sha256" in result.stdout and "vosk_model_path" in result.stdout
+
+
+@pytest.mark.parametrize("path", ["a\x00b.ogg", "/dev/zero", "/nonexistent/note.ogg", "/tmp"])
+def test_a_voice_path_that_is_no_file_gets_a_kind_reply(terminal: Terminal, path: str) -> None:
+    screen = terminal.say(f"/voice {path}")
+    assert "Không mở được tệp ghi âm" in screen
