@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from bot.channels.terminal import TerminalChannel, script_lines
@@ -75,6 +77,9 @@ def _database(settings: Settings) -> Iterator[Engine]:
         db = open_database(settings)
     except SettingsError as error:
         typer.echo(f"sangkien: {error}", err=True)
+        raise typer.Exit(2) from None
+    except DBAPIError as error:
+        typer.echo(f"sangkien: {_unreachable(settings.database_url, error)}", err=True)
         raise typer.Exit(2) from None
     try:
         yield db
@@ -168,9 +173,23 @@ def db_upgrade(ctx: typer.Context) -> None:
     db = create_db_engine(settings.database_url)
     try:
         upgrade(db)
+    except DBAPIError as error:
+        typer.echo(f"sangkien: {_unreachable(settings.database_url, error)}", err=True)
+        raise typer.Exit(2) from None
     finally:
         db.dispose()
     typer.echo("database is up to date")
+
+
+def _unreachable(url: str, error: DBAPIError) -> str:
+    """One line for a database that cannot be used: which one (password hidden), why, and
+    what to check."""
+    where = make_url(url).render_as_string(hide_password=True)
+    reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+    return (
+        f"cannot use the database {where}: {reason[:200]}. Check that the server runs and "
+        "accepts connections, and database_url (config.toml or SANGKIEN_DATABASE_URL)."
+    )
 
 
 @db_app.command("prune")

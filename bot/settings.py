@@ -185,9 +185,16 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
 
 
 def describe(error: ValidationError, path: Path) -> str:
-    """One line per problem, each naming the key as written in config.toml."""
-    lines = [f"invalid configuration ({path}):"]
+    """One line per problem, each naming the key as written in config.toml and where the bad
+    value came from: the environment variable that set it, or the file."""
+    lines = ["invalid configuration:"]
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"])
-        lines.append(f"  {key}: {problem['msg']} (got {problem.get('input')!r})")
+        parts = [str(part) for part in problem["loc"]]
+        variable = "SANGKIEN_" + "__".join(parts).upper()
+        source = f"environment {variable}" if variable in os.environ else str(path)
+        shown = "(hidden)" if parts[-1] in _SECRET_KEYS else repr(problem.get("input"))
+        lines.append(f"  {'.'.join(parts)}: {problem['msg']} (got {shown}, from {source})")
     return "\n".join(lines)
+
+
+_SECRET_KEYS = {"token", "webhook_secret", "database_url"}

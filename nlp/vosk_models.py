@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -32,10 +33,20 @@ class InstalledModel:
     sha256: str
 
 
+OFFLINE_HINT = (
+    "without a network, download the model's zip on another machine, unpack it under "
+    "var/models/ and set [voice] vosk_model_path to its folder"
+)
+
+
 def _open(url: str) -> Any:
     if not url.startswith(("https://", "http://")):
         raise ModelInstallError(f"refusing to fetch {url!r}: only http(s) URLs")
-    return urllib.request.urlopen(url, timeout=TIMEOUT_S)
+    try:
+        return urllib.request.urlopen(url, timeout=TIMEOUT_S)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        reason = getattr(error, "reason", error)
+        raise ModelInstallError(f"could not reach {url} ({reason}); {OFFLINE_HINT}") from None
 
 
 def find_model(list_url: str, name: str) -> dict[str, str]:

@@ -195,3 +195,20 @@ def test_the_stdout_export_has_the_bom_excel_needs(tmp_path: Path) -> None:
         check=False,
     )
     assert exported.returncode == 0 and exported.stdout.startswith("\ufeff".encode())
+
+
+def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "SANGKIEN_DATABASE_URL": "postgresql+psycopg://bot:s3cret@127.0.0.1:1/x",
+        "SANGKIEN_CONFIG": str(tmp_path / "none.toml"),
+    }
+    (tmp_path / "none.toml").write_text("")
+    for args in (["units", "list"], ["db", "upgrade"]):
+        done = subprocess.run(
+            ["sangkien", *args], capture_output=True, text=True, timeout=60, env=env, check=False
+        )
+        assert done.returncode == 2
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "cannot use the database" in lines[0], done.stderr
+        assert "127.0.0.1:1/x" in lines[0] and "s3cret" not in lines[0]

@@ -59,3 +59,20 @@ def test_invalid_values_name_the_key(tmp_path: Path, content: str, key: str) -> 
 def test_a_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_a_bad_value_names_where_it_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[dialog]\nmax_answer_chars = 5\n")
+    with pytest.raises(SettingsError, match=r"from .*c\.toml"):
+        load_settings(config)
+    monkeypatch.setenv("SANGKIEN_DIALOG__MAX_ANSWER_CHARS", "7")
+    with pytest.raises(SettingsError, match="from environment SANGKIEN_DIALOG__MAX_ANSWER_CHARS"):
+        load_settings(config)
+    monkeypatch.setenv("SANGKIEN_TELEGRAM__TOKEN", "x" * 5000)
+    monkeypatch.setenv("SANGKIEN_TELEGRAM__MODE", "carrier-pigeon")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(config)
+    assert "x" * 20 not in str(raised.value)  # a secret is never echoed back

@@ -333,3 +333,12 @@ def test_install_model_command(model_server: tuple[str, dict[str, bytes]], tmp_p
 def test_a_voice_path_that_is_no_file_gets_a_kind_reply(terminal: Terminal, path: str) -> None:
     screen = terminal.say(f"/voice {path}")
     assert "Không mở được tệp ghi âm" in screen
+
+
+def test_install_model_without_a_network_says_how_to_install_by_hand(tmp_path: Path) -> None:
+    with pytest.raises(ModelInstallError, match=r"could not reach .*vosk_model_path"):
+        install_model(
+            "vosk-model-small-vn-0.4",
+            list_url="http://127.0.0.1:1/model-list.json",
+            models_dir=tmp_path,
+        )
