@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from sqlmodel import Session
 
 from bot.channels.terminal import TerminalChannel, script_lines
 from bot.clock import system_clock
+from bot.logs import configure as configure_logging
 from bot.runtime import Services, open_database
 from bot.services.database import Database
 from bot.services.export import write_csv
@@ -67,7 +67,7 @@ def _root(
     except SettingsError as error:
         typer.echo(f"sangkien: {error}", err=True)
         raise typer.Exit(2) from None
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     ctx.obj = settings
 
 

@@ -28,8 +28,9 @@ def fakes() -> Iterator[tuple[FakeTelegram, FakeZalo]]:
     zalo.server.stop()
 
 
+@pytest.mark.parametrize("log_level", ["WARNING", "DEBUG"])
 def test_run_serves_both_messengers_and_stops_cleanly(
-    fakes: tuple[FakeTelegram, FakeZalo], tmp_path: Path
+    fakes: tuple[FakeTelegram, FakeZalo], tmp_path: Path, log_level: str
 ) -> None:
     telegram, zalo = fakes
     port = free_port()
@@ -43,6 +44,7 @@ def test_run_serves_both_messengers_and_stops_cleanly(
         "SANGKIEN_ZALO__API_BASE_URL": zalo.base_url,
         "SANGKIEN_ZALO__POLL_TIMEOUT": "1",
         "SANGKIEN_SERVER__PORT": str(port),
+        "SANGKIEN_LOG_LEVEL": log_level,
     }
     with subprocess.Popen(
         ["sangkien", "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -60,8 +62,12 @@ def test_run_serves_both_messengers_and_stops_cleanly(
             ZaloUser(zalo, "z31").send("/start HN-DM01")
             asyncio.run(TelegramUser(telegram, 31).wait_for("tên là gì"))
             asyncio.run(ZaloUser(zalo, "z31").wait_for("tên là gì"))
+            TelegramUser(telegram, 31).send("Số tôi 0912 345 678")
+            asyncio.run(TelegramUser(telegram, 31).wait_for("gõ họ tên"))
         finally:
             process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr.decode()
     assert b"Traceback" not in stderr
+    for secret in (telegram.token, zalo.token, "0912 345 678"):
+        assert secret.encode() not in stderr, f"{secret} reached the log"
