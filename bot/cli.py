@@ -160,10 +160,14 @@ def run(ctx: typer.Context) -> None:
     if problems:
         typer.echo("sangkien: cannot start:\n  " + "\n  ".join(problems), err=True)
         raise typer.Exit(2)
-    from bot.runtime import Bot
+    from bot.runtime import AlreadyRunningError, Bot, sole_server
 
-    with _database(settings) as db:
-        asyncio.run(Bot(settings, db).serve())
+    try:
+        with sole_server(settings.database_url), _database(settings) as db:
+            asyncio.run(Bot(settings, db).serve())
+    except AlreadyRunningError as error:
+        typer.echo(f"sangkien: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 @db_app.command("upgrade")

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import signal
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import uvicorn
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from bot.channels.base import Sender
@@ -51,6 +54,38 @@ def open_database(settings: Settings, clock: Clock = system_clock) -> Engine:
                 log.info("loaded the demo unit tree")
             session.commit()
     return db
+
+
+class AlreadyRunningError(RuntimeError):
+    """Another `sangkien run` serves the same SQLite file."""
+
+
+@contextlib.contextmanager
+def sole_server(database_url: str) -> Iterator[None]:
+    """On SQLite, hold a lock that a second `sangkien run` on the same file cannot take.
+
+    Two processes on one SQLite file cannot keep each chat's updates in order (each has its
+    own chat locks, and the database has no row locks); several processes need PostgreSQL,
+    whose row locks serialise a chat's turns. On PostgreSQL this does nothing.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        yield
+        return
+    lock_path = Path(f"{url.database}.run.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunningError(
+                f"another `sangkien run` already serves {url.database}; several processes "
+                "need PostgreSQL (database_url = postgresql+psycopg://…)"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Services:

@@ -71,3 +71,28 @@ def test_run_serves_both_messengers_and_stops_cleanly(
     assert b"Traceback" not in stderr
     for secret in (telegram.token, zalo.token, "0912 345 678"):
         assert secret.encode() not in stderr, f"{secret} reached the log"
+
+
+def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    database = tmp_path / "run.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANGKIEN_")} | {
+        "SANGKIEN_DATABASE_URL": f"sqlite:///{database}",
+        "SANGKIEN_DATA_DIR": str(tmp_path),
+        "SANGKIEN_TELEGRAM__TOKEN": "123456:AAbbccddeeffgghh",
+    }
+    with open(f"{database}.run.lock", "a") as held:  # the first `sangkien run`
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        second = subprocess.run(
+            ["sangkien", "run"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert second.returncode == 2
+    assert "already serves" in second.stderr and "PostgreSQL" in second.stderr
+    assert "Traceback" not in second.stderr
