@@ -9,7 +9,7 @@ import contextlib
 import fcntl
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -137,36 +137,77 @@ class Bot:
                 max_download_bytes=settings.voice.max_bytes,
             )
             self.zalo = ZaloChannel(client, self.dispatcher)
+        self._down: dict[str, str] = {}
+        self.base_backoff, self.max_backoff = 1.0, 300.0
         self.app = create_app(
             telegram=self.telegram,
             telegram_secret=settings.telegram.webhook_secret,
             zalo=self.zalo,
             zalo_secret=settings.zalo.webhook_secret,
+            failing=self.failing,
         )
+
+    def failing(self) -> dict[str, str]:
+        """Channels not serving now, with why: for /health."""
+        down = dict(self._down)
+        if self.zalo is not None and self.zalo.problem and "zalo" not in down:
+            down["zalo"] = self.zalo.problem
+        return down
+
+    async def _keep_up(self, name: str, start: Callable[[], Awaitable[None]]) -> None:
+        """Run `start` (a start-up that returns, or a loop that runs forever); when it fails,
+        log it, report the channel down and try again with backoff, until cancelled."""
+        failures = 0
+        while True:
+            try:
+                await start()
+                self._down.pop(name, None)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                failures += 1
+                delay = min(self.max_backoff, self.base_backoff * 2 ** min(failures - 1, 10))
+                self._down[name] = f"{type(error).__name__}: {error}"[:200]
+                log.warning("%s failed (%s); retrying in %.1fs", name, error, delay)
+                await asyncio.sleep(delay)
+
+    async def _start_telegram(self) -> None:
+        assert self.telegram is not None
+        await self.telegram.start(poll_timeout=self.settings.telegram.poll_timeout)
+        if self.settings.telegram.mode == "webhook":
+            await self.telegram.app.bot.set_webhook(
+                self.settings.telegram.webhook_url,
+                secret_token=self.settings.telegram.webhook_secret,
+            )
+
+    async def _run_zalo(self) -> None:
+        assert self.zalo is not None
+        me = await self.zalo.client.get_me()
+        log.info("zalo bot %s is up", me.get("account_name") or me.get("id"))
+        if self.settings.zalo.mode == "webhook":
+            await self.zalo.client.set_webhook(
+                self.settings.zalo.webhook_url, self.settings.zalo.webhook_secret
+            )
+        else:
+            self._down.pop("zalo", None)
+            await self.zalo.poll_forever(self.settings.zalo.poll_timeout)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Channels started (polling, or webhooks registered) for the duration of the block."""
+        """Channels started (polling, or webhooks registered) for the duration of the block.
+
+        A channel that cannot start (the messenger unreachable, a refused token) or whose
+        polling fails is retried with backoff and reported by /health; it never ends the
+        process or the other channel."""
         tasks: list[asyncio.Task[None]] = []
         channels: list[Sender] = [c for c in (self.telegram, self.zalo) if c is not None]
         if self.telegram is not None:
-            await self.telegram.start(poll_timeout=self.settings.telegram.poll_timeout)
-            if self.settings.telegram.mode == "webhook":
-                await self.telegram.app.bot.set_webhook(
-                    self.settings.telegram.webhook_url,
-                    secret_token=self.settings.telegram.webhook_secret,
-                )
+            self._down["telegram"] = "starting"
+            tasks.append(asyncio.create_task(self._keep_up("telegram", self._start_telegram)))
         if self.zalo is not None:
-            me = await self.zalo.client.get_me()  # a wrong token stops the start here
-            log.info("zalo bot %s is up", me.get("account_name") or me.get("id"))
-            if self.settings.zalo.mode == "webhook":
-                await self.zalo.client.set_webhook(
-                    self.settings.zalo.webhook_url, self.settings.zalo.webhook_secret
-                )
-            else:
-                tasks.append(
-                    asyncio.create_task(self.zalo.poll_forever(self.settings.zalo.poll_timeout))
-                )
+            self._down["zalo"] = "starting"
+            tasks.append(asyncio.create_task(self._keep_up("zalo", self._run_zalo)))
         # Replies a crashed process wrote but never sent, and ones left for a later try.
         tasks += [asyncio.create_task(self.dispatcher.flush_forever(c)) for c in channels]
         try:

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -96,3 +96,41 @@ def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None
     assert second.returncode == 2
     assert "already serves" in second.stderr and "PostgreSQL" in second.stderr
     assert "Traceback" not in second.stderr
+
+
+async def test_a_channel_that_cannot_start_is_retried_and_reported_by_health(
+    fakes: tuple[FakeTelegram, FakeZalo], tmp_path: Path
+) -> None:
+    from bot.runtime import Bot, open_database
+    from bot.settings import Settings
+
+    telegram, zalo = fakes
+    zalo.faults.add("deleteWebhook", "500", "500", "500", "500")  # more than one start tries
+    telegram.faults.add("getMe", "drop", "drop")  # Telegram unreachable at first
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/h.db",
+        data_dir=tmp_path,
+        telegram={"token": telegram.token, "api_base_url": telegram.base_url, "poll_timeout": 1},
+        zalo={"token": zalo.token, "api_base_url": zalo.base_url, "poll_timeout": 1},
+    )
+    engine = open_database(settings)
+    bot = Bot(settings, engine)
+    bot.base_backoff = 0.2
+    transport = httpx.ASGITransport(app=bot.app)
+    async with bot.running(), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        await wait_for(lambda: "zalo" in bot.failing() and bot.failing()["zalo"] != "starting")
+        down = await http.get("/health")
+        assert down.status_code == 503 and "zalo" in down.json()["failing"]
+        await wait_for(lambda: not bot.failing(), seconds=30)
+        up = await http.get("/health")
+        assert up.json() == {"status": "ok", "channels": ["telegram", "zalo"]}
+        ZaloUser(zalo, "z41").send("/start HN-DM01")
+        await ZaloUser(zalo, "z41").wait_for("tên là gì")
+    engine.dispose()
+
+
+async def wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.05)

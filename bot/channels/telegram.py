@@ -219,9 +219,11 @@ class TelegramChannel:
     # --- serving -------------------------------------------------------------------------
 
     async def start(self, *, poll_timeout: int = 30) -> None:
+        """Connect (getMe), then poll; safe to call again after a failure part-way."""
         await mapped(self.app.initialize())
-        await self.app.start()
-        if self.app.updater is not None:
+        if not self.app.running:
+            await self.app.start()
+        if self.app.updater is not None and not self.app.updater.running:
             await mapped(self.app.bot.delete_webhook())
             await self.app.updater.start_polling(
                 timeout=poll_timeout, allowed_updates=Update.ALL_TYPES, poll_interval=0.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -50,9 +51,16 @@ def create_app(
     telegram_secret: str = "",
     zalo: ZaloChannel | None = None,
     zalo_secret: str = "",
+    failing: Callable[[], dict[str, str]] | None = None,
 ) -> Starlette:
     async def health(request: Request) -> Response:
+        """200 while every channel serves; 503 naming the ones that do not (a load balancer
+        or a watchdog restarts or alerts on it)."""
         channels = [c.name for c in (telegram, zalo) if c is not None]
+        down = failing() if failing is not None else {}
+        if down:
+            body = {"status": "failing", "channels": channels, "failing": sorted(down)}
+            return JSONResponse(body, status_code=503)
         return JSONResponse({"status": "ok", "channels": channels})
 
     def webhook(channel: Any, header: str, secret: str, unwrap: bool) -> Any:

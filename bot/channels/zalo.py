@@ -236,6 +236,8 @@ class ZaloChannel:
     def __init__(self, client: ZaloClient, inbox: Inbox) -> None:
         self.client = client
         self._inbox = inbox
+        # Why the channel is not serving right now, for /health; None while it is.
+        self.problem: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, chat_id: str, reply: Reply) -> None:
@@ -257,17 +259,23 @@ class ZaloChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def poll_forever(self, poll_timeout: int = 30) -> None:
-        """Long-poll getUpdates until cancelled; errors back off and never end the loop."""
+        """Long-poll getUpdates until cancelled. Failing to delete the webhook raises (the
+        runtime retries the whole loop and reports the channel down); poll errors back off,
+        and three in a row mark the channel down until a poll succeeds."""
         await with_retries(self.client.delete_webhook, attempts=3)
         failures = 0
+        self.problem = None
         while True:
             try:
                 update = await self.client.get_updates(poll_timeout)
                 failures = 0
+                self.problem = None
             except ChannelError as error:
                 failures += 1
                 delay = min(30.0, 0.5 * 2 ** min(failures, 6))
                 log.warning("zalo poll failed (%s); retrying in %.1fs", error, delay)
+                if failures >= 3:
+                    self.problem = f"getUpdates failing: {error}"[:200]
                 await asyncio.sleep(delay)
                 continue
             if update is not None:
