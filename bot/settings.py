@@ -66,7 +66,25 @@ class VoiceSettings(BaseModel):
         return None if value == "" else value
 
 
-_PLACEHOLDERS = ("your", "change", "token", "xxx", "<", "...", "example", "placeholder")
+# Known placeholders: what documentation and templates put where a token goes. A real token
+# is "<digits>:<35 random letters>" and may contain "xxx" or "token" by chance, so only whole
+# placeholder values (and the Bot API documentation's example) are refused, never a substring.
+_PLACEHOLDER = re.compile(
+    r"(?i)(your|my|bot)?[ _-]*(telegram|zalo)?[ _-]*(bot)?[ _-]*(token|secret)[ _-]*(here)?"
+    r"|change[ _-]?me|placeholder|example|x+|0+|1234567890?|secret|test|dummy"
+)
+_DOC_EXAMPLE_SECRETS = {"ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"}
+_ELLIPSIS = ("...", "…", "<", ">")
+
+
+def looks_like_placeholder(token: str) -> bool:
+    """Whether `token` is a placeholder left in place of a real one."""
+    _, colon, secret = token.partition(":")
+    if any(mark in token for mark in _ELLIPSIS):
+        return True
+    if not colon:
+        return bool(_PLACEHOLDER.fullmatch(token))
+    return secret in _DOC_EXAMPLE_SECRETS or bool(_PLACEHOLDER.fullmatch(secret))
 
 
 class ChannelSettings(BaseModel):
@@ -87,7 +105,7 @@ class ChannelSettings(BaseModel):
         """What stops this channel from starting, each naming its key."""
         found: list[str] = []
         token = self.token.strip()
-        if any(word in token.lower() for word in _PLACEHOLDERS):
+        if looks_like_placeholder(token):
             found.append(f"{section}.token: looks like a placeholder, not a real token")
         elif not re.fullmatch(r"\d{3,}:[A-Za-z0-9_-]{8,}", token):
             found.append(f"{section}.token: expected the form <bot id>:<secret>")

@@ -76,3 +76,39 @@ def test_a_bad_value_names_where_it_came_from(
     with pytest.raises(SettingsError) as raised:
         load_settings(config)
     assert "x" * 20 not in str(raised.value)  # a secret is never echoed back
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "YOUR_TOKEN_HERE",
+        "your-telegram-token",
+        "changeme",
+        "123456789:AA…",
+        "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
+        "123456789:xxxxxxxxxxxxxxxxxxxx",
+        "<token>",
+        "1234567890:your_secret_here",
+    ],
+)
+def test_placeholders_are_refused(token: str) -> None:
+    from bot.settings import ChannelSettings
+
+    assert "placeholder" in " ".join(ChannelSettings(token=token).problems("telegram"))
+
+
+def test_real_tokens_are_never_taken_for_placeholders() -> None:
+    import random
+    import string
+
+    from bot.settings import ChannelSettings
+
+    rng = random.Random(20261202)
+    alphabet = string.ascii_letters + string.digits + "_-"
+    tricky = ["AAHxxxq", "AAtokenZ", "AAyourQ", "AAchangeW", "AAexampleK", "AA-secret-"]
+    for n in range(3000):
+        secret = "".join(rng.choice(alphabet) for _ in range(35))
+        if n < len(tricky):
+            secret = tricky[n] + secret[len(tricky[n]) :]
+        token = f"{rng.randint(10**8, 10**10)}:{secret}"
+        assert ChannelSettings(token=token).problems("telegram") == [], token
