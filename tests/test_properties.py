@@ -43,17 +43,7 @@ settings.register_profile(
 )
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-CONTENT = (
-    "problem",
-    "solution",
-    "benefit_kind",
-    "benefit_detail",
-    "benefit_value_vnd",
-    "field",
-    "applied",
-    "applied_on",
-    "co_authors",
-)
+CONTENT = tuple(name for name in Draft.model_fields if name not in {"id", "sources", "voice_notes"})
 TEXT_FIELDS = ("problem", "solution", "benefit_detail", "co_authors")
 # What answering each question may change.
 MAY_CHANGE: dict[Step, set[str]] = {

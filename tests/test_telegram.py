@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -16,7 +15,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.webhooks import create_app
 from bot.services.dispatch import Dispatcher
 from storage.models import GroupChat, Identity, Initiative, Unit
-from tests.fakes.base import ThreadedServer, wait_for_text
+from tests.fakes.base import served_here, wait_for_text
 from tests.fakes.telegram import FakeTelegram, TelegramUser
 from tests.utils.audio import encode, recording, samples
 
@@ -50,26 +49,10 @@ async def webhook(
         fake_telegram.token, dispatcher, base_url=fake_telegram.base_url, polling=False
     )
     await channel.start()
-    server = ThreadedServer(create_app(telegram=channel, telegram_secret=SECRET))
-    # The app must run on this test's event loop, where the channel lives.
-    config = uvicorn.Config(
-        server._server.config.app,
-        host="127.0.0.1",
-        port=server.port,
-        log_level="error",
-        lifespan="off",
-    )
-    web = uvicorn.Server(config)
-    task = asyncio.create_task(web.serve())
-    for _ in range(1000):
-        if web.started:
-            break
-        await asyncio.sleep(0.01)
-    url = f"{server.base_url}/telegram/webhook"
-    await channel.app.bot.set_webhook(url, secret_token=SECRET)
-    yield channel, url
-    web.should_exit = True
-    await task
+    async with served_here(create_app(telegram=channel, telegram_secret=SECRET)) as base:
+        url = f"{base}/telegram/webhook"
+        await channel.app.bot.set_webhook(url, secret_token=SECRET)
+        yield channel, url
     await channel.stop()
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -18,7 +17,7 @@ from bot.channels.zalo import ZaloChannel, ZaloClient
 from bot.services.dispatch import Dispatcher
 from bot.services.groups import Delivered, post_to_group
 from storage.models import Identity, Initiative
-from tests.fakes.base import free_port
+from tests.fakes.base import served_here
 from tests.fakes.zalo import FakeZalo, ZaloUser
 from tests.utils.audio import encode, recording, samples
 
@@ -154,23 +153,8 @@ async def test_webhook_secret_duplicates_and_blocked_users(
     fake_zalo: FakeZalo, client: ZaloClient, dispatcher: Dispatcher, db: Engine
 ) -> None:
     channel = ZaloChannel(client, dispatcher)
-    port = free_port()
-    web = uvicorn.Server(
-        uvicorn.Config(
-            create_app(zalo=channel, zalo_secret=SECRET),
-            host="127.0.0.1",
-            port=port,
-            log_level="error",
-            lifespan="off",
-        )
-    )
-    task = asyncio.create_task(web.serve())
-    for _ in range(1000):
-        if web.started:
-            break
-        await asyncio.sleep(0.01)
-    url = f"http://127.0.0.1:{port}/zalo/webhook"
-    try:
+    async with served_here(create_app(zalo=channel, zalo_secret=SECRET)) as base:
+        url = f"{base}/zalo/webhook"
         await client.set_webhook(url, SECRET)
         user = ZaloUser(fake_zalo, "z400")
         update = user.send("/start HN-DM01")
@@ -191,9 +175,6 @@ async def test_webhook_secret_duplicates_and_blocked_users(
         with Session(db) as session:
             identity = session.exec(select(Identity).where(Identity.external_id == "z500")).one()
         assert identity.unreachable
-    finally:
-        web.should_exit = True
-        await task
 
 
 async def test_a_failed_group_post_reaches_the_officers_privately(
@@ -279,21 +260,6 @@ async def test_malformed_zalo_updates_are_acknowledged_and_ignored(
     client: ZaloClient, dispatcher: Dispatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     channel = ZaloChannel(client, dispatcher)
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(zalo=channel, zalo_secret=SECRET),
-        host="127.0.0.1",
-        port=port,
-        log_level="error",
-        lifespan="off",
-    )
-    web = uvicorn.Server(config)
-    task = asyncio.create_task(web.serve())
-    for _ in range(1000):
-        if web.started:
-            break
-        await asyncio.sleep(0.01)
-    url = f"http://127.0.0.1:{port}/zalo/webhook"
     headers = {"X-Bot-Api-Secret-Token": SECRET}
     bodies: list[Any] = [
         {"ok": True, "result": None},
@@ -302,11 +268,13 @@ async def test_malformed_zalo_updates_are_acknowledged_and_ignored(
         {"event_name": "message.text.received", "message": {"chat": "c", "from": "u"}},
         {"event_name": "message.text.received", "message": []},
     ]
-    async with httpx.AsyncClient() as http:
-        answers = [(await http.post(url, json=b, headers=headers)).status_code for b in bodies]
-        deep = await http.post(url, content='{"a":' * 10_000 + "1" + "}" * 10_000, headers=headers)
-    web.should_exit = True
-    await task
+    app = create_app(zalo=channel, zalo_secret=SECRET)
+    async with served_here(app) as base, httpx.AsyncClient(base_url=base) as http:
+        answers = [
+            (await http.post("/zalo/webhook", json=b, headers=headers)).status_code for b in bodies
+        ]
+        nested = '{"a":' * 10_000 + "1" + "}" * 10_000
+        deep = await http.post("/zalo/webhook", content=nested, headers=headers)
     await channel.drain()
     assert answers == [200] * len(bodies) and deep.status_code == 400
     assert not [r for r in caplog.records if r.exc_info]

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -60,6 +60,25 @@ class ThreadedServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def served_here(app: Starlette) -> AsyncIterator[str]:
+    """Serve `app` on 127.0.0.1 on the running event loop (where the bot's channels live, as
+    in `sangkien run`); yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
+    web = uvicorn.Server(config)
+    task = asyncio.create_task(web.serve())
+    for _ in range(1000):
+        if web.started:
+            break
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        web.should_exit = True
+        await task
 
 
 def too_many_requests() -> Response:
