@@ -112,6 +112,8 @@ def chat(
         # One event loop for the whole chat, so the dispatcher's locks and pools live on.
         with asyncio.Runner() as runner:
             try:
+                # Replies a crashed chat wrote but never showed (their lease ran out) come first.
+                runner.run(services.dispatcher.flush(terminal))
                 _converse(lambda line: runner.run(terminal.send_line(line)), script)
             finally:
                 services.close()

@@ -444,3 +444,70 @@ def test_saying_no_to_a_stored_read_back_keeps_the_draft_clean(onboarded: FakeUs
     onboarded.send("menu")
     onboarded.press(2)  # Bản nháp
     assert any("Kho phụ liệu ở xa" in label for label in onboarded.labels())
+
+
+# --- every yes/no word at every yes/no question --------------------------------------------
+
+
+def _read_back() -> Chat:
+    chat = at(Step.PROBLEM)
+    chat.voice("Kho phụ liệu xa chuyền may.")
+    return chat
+
+
+def _resume() -> Chat:
+    chat = at(Step.SOLUTION)
+    chat.wait(hours=3)
+    chat.say("Gắn thêm đèn")
+    assert chat.state.step is Step.RESUME
+    return chat
+
+
+YES_NO_QUESTIONS = {
+    # question: (how to stand at it, what a yes does, what a no does)
+    "read-back": (
+        _read_back,
+        lambda c: c.draft.problem == "Kho phụ liệu xa chuyền may.",
+        lambda c: c.draft.problem is None and c.state.pending is None,
+    ),
+    "applied": (
+        lambda: at(Step.APPLIED),
+        lambda c: (c.draft.applied, c.draft.applied_on) == (True, None),
+        lambda c: c.draft.applied is False,
+    ),
+    "co-authors": (
+        lambda: at(Step.COAUTHORS),
+        lambda c: c.draft.co_authors is None and c.state.step is Step.COAUTHORS,
+        lambda c: c.draft.co_authors == "",
+    ),
+    "summary": (
+        lambda: at(Step.SUMMARY),
+        lambda c: c.state.draft is None and c.state.step is Step.MENU,
+        lambda c: c.state.draft is not None and c.state.step is Step.SUMMARY,
+    ),
+    "resume": (
+        _resume,
+        lambda c: c.state.step is Step.SOLUTION,
+        lambda c: c.state.step is Step.RESUME,
+    ),
+}
+
+
+@pytest.mark.parametrize("question", sorted(YES_NO_QUESTIONS))
+@pytest.mark.parametrize("word", YES_WORDS)
+def test_every_yes_word_at_every_yes_no_question(question: str, word: str) -> None:
+    stand, after_yes, _ = YES_NO_QUESTIONS[question]
+    for form in (word, match_key(word) or word, f"{word}!"):
+        chat = stand()
+        chat.say(form)
+        assert after_yes(chat), (question, form, chat.text)
+
+
+@pytest.mark.parametrize("question", sorted(YES_NO_QUESTIONS))
+@pytest.mark.parametrize("word", NO_WORDS)
+def test_every_no_word_at_every_yes_no_question(question: str, word: str) -> None:
+    stand, _, after_no = YES_NO_QUESTIONS[question]
+    for form in (word, match_key(word) or word, f"{word}."):
+        chat = stand()
+        chat.say(form)
+        assert after_no(chat), (question, form, chat.text)
