@@ -48,6 +48,7 @@ QUESTIONS = {
             "SUBMITTED",
             "CANCELLED",
             "STALE_BUTTON",
+            "TRY_AGAIN",
         )
     },
 }

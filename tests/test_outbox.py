@@ -4,6 +4,7 @@ sent; a crash between the commit and the send loses nothing and doubles nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -17,6 +18,7 @@ from bot.channels.base import (
     Turn,
 )
 from bot.services.dispatch import Dispatcher
+from dialogs import messages as msg
 from dialogs.events import Reply, parse_text
 from storage.models import Identity, Initiative, OutboxMessage, OutboxStatus
 from tests.utils.chat import FakeClock, dispatcher_for
@@ -171,3 +173,19 @@ async def test_a_user_who_blocked_the_bot_is_not_written_to_again(
     with Session(db) as session:
         assert session.exec(select(Identity)).one().unreachable
     assert await dispatcher.flush(messenger) == 0
+
+
+async def test_a_turn_that_cannot_be_saved_tells_the_worker_to_send_again(
+    tmp_path: Path,
+) -> None:
+    from storage.db import create_db_engine
+
+    broken = create_db_engine(f"sqlite:///{tmp_path}/no-schema.db")  # every write fails
+    dispatcher = dispatcher_for(broken)
+    messenger = Messenger()
+    try:
+        await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u1")
+    finally:
+        dispatcher.close()
+        broken.dispose()
+    assert messenger.seen == [msg.TRY_AGAIN]

@@ -81,10 +81,18 @@ class Dispatcher:
             async with self._chat_lock(turn.channel, turn.chat_id):
                 if incoming.acknowledge is not None:
                     await _quietly(incoming.acknowledge())
-                deliveries = await self._turn(sender, incoming)
+                try:
+                    deliveries = await self._turn(sender, incoming)
+                except Exception:
+                    # Nothing was saved (the transaction rolled back): say so, so the worker
+                    # sends it again rather than waiting for an answer that never comes.
+                    log.exception("%s update %s failed", turn.channel, incoming.update_key)
+                    if not isinstance(incoming.content, BlockedIn | GroupCommandIn):
+                        await _quietly(sender.send(turn.chat_id, Reply(msg.TRY_AGAIN)))
+                    return
                 await self.deliverer.deliver(sender, deliveries)
         except Exception:
-            log.exception("%s update %s failed", turn.channel, incoming.update_key)
+            log.exception("%s update %s: delivery failed", turn.channel, incoming.update_key)
 
     async def _turn(self, sender: Sender, incoming: Incoming) -> list[Delivery]:
         """The turn's transaction; the clock is read once and that instant used throughout."""
