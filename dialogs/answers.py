@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
 from dialogs.events import Option
+from dialogs.messages import strip_emoji_label
 from nlp.text import clean_text, has_diacritics, match_key, real_words
 
 YES_WORDS = (
@@ -106,12 +107,16 @@ NON_ANSWERS = (
 )
 
 
-def _words(text: str) -> tuple[str, ...]:
-    """The diacritic-free words of `text` without trailing particles ("ạ", "nhé")."""
-    words = match_key(text).split()
-    while len(words) > 1 and words[-1] in _PARTICLES:
+def _without_particles(words: list[str], particles: Collection[str]) -> tuple[str, ...]:
+    """`words` without trailing particles ("ạ", "nhé"); a lone word is kept."""
+    while len(words) > 1 and words[-1] in particles:
         words.pop()
     return tuple(words)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """The diacritic-free words of `text` without trailing particles."""
+    return _without_particles(match_key(text).split(), _PARTICLES)
 
 
 def _keys(vocabulary: Sequence[str]) -> frozenset[tuple[str, ...]]:
@@ -131,10 +136,7 @@ _MARKED_PARTICLES = {"ạ", "nhé", "nha", "nhen", "à", "đấy", "anh", "chị
 def _marked_words(text: str) -> tuple[str, ...]:
     """Lower-case words with their marks, punctuation and trailing particles off."""
     folded = unicodedata.normalize("NFC", clean_text(text)).casefold()
-    words = re.sub(r"[^\w\s]", " ", folded).split()
-    while len(words) > 1 and words[-1] in _MARKED_PARTICLES:
-        words.pop()
-    return tuple(words)
+    return _without_particles(re.sub(r"[^\w\s]", " ", folded).split(), _MARKED_PARTICLES)
 
 
 def _lookup(
@@ -258,6 +260,19 @@ _FUZZY_WORD = 75  # one letter wrong in a 4-letter word still counts
 _AMBIGUOUS_MARGIN = 5
 
 
+def label_key(option: Option) -> str:
+    """What an option's label reads as, for matching: no emoji, no marks ("tiet kiem tien")."""
+    return match_key(strip_emoji_label(option.label))
+
+
+def named_option(text: str, options: Sequence[Option]) -> str | None:
+    """The option whose whole label or an alias `text` is ("Gõ lại", "go lai"), else None."""
+    key = match_key(text)
+    if not key:
+        return None
+    return next((o.value for o in options if key == label_key(o) or key in o.aliases), None)
+
+
 def _label_words(option: Option, label_key: str) -> set[str]:
     words = set(label_key.split())
     for alias in option.aliases:
@@ -265,16 +280,17 @@ def _label_words(option: Option, label_key: str) -> set[str]:
     return words
 
 
-def match_option(text: str, options: Sequence[Option], label_keys: Sequence[str]) -> ChoiceMatch:
+def match_option(text: str, options: Sequence[Option]) -> ChoiceMatch:
     """The option a typed or spoken answer names: its full label or an alias, a prefix of the
     label ("gửi"), or distinctive words of it ("tiền", "thời gian", "ky thuat"), one letter
     wrong allowed in longer words. Two options that match as well: ambiguous."""
     key = match_key(text)
     if not key:
         return ChoiceMatch(None)
-    for option, label in zip(options, label_keys, strict=True):
-        if key == label or key in option.aliases:
-            return ChoiceMatch(option.value)
+    exact = named_option(text, options)
+    if exact is not None:
+        return ChoiceMatch(exact)
+    label_keys = [label_key(option) for option in options]
     words = [w for w in key.split() if w not in _STOP] or key.split()
     scored: list[tuple[float, Option]] = []
     for option, label in zip(options, label_keys, strict=True):

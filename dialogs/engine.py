@@ -12,7 +12,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from dialogs import messages as msg
-from dialogs.answers import is_greeting, is_thanks, match_option, number_of, yes_or_no
+from dialogs.answers import (
+    is_greeting,
+    is_thanks,
+    match_option,
+    named_option,
+    number_of,
+    yes_or_no,
+)
 from dialogs.events import (
     ChoiceIn,
     CommandIn,
@@ -138,7 +145,7 @@ class _Turn:
         if text is not None and state.options and set(state.options) <= _VOICE_CHOICES:
             # Right after a no at the read-back: "1"/"2" (or their words) pick Nói lại / Gõ lại.
             number = number_of(text)
-            picked = _option_named(text, _AFTER_NO)
+            picked = named_option(text, _AFTER_NO)
             if number is not None and 1 <= number <= len(state.options):
                 picked = state.options[number - 1]
             if picked is not None:
@@ -207,26 +214,19 @@ class _Turn:
                 self.retry(Retry(msg.STALE_BUTTON), read_back=True)
                 return True
             choice = event.value
-        elif isinstance(event, TextIn):
-            said = yes_or_no(event.text)
-            number = number_of(event.text)
-            if said is not None:
-                choice = "voice:yes" if said else "voice:no"
-            elif number is not None:
-                if not 1 <= number <= len(VOICE_OPTIONS):
-                    hint = msg.NOT_A_CHOICE.format(numbers=msg.choices_hint(len(VOICE_OPTIONS)))
-                    self.retry(Retry(hint), read_back=True)
-                    return True
-                choice = VOICE_OPTIONS[number - 1].value
-            else:
-                choice = _option_named(event.text, VOICE_OPTIONS)
-        elif isinstance(event, VoiceIn):
-            said = yes_or_no(event.transcript or "")
-            number = number_of(event.transcript or "")
+        elif (text := _text_of(event)) is not None:
+            typed = isinstance(event, TextIn)
+            said, number = yes_or_no(text), number_of(text)
             if said is not None:
                 choice = "voice:yes" if said else "voice:no"
             elif number is not None and 1 <= number <= len(VOICE_OPTIONS):
                 choice = VOICE_OPTIONS[number - 1].value
+            elif number is not None and typed:  # a typed number that is no option: ask again
+                hint = msg.NOT_A_CHOICE.format(numbers=msg.choices_hint(len(VOICE_OPTIONS)))
+                self.retry(Retry(hint), read_back=True)
+                return True
+            elif typed:
+                choice = named_option(text, VOICE_OPTIONS)
         if choice is None:
             state.pending = None  # a new answer, typed or spoken, replaces the read-back
             return False
@@ -340,14 +340,6 @@ def _text_of(event: Inbound) -> str | None:
     return None
 
 
-def _option_named(text: str, options: tuple[Option, ...]) -> str | None:
-    key = match_key(text)
-    for option in options:
-        if key == match_key(msg.strip_emoji_label(option.label)) or key in option.aliases:
-            return option.value
-    return None
-
-
 def _is_stale(ctx: Ctx) -> bool:
     last = ctx.state.last_activity
     return last is not None and ctx.now - last >= ctx.config.resume_after
@@ -392,13 +384,12 @@ def _resolve(ctx: Ctx, spec: StepSpec, event: Inbound, *, strict: bool = False) 
         if spec.accepts is Accepts.CHOICE:
             return Retry(msg.NOT_A_CHOICE.format(numbers=msg.choices_hint(len(offered))))
     options = [o for o in spec.prompt(ctx).options if o.value in offered]
-    labels = [match_key(msg.strip_emoji_label(o.label)) for o in options]
     if strict or spec.accepts is Accepts.CHOICE_OR_TEXT:
-        value = _option_named(text, tuple(options))
+        value = named_option(text, options)
         if value is not None:
             return Answer(choice=value)
     else:
-        found = match_option(text, options, labels)
+        found = match_option(text, options)
         if found.value is not None:
             return Answer(choice=found.value)
         if found.candidates:

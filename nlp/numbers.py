@@ -376,6 +376,7 @@ _PLAIN_NUMBER_WORDS: dict[str, str] = {
     "chuc": "chục",
     "muoi": "mươi",
 }
+DIGIT_KEYS = {"mot", "hai", "ba", "bon", "nam", "sau", "bay", "tam", "chin"}
 _PLAIN_SCALES = {"tram", "nghin", "ngan", "trieu", "ty", "ti", "muoi", "chuc", "ruoi"}
 
 
@@ -403,17 +404,14 @@ def restore_number_words(text: str) -> str:
     return " ".join(out)
 
 
-DIGIT_KEYS = {"mot", "hai", "ba", "bon", "nam", "sau", "bay", "tam", "chin"}
-
 # --- amounts with their period ---------------------------------------------------------------
 
 # How many of each period make a year. A day is a working day: 26 a month, as payrolls count.
 PER_YEAR: dict[str, int] = {"ngày": 312, "tuần": 52, "tháng": 12, "quý": 4, "năm": 1}
 _PERIOD_WORDS = {"ngay": "ngày", "tuan": "tuần", "thang": "tháng", "quy": "quý", "nam": "năm"}
-_PERIOD = re.compile(
-    r"(?:\b(?:moi|mot|1|hang|trong|cho|tren)\s+|/\s*)(ngay|tuan|thang|quy|nam)\b"
-    r"|\b(ngay|tuan|thang|quy|nam)\s*$"
-)
+# "mỗi tháng", "một năm", "hàng tuần", "/ca": the words that put a figure per period.
+_PER = r"(?:\b(?:moi|mot|1|hang|trong|cho|tren)\s+|/\s*)"
+_PERIOD = re.compile(rf"{_PER}(ngay|tuan|thang|quy|nam)\b|\b(ngay|tuan|thang|quy|nam)\s*$")
 # Sums larger than this are not savings a worker's idea brings (and would overflow columns).
 MAX_VND = 10**13
 
@@ -429,6 +427,11 @@ class Money:
     def per_year(self) -> int:
         return self.amount * PER_YEAR[self.period]
 
+    @property
+    def plausible(self) -> bool:
+        """Whether this could be what an idea saves (and fits the database's columns)."""
+        return self.per_year <= MAX_VND
+
 
 def period_of(text: str) -> str | None:
     """The period a figure is given for: "mỗi tháng", "/tháng", "một năm" → its word."""
@@ -441,24 +444,17 @@ def period_of(text: str) -> str | None:
 def read_money(text: str) -> Money | None:
     """Money typed or spoken, with its period: "khoảng 3 triệu rưỡi một tháng" →
     Money(3_500_000, "tháng"); "ba trieu ruoi" → Money(3_500_000, "năm"). None when there is
-    no amount, or it is beyond any saving (:data:`MAX_VND`)."""
-    cleaned = clean_text(text)
-    digits = spoken_to_digits(restore_number_words(cleaned))
+    no amount; one beyond any saving ("9300000000 tỷ") is not :attr:`Money.plausible`."""
+    digits = spoken_to_digits(restore_number_words(clean_text(text)))
     amount = parse_vnd(digits)
-    if amount is None or amount <= 0 or amount > MAX_VND:
+    if amount is None or amount <= 0:
         return None
     return Money(amount, period_of(digits) or "năm")
 
 
-def too_large(text: str) -> bool:
-    """Whether `text` holds an amount beyond :data:`MAX_VND` ("9300000000 tỷ")."""
-    amount = parse_vnd(spoken_to_digits(restore_number_words(clean_text(text))))
-    return amount is not None and amount > MAX_VND
-
-
 _TIME_UNITS = {"phut": "phút", "p": "phút", "gio": "giờ", "tieng": "giờ", "h": "giờ"}
 _TIME = re.compile(r"(\d+(?:[.,]\d+)?)\s*(phut|p|gio|tieng|h)\b")
-_PER_SHIFT = re.compile(r"(?:\b(?:moi|mot|1|trong|cho|tren)\s+|/\s*)(ca|ngay|tuan|thang|nam)\b")
+_PER_SHIFT = re.compile(rf"{_PER}(ca|ngay|tuan|thang|nam)\b")
 
 
 @dataclass(frozen=True, slots=True)

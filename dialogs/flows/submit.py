@@ -26,7 +26,7 @@ from dialogs.flow import (
 )
 from dialogs.state import BenefitKind, Draft, FieldOfWork, Step
 from dialogs.summary import make_title, money_text, read_back, time_text
-from nlp.numbers import read_money, read_time_saved, too_large
+from nlp.numbers import read_money, read_time_saved
 from nlp.text import clean_text, match_key, real_words, title_case
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
@@ -273,9 +273,9 @@ def _on_benefit_detail(ctx: Ctx, answer: Answer) -> Goto | Retry:
     value: int | None = None
     notes: tuple[str, ...] = ()
     if kind is BenefitKind.MONEY and not is_non_answer(text):  # "chưa rõ" keeps no figure
-        if too_large(text):
-            return Retry(msg.MONEY_TOO_LARGE)
         money = read_money(text)
+        if money is not None and not money.plausible:
+            return Retry(msg.MONEY_TOO_LARGE)
         if money is not None:
             value = money.per_year
             notes = (msg.MONEY_UNDERSTOOD.format(amount=money_text(money)),)
