@@ -298,7 +298,11 @@ def match_option(text: str, options: Sequence[Option]) -> ChoiceMatch:
             scored.append((100.0, option))
             continue
         vocabulary = _label_words(option, label)
-        best = [max((fuzz.ratio(w, v) for v in vocabulary), default=0.0) for w in words]
+        # A typo keeps the word's first letter: "gain" is "gian", but "vang" is not "sang".
+        best = [
+            max((fuzz.ratio(w, v) for v in vocabulary if v[:1] == w[:1]), default=0.0)
+            for w in words
+        ]
         if all(
             b == 100 or (len(w) >= 4 and b >= _FUZZY_WORD) for w, b in zip(words, best, strict=True)
         ):

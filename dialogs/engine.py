@@ -377,6 +377,8 @@ def _resolve(ctx: Ctx, spec: StepSpec, event: Inbound, *, strict: bool = False) 
         choice = spec.yes if said else spec.no
         if choice is not None:
             return Answer(choice=choice)
+        if spec.accepts is Accepts.CHOICE:  # "vâng" at the menu picks nothing: ask for one
+            return Retry(msg.NOT_A_CHOICE.format(numbers=msg.choices_hint(len(offered))))
     number = number_of(text)
     if number is not None and (spec.accepts is Accepts.CHOICE or len(match_key(text)) <= 12):
         if 1 <= number <= len(offered):

@@ -510,3 +510,12 @@ def test_every_no_word_at_every_yes_no_question(question: str, word: str) -> Non
         chat = stand()
         chat.say(form)
         assert after_no(chat), (question, form, chat.text)
+
+
+@pytest.mark.parametrize("word", ["vâng", "dạ", "ok", "không"])
+def test_a_yes_or_no_where_it_means_nothing_asks_for_a_choice(word: str) -> None:
+    for step in (Step.MENU, Step.BENEFIT_KIND, Step.FIELD):
+        chat = at(step)
+        reply = chat.say(word)
+        assert "chọn 1, 2" in reply and "cái nào" not in reply, (step, reply)
+        assert chat.state.step is step
