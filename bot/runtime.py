@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import fcntl
 import logging
 import signal
@@ -26,10 +27,12 @@ from bot.services.conversation import ConversationService
 from bot.services.database import Database
 from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
+from bot.services.review import ReviewService
 from bot.services.voice import VoiceInbox
 from bot.settings import Settings, SettingsError
 from storage.db import create_db_engine, is_up_to_date, upgrade
 from storage.demo import seed_demo
+from storage.models import UnitLevel
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +104,14 @@ class Services:
     ) -> None:
         self.db = Database(engine)
         self.clock = clock
+        levels = tuple(UnitLevel(level) for level in settings.review.levels)
         self.conversations = ConversationService(
-            self.db, settings.dialog.to_config(settings.voice.max_seconds), clock
+            self.db,
+            settings.dialog.to_config(settings.voice.max_seconds),
+            clock,
+            review_levels=levels,
         )
+        self.review = ReviewService(self.db, levels, clock)
         self.groups = GroupService(self.db, clock)
         self.voice = voice or VoiceInbox(settings.voice, settings.data_dir, clock=clock)
         self.dispatcher = Dispatcher(self.conversations, self.groups, self.voice, clock=clock)
@@ -210,6 +218,7 @@ class Bot:
             tasks.append(asyncio.create_task(self._keep_up("zalo", self._run_zalo)))
         # Replies a crashed process wrote but never sent, and ones left for a later try.
         tasks += [asyncio.create_task(self.dispatcher.flush_forever(c)) for c in channels]
+        tasks.append(asyncio.create_task(self._notify_officers_forever()))
         try:
             yield
         finally:
@@ -222,6 +231,17 @@ class Bot:
             if self.telegram is not None:
                 await self.telegram.stop()
             self.services.close()
+
+    async def _notify_officers_forever(self, every: float = 60.0) -> None:
+        """Tell officers of new entries in batches (at most every notify_every_minutes);
+        the scheduler of a later issue takes this over as a job."""
+        batch = dt.timedelta(minutes=self.settings.review.notify_every_minutes)
+        while True:
+            try:
+                await asyncio.to_thread(self.services.review.notify_officers, every=batch)
+            except Exception:
+                log.exception("could not notify officers; trying again in %.0f s", every)
+            await asyncio.sleep(every)
 
     async def serve(self) -> None:
         """Run until SIGINT or SIGTERM, then stop the web server, drain the channels and

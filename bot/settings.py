@@ -121,6 +121,8 @@ class ChannelSettings(BaseModel):
 
 class TelegramSettings(ChannelSettings):
     api_base_url: str = "https://api.telegram.org"
+    # The bot's @username, for officers' invitation links (t.me/<username>?start=…).
+    username: str = ""
 
 
 class ZaloSettings(ChannelSettings):
@@ -129,6 +131,27 @@ class ZaloSettings(ChannelSettings):
     voice_hosts: list[str] = Field(
         default_factory=lambda: ["https://*.zdn.vn", "https://*.zadn.vn", "https://*.zalo.me"]
     )
+
+
+class ReviewSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The levels an initiative is reviewed at, bottom up; the last level's decision is final.
+    levels: list[Literal["grassroots", "district", "province", "national"]] = Field(
+        default_factory=lambda: ["grassroots"], min_length=1
+    )
+    # Officers hear of new entries waiting for them at most this often (one message).
+    notify_every_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # Invitation codes expire after this many days unless `--expires` says otherwise.
+    invite_days: int = Field(default=7, ge=1, le=365)
+
+    @field_validator("levels")
+    @classmethod
+    def _bottom_up(cls, levels: list[str]) -> list[str]:
+        order = ["grassroots", "district", "province", "national"]
+        if len(set(levels)) != len(levels) or levels != sorted(levels, key=order.index):
+            raise ValueError("levels must be distinct and go bottom up, e.g. grassroots, district")
+        return levels
 
 
 class ServerSettings(BaseModel):
@@ -154,6 +177,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
 
     @field_validator("database_url")
     @classmethod

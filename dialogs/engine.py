@@ -31,7 +31,7 @@ from dialogs.events import (
     VoiceIn,
 )
 from dialogs.flow import Accepts, Answer, Ctx, DialogConfig, Flow, Retry, StepSpec
-from dialogs.state import Directory, Draft, PendingAnswer, State, Step
+from dialogs.state import Desk, Directory, Draft, PendingAnswer, State, Step
 from nlp.text import match_key
 
 NAV_BACK, NAV_CANCEL, NAV_HELP, NAV_MENU = "nav:back", "nav:cancel", "nav:help", "nav:menu"
@@ -78,9 +78,12 @@ def handle(
     now: dt.datetime,
     directory: Directory,
     config: DialogConfig | None = None,
+    desk: Desk | None = None,
 ) -> Outcome:
     """Advance the conversation of `flow` by one inbound event."""
     ctx = Ctx(state.working_copy(), now, directory, config or DialogConfig())
+    if desk is not None:
+        ctx.desk = desk
     outcome = Outcome(ctx.state)
     _Turn(flow, ctx, outcome).dispatch(event)
     ctx.state.last_activity = now
@@ -97,6 +100,8 @@ class _Turn:
 
     def dispatch(self, event: Inbound) -> None:
         flow, state = self.flow, self.ctx.state
+        if isinstance(event, CommandIn) and self.command(event):
+            return
         if state.step is flow.start:
             self.say(flow.welcome)
             if isinstance(event, CommandIn) and event.name == "start" and event.arg:
@@ -163,6 +168,34 @@ class _Turn:
 
     def say(self, text: str) -> None:
         self.out.replies.append(Reply(text))
+
+    def command(self, event: CommandIn) -> bool:
+        """A flow's own slash command (``/duyet``, ``/canbo CODE``, or its deep link); False
+        when the command is not one of the flow's."""
+        flow, state = self.flow, self.ctx.state
+        name, arg = event.name, event.arg
+        if name == "start":
+            for prefix, command in flow.deep_links.items():
+                if arg.lower().startswith(prefix):
+                    name, arg = command, arg[len(prefix) :]
+        spec = flow.commands.get(name)
+        if spec is None:
+            return False
+        if state.step is flow.start:
+            self.say(flow.welcome)
+        result = spec.handle(self.ctx, arg.strip())
+        if isinstance(result, Retry):
+            self.say(result.text)
+            if state.step is flow.start:
+                self.enter(flow.entry)
+            else:
+                self.ask_again()
+            return True
+        if result.step not in spec.targets:
+            raise UndeclaredTransitionError(f"/{name} → {result.step}")
+        self.out.replies.extend(Reply(note) for note in result.notes)
+        self.enter(result.step)
+        return True
 
     def ask_again(self) -> None:
         """Ask what is waiting for an answer: the read-back if there is one, else the step."""
@@ -248,7 +281,7 @@ class _Turn:
 
     def navigate(self, spec: StepSpec, nav: str) -> None:
         flow, state = self.flow, self.ctx.state
-        onboarded = state.unit_code is not None and state.name is not None
+        onboarded = state.name is not None and (state.unit_code is not None or state.officer)
         if nav == NAV_HELP:
             self.out.replies.append(Reply(flow.help[state.step], hint=True))
             self.ask_again()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialogs.events import Reply
-from dialogs.state import Directory, Draft, Source, State, Step
+from dialogs.state import Desk, Directory, Draft, NoDesk, Source, State, Step
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -74,6 +75,9 @@ class Ctx:
     config: DialogConfig
     # The draft this turn sent: no longer a draft, though the store still lists it as one.
     just_sent: int | None = None
+    desk: Desk = field(default_factory=NoDesk)
+    # Look-ups made once per turn (a card is shown by a prompt that may run twice).
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def draft(self) -> Draft:
@@ -106,6 +110,17 @@ class StepSpec:
     no: str | None = None
 
 
+CommandHandler = Callable[[Ctx, str], Goto | Retry]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """A slash command of a flow (``/duyet``): what it does and where it may lead."""
+
+    handle: CommandHandler
+    targets: tuple[Step, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Flow:
     """A conversation: its steps and the landmarks the engine needs.
@@ -130,6 +145,9 @@ class Flow:
     field_of_step: Mapping[Step, str]
     # A voice answer this step gets that is long is the whole story told at once.
     story_step: Step | None = None
+    commands: Mapping[str, CommandSpec] = field(default_factory=dict)
+    # "/start canbo-CODE" is "/canbo CODE": deep links carry one argument only.
+    deep_links: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         declared = set(self.specs)

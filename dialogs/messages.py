@@ -29,6 +29,9 @@ PROMPTS: dict[Step, str] = {
     Step.COAUTHORS: "🤝 Có ai cùng làm không?\nGõ tên từng người, cách nhau dấu phẩy.",
     Step.SUMMARY: "📋 Xem lại sáng kiến:\n\n{summary}\n\nGửi đi nhé?",
     Step.EDIT_PICK: "✏️ Anh/chị muốn sửa phần nào?",
+    Step.REVIEW_CARD: "{card}\n\nSáng kiến này thế nào?",
+    Step.REVIEW_PART: "↩️ Trả lại để sửa phần nào?",
+    Step.REVIEW_REASON: "✍️ Lý do là gì? Gõ hoặc nói ngắn gọn, người gửi sẽ đọc.",
 }
 
 BENEFIT_DETAIL_PROMPTS: dict[BenefitKind, str] = {
@@ -73,6 +76,12 @@ HELP: dict[Step, str] = {
     Step.COAUTHORS: "❓ Gõ tên những người cùng nghĩ ra hoặc cùng làm. Không có thì chọn 1.",
     Step.SUMMARY: "❓ Chọn 1 để gửi, 2 để sửa một phần, 3 để lưu nháp gửi sau.",
     Step.EDIT_PICK: "❓ Chọn số của phần muốn sửa. Sửa xong sẽ quay lại bản xem lại.",
+    Step.REVIEW_CARD: (
+        "❓ Hợp lệ: chuyển đi tiếp. Trả lại: người gửi sửa rồi gửi lại. "
+        "Không hợp lệ: dừng hẳn. Bỏ qua: xem cái sau."
+    ),
+    Step.REVIEW_PART: "❓ Chọn phần cần sửa. Người gửi sẽ mở đúng phần đó.",
+    Step.REVIEW_REASON: "❓ Viết lý do để người gửi hiểu cần làm gì.",
 }
 
 HELP_GENERAL = (
@@ -139,6 +148,47 @@ STATUS_LABELS: dict[IdeaStatus, str] = {
     IdeaStatus.RETURNED: "↩️ Cần bổ sung",
     IdeaStatus.REJECTED: "❌ Chưa được công nhận",
 }
+RETURNED_MARK = "↩️"
+
+# --- officers ------------------------------------------------------------------------------
+MENU_REVIEW = "🗂️ Duyệt sáng kiến"
+REVIEW_VALID = "✅ Hợp lệ"
+REVIEW_RETURN = "↩️ Trả lại"
+REVIEW_REJECT = "❌ Không hợp lệ"
+REVIEW_SKIP = "⏭️ Bỏ qua"
+REVIEW_WHOLE = "📋 Cả bài"
+OFFICERS_ONLY = "⛔ Việc này chỉ dành cho cán bộ công đoàn."
+QUEUE_EMPTY = "📭 Không còn sáng kiến nào chờ duyệt."
+DECIDED_VALID = "✅ Đã ghi: hợp lệ."
+DECIDED_RETURNED = "↩️ Đã trả lại cho người gửi."
+DECIDED_REJECTED = "❌ Đã ghi: không hợp lệ."
+DECIDED_TAKEN = "👥 Sáng kiến này đã có người duyệt."
+DECIDED_FORBIDDEN = "⛔ Sáng kiến này không thuộc đơn vị của anh/chị."
+REASON_NEEDED = "✍️ Anh/chị ghi lý do bằng vài chữ nhé."
+INVITE_USAGE = "🔑 Gõ /canbo và mã mời, ví dụ: /canbo K7QM-2XPA"
+INVITE_BAD = "🔑 Mã mời không đúng, đã dùng hoặc hết hạn. Anh/chị xin mã mới nhé."
+INVITE_OK = "🎖️ Anh/chị là cán bộ công đoàn của «{unit}». Gõ /duyet để duyệt sáng kiến."
+NEED_UNIT_FIRST = "🏭 Để gửi sáng kiến, cho tôi biết công đoàn cơ sở nơi anh/chị làm."
+WAITING_NOTICE = "📥 {count} sáng kiến mới chờ duyệt. Gõ /duyet để xem."
+CARD = "🗂️ Sáng kiến số {id} · {level}\n👤 {author} · {unit}\n📅 Gửi ngày {date}\n\n{summary}"
+CARD_ENTERED_BY = "✍️ Cán bộ {name} nhập hộ"
+CARD_HISTORY = "🧾 Đã duyệt: {history}"
+CARD_SOURCES = "🎤 Nói: {voice}"
+LEVEL_NAMES = {
+    "grassroots": "cấp cơ sở",
+    "district": "cấp trên cơ sở",
+    "province": "cấp tỉnh, ngành",
+    "national": "cấp Tổng Liên đoàn",
+}
+DECISION_NAMES = {"valid": "hợp lệ", "returned": "trả lại", "rejected": "không hợp lệ"}
+# What the author is told.
+TOLD_VALID_NEXT = "✅ Sáng kiến «{title}» đạt {level}, đã chuyển lên {next}."
+TOLD_VALID = "🏅 Sáng kiến «{title}» được công nhận hợp lệ. Cảm ơn anh/chị!"
+TOLD_RETURNED = (
+    "↩️ Sáng kiến «{title}» cần sửa phần {part}.\nLý do: {reason}\n"
+    "Chọn «Bản nháp» ở menu để sửa rồi gửi lại."
+)
+TOLD_REJECTED = "❌ Sáng kiến «{title}» chưa được công nhận.\nLý do: {reason}"
 
 UNIT_NOT_FOUND = "🏭 Không tìm thấy mã «{code}». Anh/chị xem lại, hoặc hỏi cán bộ công đoàn nhé."
 UNIT_SUGGEST = "🏭 Không có mã «{code}». Có phải: {codes}? Không chắc thì hỏi cán bộ công đoàn."
@@ -253,6 +303,9 @@ STEP_TITLES: dict[Step, str] = {
     Step.COAUTHORS: "🤝 Người cùng làm",
     Step.SUMMARY: "📋 Xem lại và gửi",
     Step.EDIT_PICK: "✏️ Sửa phần nào",
+    Step.REVIEW_CARD: "🗂️ Duyệt sáng kiến",
+    Step.REVIEW_PART: "↩️ Phần cần sửa",
+    Step.REVIEW_REASON: "✍️ Lý do",
 }
 
 

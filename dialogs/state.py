@@ -27,6 +27,10 @@ class Step(StrEnum):
     COAUTHORS = "coauthors"
     SUMMARY = "summary"
     EDIT_PICK = "edit_pick"
+    # An officer's steps: review one card at a time.
+    REVIEW_CARD = "review_card"
+    REVIEW_PART = "review_part"
+    REVIEW_REASON = "review_reason"
 
 
 class BenefitKind(StrEnum):
@@ -69,6 +73,8 @@ class Draft(BaseModel):
     sources: dict[str, Source] = Field(default_factory=dict)
     # The stored voice note each answer came from: {"problem": 12}
     voice_notes: dict[str, int] = Field(default_factory=dict)
+    # Returned by an officer: the question their reason concerns, where editing starts.
+    reopen: Step | None = None
 
     def has_content(self) -> bool:
         """True once the worker has answered at least the first question."""
@@ -85,6 +91,17 @@ class PendingAnswer(BaseModel):
     note_id: int | None = None
 
 
+class ReviewState(BaseModel):
+    """An officer's place in the review queue: the card shown, what they chose for it, and
+    the cards they skipped this time round."""
+
+    card: int | None = None
+    level: str | None = None
+    decision: str | None = None
+    part: Step | None = None
+    skipped: list[int] = Field(default_factory=list)
+
+
 class State(BaseModel):
     """The whole conversation state of one chat, stored as JSON next to the draft."""
 
@@ -96,6 +113,9 @@ class State(BaseModel):
     pending: PendingAnswer | None = None
     options: list[str] = Field(default_factory=list)
     last_activity: dt.datetime | None = None
+    # Redeemed an officer's invitation (what they may do is checked on every action).
+    officer: bool = False
+    review: ReviewState | None = None
 
     def working_copy(self) -> State:
         """A copy whose mutable parts (draft, its sources, options) are the copy's own.
@@ -141,6 +161,49 @@ class IdeaRef(BaseModel):
     updated_at: dt.datetime
 
 
+class Card(BaseModel):
+    """One initiative as an officer reviews it."""
+
+    id: int
+    level: str
+    title: str
+    problem: str | None
+    solution: str | None
+    benefit_kind: BenefitKind | None
+    benefit_detail: str | None
+    benefit_value_vnd: int | None
+    field: FieldOfWork | None
+    applied: bool | None
+    applied_on: dt.date | None
+    co_authors: str | None
+    author_name: str | None
+    unit_name: str
+    submitted_at: dt.datetime | None
+    sources: dict[str, str] = Field(default_factory=dict)
+    # Earlier decisions, in words: ["Cơ sở: hợp lệ (Trần Văn Hùng)"]
+    history: list[str] = Field(default_factory=list)
+    entered_by: str | None = None
+
+    def as_draft(self) -> Draft:
+        return Draft(
+            problem=self.problem,
+            solution=self.solution,
+            benefit_kind=self.benefit_kind,
+            benefit_detail=self.benefit_detail,
+            benefit_value_vnd=self.benefit_value_vnd,
+            field=self.field,
+            applied=self.applied,
+            applied_on=self.applied_on,
+            co_authors=self.co_authors,
+        )
+
+
+class Decided(StrEnum):
+    DONE = "done"
+    TAKEN = "taken"  # somebody decided it first
+    FORBIDDEN = "forbidden"  # not in this officer's units
+
+
 class Directory(Protocol):
     """Read-only look-ups the dialog needs, bound to the person chatting.
 
@@ -160,3 +223,44 @@ class Directory(Protocol):
     def submitted(self) -> list[IdeaRef]: ...
 
     def load_draft(self, initiative_id: int) -> Draft | None: ...
+
+
+class Desk(Protocol):
+    """What the dialog may ask done beyond its own state: officers' actions and answers to
+    them, carried out by the caller in the same transaction as the turn. Every method checks
+    the person's rights itself; the dialog never decides who may do what."""
+
+    def officer_units(self) -> list[UnitRef]: ...
+
+    def redeem(self, code: str) -> UnitRef | None:
+        """Use an invitation code: the unit the person is now an officer of, or None."""
+        ...
+
+    def next_card(self, skip: list[int]) -> Card | None: ...
+
+    def card(self, initiative_id: int) -> Card | None: ...
+
+    def decide(
+        self, initiative_id: int, level: str, decision: str, reason: str | None, part: Step | None
+    ) -> Decided: ...
+
+
+class NoDesk:
+    """A desk for someone with no officer rights and nothing waiting for them."""
+
+    def officer_units(self) -> list[UnitRef]:
+        return []
+
+    def redeem(self, code: str) -> UnitRef | None:
+        return None
+
+    def next_card(self, skip: list[int]) -> Card | None:
+        return None
+
+    def card(self, initiative_id: int) -> Card | None:
+        return None
+
+    def decide(
+        self, initiative_id: int, level: str, decision: str, reason: str | None, part: Step | None
+    ) -> Decided:
+        return Decided.FORBIDDEN

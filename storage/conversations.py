@@ -71,6 +71,7 @@ _SELECT_PERSON = (
         _identity.c.external_id == bindparam("external_id"),
     )
 )
+_SELECT_PERSON_NAME = select(_person.c.name).where(_person.c.id == bindparam("row_id"))
 _INSERT_PERSON = insert(_person).returning(_person.c.id)
 _INSERT_IDENTITY = insert(_identity)
 _UPDATE_PERSON = update(_person).where(_person.c.id == bindparam("row_id"))
@@ -294,3 +295,7 @@ class ConversationStore:
     def update_initiative(self, initiative_id: int, author_id: int, values: dict[str, Any]) -> None:
         """Update an initiative, only if `author_id` wrote it."""
         self._run(_UPDATE_INITIATIVE, values | {"row_id": initiative_id, "author": author_id})
+
+    def person_name(self, person_id: int) -> str | None:
+        row = self._run(_SELECT_PERSON_NAME, {"row_id": person_id}).first()
+        return row.name if row else None

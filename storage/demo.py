@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import Session
 
-from storage.models import UnitCreate, UnitLevel
+from storage.models import Period, UnitCreate, UnitLevel
 from storage.units import count_units, create_units
 
 N, P, D, G = UnitLevel.NATIONAL, UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.GRASSROOTS
@@ -76,5 +76,6 @@ def seed_demo(*, now: dt.datetime, session: Session) -> bool:
     """Load the demo tree into an empty database. Returns False when units already exist."""
     if count_units(session=session):
         return False
+    session.add(Period(name="2026", starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31)))
     create_units(DEMO_UNITS, now=now, session=session)
     return True

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import Initiative, Person, Unit
+from storage.models import Initiative, Person, Review, Unit
 
 EXPORT_COLUMNS = (
     "id",
@@ -32,6 +32,8 @@ EXPORT_COLUMNS = (
     "created_at",
     "updated_at",
     "submitted_at",
+    "review_level",
+    "review_history",
 )
 
 
@@ -52,9 +54,20 @@ def export_rows(*, session: Session, batch: int = 1000) -> Iterator[dict[str, An
         entered_by = _names(
             {i.entered_by_id for i, _, _ in rows if i.entered_by_id}, session=session
         )
+        history = _history([i.id for i, _, _ in rows if i.id is not None], session=session)
         for initiative, unit, author in rows:
             yield {
-                **initiative.model_dump(exclude={"unit_id", "author_id", "entered_by_id"}),
+                **initiative.model_dump(
+                    exclude={
+                        "unit_id",
+                        "author_id",
+                        "entered_by_id",
+                        "district_id",
+                        "province_id",
+                        "return_step",
+                    }
+                ),
+                "review_history": history.get(initiative.id or 0, ""),
                 "unit_code": unit.code,
                 "unit_name": unit.name,
                 "author_name": author.name,
@@ -69,3 +82,23 @@ def _names(person_ids: set[int], *, session: Session) -> dict[int, str | None]:
         return {}
     people = session.exec(select(Person).where(col(Person.id).in_(person_ids))).all()
     return {p.id: p.name for p in people if p.id is not None}
+
+
+def _history(initiative_ids: list[int], *, session: Session) -> dict[int, str]:
+    """Each initiative's decisions, oldest first: "2026-11-20 grassroots valid (Hùng); …"."""
+    if not initiative_ids:
+        return {}
+    rows = session.exec(
+        select(Review, Person)
+        .join(Person, col(Person.id) == col(Review.officer_id))
+        .where(col(Review.initiative_id).in_(initiative_ids))
+        .order_by(col(Review.initiative_id), col(Review.id))
+    ).all()
+    found: dict[int, list[str]] = {}
+    for review, officer in rows:
+        reason = f": {review.reason}" if review.reason else ""
+        found.setdefault(review.initiative_id, []).append(
+            f"{review.created_at:%Y-%m-%d} {review.level} {review.decision}"
+            f" ({officer.name or '?'}){reason}"
+        )
+    return {key: "; ".join(lines) for key, lines in found.items()}

@@ -49,6 +49,26 @@ class InitiativeStatus(StrEnum):
     REJECTED = "rejected"
 
 
+# Waiting in a review queue (at the level named by `initiative.review_level`).
+PENDING_REVIEW = (InitiativeStatus.SUBMITTED, InitiativeStatus.UNDER_REVIEW)
+
+# Levels from the bottom up: a review level's rank; an officer decides at their level or below.
+LEVEL_RANK: dict[UnitLevel, int] = {
+    UnitLevel.GRASSROOTS: 0,
+    UnitLevel.DISTRICT: 1,
+    UnitLevel.PROVINCE: 2,
+    UnitLevel.NATIONAL: 3,
+}
+
+
+class Decision(StrEnum):
+    """What an officer decided about an initiative at one level of review."""
+
+    VALID = "valid"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+
+
 def _created() -> Any:
     """A required UTC timestamp: the caller's clock stamps every row (storage has none)."""
     return Field(sa_type=UTCDateTime, nullable=False)
@@ -71,6 +91,14 @@ class Unit(UnitBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     created_at: dt.datetime = _created()
+
+
+class Period(SQLModel, table=True):
+    """A stretch of the programme with its own quotas: "2026", "2026-Q4"."""
+
+    name: str = Field(sa_type=String(10), primary_key=True)
+    starts_on: dt.date
+    ends_on: dt.date
 
 
 class Quota(SQLModel, table=True):
@@ -128,13 +156,22 @@ class InitiativeBase(SQLModel):
 
 
 class Initiative(InitiativeBase, table=True):
+    """An initiative. `unit_id` is its grassroots union; `district_id` and `province_id` are
+    that union's ancestors, copied here so that a district's or a province's queue and counts
+    are one indexed look-up, not a walk of the tree."""
+
     __table_args__ = (
-        Index("ix_initiative_unit_status", "unit_id", "status"),
+        Index("ix_initiative_unit_status", "unit_id", "status", "submitted_at"),
+        Index("ix_initiative_district_status", "district_id", "status", "submitted_at"),
+        Index("ix_initiative_province_status", "province_id", "status", "submitted_at"),
         Index("ix_initiative_author_status", "author_id", "status"),
+        Index("ix_initiative_entered_by", "entered_by_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id")
+    district_id: int | None = Field(default=None, foreign_key="unit.id")
+    province_id: int | None = Field(default=None, foreign_key="unit.id")
     author_id: int = Field(foreign_key="person.id")
     entered_by_id: int | None = Field(default=None, foreign_key="person.id")
     status: str = Field(default=InitiativeStatus.DRAFT, sa_type=String(20))  # InitiativeStatus
@@ -145,6 +182,46 @@ class Initiative(InitiativeBase, table=True):
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _created()
     submitted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The level whose queue it is in (or was last in): a UnitLevel; None before submission.
+    review_level: str | None = Field(default=None, sa_type=String(20))
+    # Returned: the question the officer's reason concerns, where the author reopens it.
+    return_step: str | None = Field(default=None, sa_type=String(30))
+
+
+class Review(SQLModel, table=True):
+    """One decision by one officer, never changed: the review history of an initiative."""
+
+    __table_args__ = (Index("ix_review_initiative", "initiative_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(foreign_key="initiative.id")
+    level: str = Field(sa_type=String(20))  # a UnitLevel
+    officer_id: int = Field(foreign_key="person.id")
+    decision: str = Field(sa_type=String(20))  # a Decision
+    reason: str | None = Field(default=None, sa_type=Text)
+    created_at: dt.datetime = _created()
+
+
+class Invite(SQLModel, table=True):
+    """A one-time code that makes whoever redeems it an officer of a unit. Only a hash of the
+    code is stored: a copy of the database does not hand out officer rights."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(sa_type=String(64), unique=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    created_at: dt.datetime = _created()
+    expires_at: dt.datetime = _created()
+    used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_id: int | None = Field(default=None, foreign_key="person.id")
+
+
+class OfficerNotice(SQLModel, table=True):
+    """When an officer was last told of new entries waiting for them (batched notices)."""
+
+    __tablename__ = "officer_notice"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    last_sent_at: dt.datetime = _created()
 
 
 class Conversation(SQLModel, table=True):
@@ -216,6 +293,7 @@ class GroupChat(SQLModel, table=True):
 
 class OutboxKind(StrEnum):
     REPLY = "reply"  # an answer to a worker's message, written with the turn
+    NOTICE = "notice"  # a turn's word to somebody else: a review outcome to its author
     BROADCAST = "broadcast"  # scheduled or campaign posts (rankings, reminders)
 
 

@@ -14,7 +14,7 @@ from dialogs.engine import handle
 from dialogs.events import Inbound, VoiceIn, parse_text
 from dialogs.flows.submit import SPECS, SUBMIT
 from dialogs.state import Draft, State, Step
-from tests.utils.memory import MemoryDirectory
+from tests.utils.memory import MemoryDesk, MemoryDirectory
 
 NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,9 @@ ROUTES: dict[Step, list[str]] = {
     Step.COAUTHORS: TO_SUMMARY[:10],
     Step.SUMMARY: TO_SUMMARY,
     Step.EDIT_PICK: [*TO_SUMMARY, "sửa"],
+    Step.REVIEW_CARD: [*TO_MENU, "/duyet"],
+    Step.REVIEW_PART: [*TO_MENU, "/duyet", "2"],
+    Step.REVIEW_REASON: [*TO_MENU, "/duyet", "3"],
 }
 
 
@@ -58,7 +61,9 @@ def _directory() -> MemoryDirectory:
 def run(state: State, *events: Inbound) -> tuple[State, str]:
     text = ""
     for event in events:
-        outcome = handle(state, event, flow=SUBMIT, now=NOW, directory=_directory())
+        outcome = handle(
+            state, event, flow=SUBMIT, now=NOW, directory=_directory(), desk=MemoryDesk()
+        )
         state, text = outcome.state, "\n".join(r.text for r in outcome.replies)
     return state, text
 

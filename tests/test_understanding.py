@@ -301,8 +301,15 @@ def test_small_talk_at_any_step_greets_back_and_asks_again(said: str) -> None:
 
 def test_an_unknown_command_gets_a_hint_not_an_answer() -> None:
     chat = at(Step.PROBLEM)
+    reply = chat.say("/xoa")
+    assert "Không có lệnh «/xoa»" in reply and chat.draft.problem is None
+
+
+def test_a_worker_who_types_an_officers_command_is_told_it_is_not_theirs() -> None:
+    chat = at(Step.PROBLEM)
     reply = chat.say("/duyet")
-    assert "Không có lệnh «/duyet»" in reply and chat.draft.problem is None
+    assert msg.OFFICERS_ONLY in reply and chat.state.step is Step.PROBLEM
+    assert chat.draft.problem is None and msg.PROMPTS[Step.PROBLEM] in reply
     chat = at(Step.BENEFIT_KIND)
     assert "chọn 1, 2" not in chat.say("/xyz").lower()
 

@@ -21,12 +21,13 @@ from bot.channels.base import Turn
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
 from bot.services.outbox import Delivery, deliveries_of, queue_replies
+from bot.services.review import ReviewDesk, queue_notices
 from bot.services.voice import Recording
 from dialogs import engine
 from dialogs.events import Inbound, VoiceIn
 from dialogs.flow import DialogConfig
 from dialogs.flows.submit import SUBMIT
-from dialogs.state import Directory, Draft, IdeaRef, IdeaStatus, State, UnitRef
+from dialogs.state import Directory, Draft, IdeaRef, IdeaStatus, State, Step, UnitRef
 from dialogs.summary import make_title
 from storage.conversations import ConversationStore
 from storage.models import InitiativeStatus, Role, UnitLevel
@@ -45,7 +46,9 @@ DRAFT_COLUMNS: dict[str, str] = {
     "applied_on": "applied_on",
     "co_authors": "co_authors",
 }
-_SUBMITTED = [s for s in InitiativeStatus if s is not InitiativeStatus.DRAFT]
+# A returned initiative is the author's to edit again: it is listed with the drafts.
+_EDITABLE = (InitiativeStatus.DRAFT, InitiativeStatus.RETURNED)
+_SUBMITTED = [s for s in InitiativeStatus if s not in _EDITABLE]
 
 
 class StorageDirectory(Directory):
@@ -68,7 +71,7 @@ class StorageDirectory(Directory):
 
     def drafts(self) -> list[IdeaRef]:
         if self._drafts is None:  # asked twice per menu; the answer cannot change mid-turn
-            self._drafts = self._ideas([InitiativeStatus.DRAFT])
+            self._drafts = self._ideas(_EDITABLE)
         return self._drafts
 
     def submitted(self) -> list[IdeaRef]:
@@ -79,10 +82,13 @@ class StorageDirectory(Directory):
         if (
             row is None
             or row.author_id != self._person_id
-            or row.status != InitiativeStatus.DRAFT.value
+            or row.status not in {s.value for s in _EDITABLE}
         ):
             return None
-        return draft_from_row(row)
+        draft = draft_from_row(row)
+        if row.status == InitiativeStatus.RETURNED.value:
+            draft.reopen = Step(row.return_step or Step.SUMMARY)
+        return draft
 
     def _ideas(self, statuses: Sequence[InitiativeStatus]) -> list[IdeaRef]:
         return [
@@ -135,8 +141,10 @@ class ConversationService:
         clock: Clock = system_clock,
         *,
         lease: dt.timedelta = dt.timedelta(seconds=60),
+        review_levels: Sequence[UnitLevel] = (UnitLevel.GRASSROOTS,),
     ) -> None:
         self.db = db
+        self._levels = tuple(review_levels)
         self._config = config or DialogConfig()
         self._clock = clock
         self._lease = lease
@@ -215,6 +223,7 @@ class ConversationService:
                 note_id = store.add_voice_note(_voice_note_row(recording, person_id, now))
                 event = dataclasses.replace(event, note_id=note_id)
 
+            desk = ReviewDesk(connection, person_id, self._levels, now)
             outcome = engine.handle(
                 state,
                 event,
@@ -222,7 +231,9 @@ class ConversationService:
                 now=now,
                 config=self._config,
                 directory=StorageDirectory(store, person_id),
+                desk=desk,
             )
+            queue_notices(connection, desk.notices, now=now)
             new = outcome.state
             if (new.name, new.unit_code) != (state.name, state.unit_code):
                 unit_id = self._unit_id(new.unit_code, store)
@@ -280,19 +291,51 @@ class ConversationService:
             return
         same_row = before is not None and before.id is not None and before.id == draft.id
         values = _draft_columns(draft, now, before if same_row else None)
-        values["status"] = status.value
         if status is InitiativeStatus.SUBMITTED:
-            values["submitted_at"] = now
+            values |= self._into_queue(store, draft.id, now)
         if draft.id is not None:
             store.update_initiative(draft.id, person_id, values)
         else:
             unit_id = self._unit_id(state.unit_code, store)
             if unit_id is None:
                 raise RuntimeError("a draft was started before the worker chose a unit")
-            values |= {"unit_id": unit_id, "author_id": person_id, "created_at": now}
+            district_id, province_id = self._ancestors(unit_id, store)
+            values.setdefault("status", InitiativeStatus.DRAFT.value)
+            values |= {
+                "unit_id": unit_id,
+                "district_id": district_id,
+                "province_id": province_id,
+                "author_id": person_id,
+                "created_at": now,
+            }
             draft.id = store.insert_initiative(values)
         if draft.voice_notes:
             store.link_voice_notes(person_id, draft.id, draft.voice_notes)
+
+    def _into_queue(
+        self, store: ConversationStore, initiative_id: int | None, now: dt.datetime
+    ) -> dict[str, Any]:
+        """Submission: into the first review level's queue, or, for a returned initiative,
+        back into the queue that returned it."""
+        row = store.initiative(initiative_id) if initiative_id is not None else None
+        level = UnitLevel(row.review_level) if row is not None and row.review_level else None
+        level = level or self._levels[0]
+        first = level is self._levels[0]
+        status = InitiativeStatus.SUBMITTED if first else InitiativeStatus.UNDER_REVIEW
+        return {
+            "status": status.value,
+            "submitted_at": now,
+            "review_level": level.value,
+            "return_step": None,
+        }
+
+    def _ancestors(self, unit_id: int, store: ConversationStore) -> tuple[int | None, int | None]:
+        """The district and province above a grassroots union, copied onto its initiatives
+        (an import that moves a union rewrites the copies)."""
+        chain = store.unit_and_ancestors(unit_id)
+        district = chain[1]["id"] if len(chain) > 1 else None
+        province = chain[2]["id"] if len(chain) > 2 else None
+        return district, province
 
     def _unit_id(self, code: str | None, store: ConversationStore) -> int | None:
         if code is None:

@@ -24,7 +24,8 @@ from dialogs.flow import (
     Retry,
     StepSpec,
 )
-from dialogs.state import BenefitKind, Draft, FieldOfWork, Step
+from dialogs.flows import review
+from dialogs.state import BenefitKind, Draft, FieldOfWork, IdeaStatus, Step
 from dialogs.summary import make_title, money_text, read_back, time_text
 from nlp.numbers import read_money, read_time_saved
 from nlp.text import clean_text, match_key, real_words, title_case
@@ -42,8 +43,18 @@ def _ask(step: Step, *options: Option, hint: bool = False) -> Prompt:
     return prompt
 
 
+def _is_officer(ctx: Ctx) -> bool:
+    """Whether to offer officers' entries: only asked of those who ever acted as one."""
+    if not ctx.state.officer:
+        return False
+    if "officer" not in ctx.cache:
+        ctx.cache["officer"] = bool(ctx.desk.officer_units())
+    return bool(ctx.cache["officer"])
+
+
 def _menu_prompt(ctx: Ctx) -> Reply:
     count = len([idea for idea in ctx.directory.drafts() if idea.id != ctx.just_sent])
+    officer = (Option(msg.MENU_REVIEW, "review", ("duyet", "duyet sang kien")),)
     return Reply(
         msg.PROMPTS[Step.MENU].format(name=msg.address(ctx.state.name)),
         options=(
@@ -52,6 +63,7 @@ def _menu_prompt(ctx: Ctx) -> Reply:
             Option(
                 msg.MENU_SUBMITTED, "submitted", ("da gui", "xem", "sang kien da gui", "cua toi")
             ),
+            *(officer if _is_officer(ctx) else ()),
             Option(msg.MENU_HELP, "help", ("huong dan",)),
         ),
         nav=False,
@@ -61,7 +73,11 @@ def _menu_prompt(ctx: Ctx) -> Reply:
 def _pick_draft_prompt(ctx: Ctx) -> Reply:
     drafts = [idea for idea in ctx.directory.drafts() if idea.id != ctx.just_sent]
     options = tuple(
-        Option(f"📝 {idea.title} ({idea.updated_at.astimezone(VIETNAM):%d/%m})", f"draft:{idea.id}")
+        Option(
+            f"{_DRAFT_MARK[idea.status]} {idea.title} "
+            f"({idea.updated_at.astimezone(VIETNAM):%d/%m})",
+            f"draft:{idea.id}",
+        )
         for idea in drafts[: ctx.config.max_listed]
     )
     return Reply(
@@ -69,6 +85,9 @@ def _pick_draft_prompt(ctx: Ctx) -> Reply:
         options=(*options, Option(msg.BACK_TO_MENU, "menu", ("menu", "ve menu"))),
         nav=True,
     )
+
+
+_DRAFT_MARK = {IdeaStatus.DRAFT: "📝", IdeaStatus.RETURNED: msg.RETURNED_MARK}
 
 
 def _resume_prompt(ctx: Ctx) -> Reply:
@@ -197,7 +216,11 @@ def _on_name(ctx: Ctx, answer: Answer) -> Goto | Retry:
 
 def _on_menu(ctx: Ctx, answer: Answer) -> Goto | Retry:
     match answer.choice:
+        case "review":
+            return review.start_review(ctx)
         case "new":
+            if ctx.state.unit_code is None:  # an officer who has not named a union to write for
+                return Goto(Step.ONBOARD_UNIT, (msg.NEED_UNIT_FIRST,))
             if ctx.state.draft is not None and ctx.state.draft.has_content():
                 return Goto(Step.RESUME)
             ctx.state.draft = Draft()
@@ -228,6 +251,9 @@ def _on_pick_draft(ctx: Ctx, answer: Answer) -> Goto | Retry:
     if draft is None:
         return Retry(msg.STALE_BUTTON)
     ctx.state.draft = draft
+    if draft.reopen is not None:  # returned: straight to what the officer asked to change
+        ctx.state.editing = draft.reopen is not Step.SUMMARY
+        return Goto(draft.reopen)
     return Goto(first_missing_step(draft))
 
 
@@ -421,6 +447,8 @@ SPECS: dict[Step, StepSpec] = {
                 (Step.RESUME, "mới, khi đang có nháp"),
                 (Step.PICK_DRAFT, "bản nháp"),
                 (Step.MENU, "đã gửi / hướng dẫn"),
+                (Step.ONBOARD_UNIT, "cán bộ chưa có mã cơ sở"),
+                (Step.REVIEW_CARD, "duyệt (cán bộ)"),
             ),
         ),
         StepSpec(
@@ -428,7 +456,7 @@ SPECS: dict[Step, StepSpec] = {
             _pick_draft_prompt,
             _on_pick_draft,
             Accepts.CHOICE,
-            _continue_draft("nháp chọn: câu còn thiếu"),
+            (*_continue_draft("nháp chọn: câu còn thiếu"), (Step.EDIT_PICK, "")),
             back=Step.MENU,
         ),
         StepSpec(
@@ -563,6 +591,7 @@ SPECS: dict[Step, StepSpec] = {
             back=Step.SUMMARY,
             drafting=True,
         ),
+        *review.SPECS,
     )
 }
 
@@ -579,6 +608,8 @@ SUBMIT = Flow(
     help=msg.HELP,
     field_of_step=FIELD_OF_STEP,
     story_step=Step.PROBLEM,
+    commands=review.COMMANDS,
+    deep_links=review.DEEP_LINKS,
 )
 
 assert set(SPECS) | {Step.START} == set(Step), "every step but the start needs a declaration"

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dialogs.state import Draft, IdeaRef, IdeaStatus, UnitRef
+from dialogs.state import (
+    BenefitKind,
+    Card,
+    Decided,
+    Draft,
+    FieldOfWork,
+    IdeaRef,
+    IdeaStatus,
+    Step,
+    UnitRef,
+)
 
 UNITS = {
     "HN": UnitRef(code="HN", name="Liên đoàn Lao động TP Hà Nội", grassroots=False),
@@ -34,3 +44,50 @@ class MemoryDirectory:
 
     def load_draft(self, initiative_id: int) -> Draft | None:
         return self.saved.get(initiative_id)
+
+
+class MemoryDesk:
+    """An officer of HN-DM01 with one entry waiting, for driving the review steps purely."""
+
+    def __init__(self) -> None:
+        self.decisions: list[tuple[int, str, str | None, Step | None]] = []
+        self.waiting = {
+            41: Card(
+                id=41,
+                level="grassroots",
+                title="Gắn thanh dẫn vải",
+                problem="Máy hay kẹt vải",
+                solution="Gắn thanh dẫn vải",
+                benefit_kind=BenefitKind.TIME,
+                benefit_detail="30 phút mỗi ca",
+                benefit_value_vnd=None,
+                field=FieldOfWork.PRODUCTION,
+                applied=True,
+                applied_on=None,
+                co_authors="",
+                author_name="Nguyễn Thị Lan",
+                unit_name="CĐCS Công ty CP May Đức Giang",
+                submitted_at=dt.datetime(2026, 11, 19, 3, 0, tzinfo=dt.UTC),
+                sources={"problem": "voice"},
+            )
+        }
+
+    def officer_units(self) -> list[UnitRef]:
+        return [UNITS["HN-DM01"]]
+
+    def redeem(self, code: str) -> UnitRef | None:
+        return UNITS["HN-DM01"] if code.upper() == "K7QM-2XPA" else None
+
+    def next_card(self, skip: list[int]) -> Card | None:
+        return next((c for i, c in self.waiting.items() if i not in skip), None)
+
+    def card(self, initiative_id: int) -> Card | None:
+        return self.waiting.get(initiative_id)
+
+    def decide(
+        self, initiative_id: int, level: str, decision: str, reason: str | None, part: Step | None
+    ) -> Decided:
+        if self.waiting.pop(initiative_id, None) is None:
+            return Decided.TAKEN
+        self.decisions.append((initiative_id, decision, reason, part))
+        return Decided.DONE

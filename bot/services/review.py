@@ -1,0 +1,320 @@
+"""Officers' work: invitations, the review queues, decisions and what the author is told.
+
+:class:`ReviewDesk` is the dialog's :class:`~dialogs.state.Desk` for one person in one turn:
+its reads and writes run on the turn's connection, so a decision, its history row, the card
+that follows and the word to the author commit together or not at all. Authority is checked
+here on every call: an officer acts on their units and everything below, at their own
+review level or a lower one, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping
+
+from bot.clock import Clock, system_clock
+from bot.services.database import Database
+from bot.services.outbox import payload_of
+from dialogs import messages as msg
+from dialogs.events import Reply
+from dialogs.state import BenefitKind, Card, Decided, FieldOfWork, Step, UnitRef
+from storage import units as tree
+from storage.conversations import ConversationStore
+from storage.models import (
+    LEVEL_RANK,
+    Decision,
+    InitiativeStatus,
+    OutboxKind,
+    Role,
+    UnitLevel,
+)
+from storage.outbox import OutboxStore, Queued
+from storage.review import ReviewStore, Scope
+
+# Codes people type: no 0/O, 1/I/L.
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def invite_hash(code: str) -> str:
+    """What is stored of a code: its SHA-256, over the code as typed in any case or spacing.
+    Codes are random (40 bits) and single-use, so a plain hash is enough; no salt needed."""
+    normal = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def new_invite_code() -> str:
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message for someone other than the person chatting, written with the turn."""
+
+    channel: str
+    chat_id: str
+    text: str
+    dedup_key: str
+
+
+@dataclass(slots=True)
+class ReviewDesk:
+    """The officer's desk (and anyone's: with no units it permits nothing) for one turn."""
+
+    connection: Connection
+    person_id: int
+    levels: tuple[UnitLevel, ...]
+    now: dt.datetime
+    notices: list[Notice] = field(default_factory=list)
+    _scopes: list[Scope] | None = None
+
+    @property
+    def store(self) -> ReviewStore:
+        return ReviewStore(self.connection)
+
+    def scopes(self) -> list[Scope]:
+        if self._scopes is None:
+            self._scopes = self.store.scopes(self.person_id)
+        return self._scopes
+
+    def officer_units(self) -> list[UnitRef]:
+        return [
+            UnitRef(code=s.code, name=s.name, grassroots=s.level is UnitLevel.GRASSROOTS)
+            for s in self.scopes()
+        ]
+
+    def redeem(self, code: str) -> UnitRef | None:
+        unit_id = self.store.redeem(invite_hash(code), self.person_id, now=self.now)
+        if unit_id is None:
+            return None
+        ConversationStore(self.connection).add_role(self.person_id, unit_id, Role.OFFICER)
+        self._scopes = None
+        unit = next(s for s in self.scopes() if s.unit_id == unit_id)
+        return UnitRef(
+            code=unit.code, name=unit.name, grassroots=unit.level is UnitLevel.GRASSROOTS
+        )
+
+    def _queues(self) -> list[tuple[Scope, UnitLevel]]:
+        """(scope, review level) pairs this officer works, their own level first, then the
+        levels below it, highest scope first."""
+        pairs = [
+            (scope, level)
+            for scope in self.scopes()
+            for level in self.levels
+            if LEVEL_RANK[level] <= LEVEL_RANK[scope.level]
+        ]
+        return sorted(pairs, key=lambda p: (-LEVEL_RANK[p[1]], -LEVEL_RANK[p[0].level]))
+
+    def next_card(self, skip: list[int]) -> Card | None:
+        for scope, level in self._queues():
+            found = self.store.next_pending(scope, level, skip=skip)
+            if found is not None:
+                return self.card(found)
+        return None
+
+    def _may_decide(self, row: RowMapping, level: UnitLevel) -> bool:
+        for scope in self.scopes():
+            if LEVEL_RANK[level] > LEVEL_RANK[scope.level]:
+                continue
+            column = tree.SCOPE_COLUMN[scope.level]
+            if column is None or row[column] == scope.unit_id:
+                return True
+        return False
+
+    def card(self, initiative_id: int) -> Card | None:
+        row = self.store.card(initiative_id)
+        if row is None or row["review_level"] is None:
+            return None
+        if not self._may_decide(row, UnitLevel(row["review_level"])):
+            return None  # another union's entry: not even its existence is shown
+        history = [
+            f"{msg.LEVEL_NAMES[h['level']]}: {msg.DECISION_NAMES[h['decision']]}"
+            f" ({h['officer_name'] or '?'})"
+            for h in self.store.history([initiative_id]).get(initiative_id, [])
+        ]
+        entered_by = None
+        if row["entered_by_id"] is not None:
+            entered_by = ConversationStore(self.connection).person_name(row["entered_by_id"])
+        return Card(
+            id=row["id"],
+            level=row["review_level"],
+            title=row["title"],
+            problem=row["problem"],
+            solution=row["solution"],
+            benefit_kind=BenefitKind(row["benefit_kind"]) if row["benefit_kind"] else None,
+            benefit_detail=row["benefit_detail"],
+            benefit_value_vnd=row["benefit_value_vnd"],
+            field=FieldOfWork(row["field"]) if row["field"] else None,
+            applied=row["applied"],
+            applied_on=row["applied_on"],
+            co_authors=row["co_authors"],
+            author_name=row["author_name"],
+            unit_name=row["unit_name"],
+            submitted_at=row["submitted_at"],
+            sources=dict(row["sources"]),
+            history=history,
+            entered_by=entered_by,
+        )
+
+    def decide(
+        self, initiative_id: int, level: str, decision: str, reason: str | None, part: Step | None
+    ) -> Decided:
+        at = UnitLevel(level)
+        row = self.store.card(initiative_id)
+        if row is None or not self._may_decide(row, at):
+            return Decided.FORBIDDEN
+        choice = Decision(decision)
+        values: dict[str, Any] = {"updated_at": self.now}
+        later = self.levels[self.levels.index(at) + 1 :] if at in self.levels else ()
+        if choice is Decision.VALID and later:
+            values |= {"status": InitiativeStatus.UNDER_REVIEW.value, "review_level": later[0]}
+        elif choice is Decision.VALID:
+            values["status"] = InitiativeStatus.VALID.value
+        elif choice is Decision.RETURNED:
+            step = part or Step.SUMMARY
+            values |= {"status": InitiativeStatus.RETURNED.value, "return_step": step.value}
+        else:
+            values["status"] = InitiativeStatus.REJECTED.value
+        if not self.store.decide(initiative_id, at, values):
+            return Decided.TAKEN
+        review_id = self.store.add_review(
+            {
+                "initiative_id": initiative_id,
+                "level": at.value,
+                "officer_id": self.person_id,
+                "decision": choice.value,
+                "reason": reason,
+                "created_at": self.now,
+            }
+        )
+        self._tell_author(row, choice, at, later[0] if later else None, reason, part, review_id)
+        return Decided.DONE
+
+    def _tell_author(
+        self,
+        row: RowMapping,
+        choice: Decision,
+        at: UnitLevel,
+        following: UnitLevel | None,
+        reason: str | None,
+        part: Step | None,
+        review_id: int,
+    ) -> None:
+        title = row["title"]
+        if choice is Decision.VALID and following is not None:
+            text = msg.TOLD_VALID_NEXT.format(
+                title=title, level=msg.LEVEL_NAMES[at], next=msg.LEVEL_NAMES[following]
+            )
+        elif choice is Decision.VALID:
+            text = msg.TOLD_VALID.format(title=title)
+        elif choice is Decision.RETURNED:
+            label = msg.EDIT_LABELS.get(part or Step.SUMMARY, msg.REVIEW_WHOLE)
+            text = msg.TOLD_RETURNED.format(
+                title=title, part=msg.strip_emoji_label(label).lower(), reason=reason
+            )
+        else:
+            text = msg.TOLD_REJECTED.format(title=title, reason=reason)
+        for channel, chat_id in self.store.chats_of(row["author_id"])[:1]:
+            self.notices.append(Notice(channel, chat_id, text, f"review:{review_id}"))
+
+
+def queue_notices(connection: Connection, notices: list[Notice], *, now: dt.datetime) -> None:
+    """Write each notice to the outbox, due now for whichever process serves its channel."""
+    outbox = OutboxStore(connection)
+    for notice in notices:
+        message = Queued(
+            notice.channel,
+            notice.chat_id,
+            payload_of([Reply(notice.text)]),
+            kind=OutboxKind.NOTICE,
+            dedup_key=notice.dedup_key,
+        )
+        outbox.add(message, now=now, lease_until=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    code: str
+    unit_code: str
+    unit_name: str
+    expires_at: dt.datetime
+    link: str | None
+
+
+class ReviewService:
+    """Officers' administration and batched notices, each call one transaction."""
+
+    def __init__(
+        self, db: Database, levels: tuple[UnitLevel, ...], clock: Clock = system_clock
+    ) -> None:
+        self._db = db
+        self._levels = levels
+        self._clock = clock
+
+    def invite(
+        self, unit_code: str, *, expires: dt.timedelta, bot_username: str = ""
+    ) -> Invitation:
+        now = self._clock()
+        code = new_invite_code()
+        with self._db.write() as connection:
+            unit = ConversationStore(connection).unit(unit_code)
+            if unit is None:
+                raise LookupError(f"no unit {unit_code.upper()!r}")
+            ReviewStore(connection).add_invite(
+                {
+                    "code_hash": invite_hash(code),
+                    "unit_id": unit["id"],
+                    "created_at": now,
+                    "expires_at": now + expires,
+                }
+            )
+        compact = code.replace("-", "")
+        link = f"https://t.me/{bot_username}?start=canbo-{compact}" if bot_username else None
+        return Invitation(code, unit["code"], unit["name"], now + expires, link)
+
+    def officers(self) -> list[RowMapping]:
+        with self._db.read() as connection:
+            return list(ReviewStore(connection).officers())
+
+    def remove_officer(self, person_id: int, unit_code: str) -> bool:
+        with self._db.write() as connection:
+            unit = ConversationStore(connection).unit(unit_code)
+            if unit is None:
+                raise LookupError(f"no unit {unit_code.upper()!r}")
+            return ReviewStore(connection).remove_officer(person_id, unit["id"])
+
+    def notify_officers(self, *, every: dt.timedelta, now: dt.datetime | None = None) -> int:
+        """Tell each officer, in one message, how many new entries wait at their own level
+        since they were last told; at most once per `every`. How many were told."""
+        now = now or self._clock()
+        told = 0
+        with self._db.write() as connection:
+            store = ReviewStore(connection)
+            for person_id in store.officer_ids():
+                last = store.last_notice(person_id)
+                if last is not None and now - last < every:
+                    continue
+                count = sum(
+                    store.count_pending(scope, scope.level, since=last)
+                    for scope in store.scopes(person_id)
+                    if scope.level in self._levels
+                )
+                chats = store.chats_of(person_id)
+                if not count or not chats:
+                    continue
+                channel, chat_id = chats[0]
+                notice = Notice(
+                    channel,
+                    chat_id,
+                    msg.WAITING_NOTICE.format(count=count),
+                    f"waiting:{person_id}:{now.isoformat()}",
+                )
+                queue_notices(connection, [notice], now=now)
+                store.noticed(person_id, now=now)
+                told += 1
+        return told

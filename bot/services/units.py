@@ -1,0 +1,267 @@
+"""Importing the unit tree from a spreadsheet, and reading a unit's place in it.
+
+``sangkien units import FILE`` reads a CSV or XLSX file with the header
+``code,name,level,parent_code,quota``. The whole file is checked against itself and against
+the units already stored before anything is written; one bad row and nothing changes, and
+every problem is reported with its row number. A good file creates the units it names,
+updates those that changed (name, level, parent) and sets each quota for the period given,
+so importing the same file twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.services.database import Database
+from storage import units as tree
+from storage.models import PARENT_LEVEL, UnitLevel
+
+COLUMNS = ("code", "name", "level", "parent_code", "quota")
+_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
+
+
+class UnitFileError(ValueError):
+    """A unit file that cannot be imported; `problems` lists each (row, message)."""
+
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class UnitLine:
+    """One row of a unit file, as read (row 1 is the header)."""
+
+    row: int
+    code: str
+    name: str
+    level: str
+    parent_code: str
+    quota: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quotas: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def read_lines(path: Path) -> list[UnitLine]:
+    """The rows of a CSV (UTF-8, with or without BOM; comma or semicolon) or XLSX file."""
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        return _lines(_xlsx_rows(path))
+    text = path.read_bytes().decode("utf-8-sig")
+    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
+    return _lines(csv.reader(io.StringIO(text), dialect))
+
+
+def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        yield from (list(row) for row in book.worksheets[0].iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _lines(rows: Iterable[list[Any]]) -> list[UnitLine]:
+    iterator = iter(rows)
+    header = [_cell(v).lower() for v in next(iterator, [])]
+    missing = [name for name in COLUMNS if name not in header]
+    if missing:
+        raise UnitFileError([(1, f"header must name {','.join(COLUMNS)}; missing {missing}")])
+    where = {name: header.index(name) for name in COLUMNS}
+    lines = []
+    for number, row in enumerate(iterator, start=2):
+        values = [_cell(v) for v in row]
+        if not any(values):
+            continue  # blank lines at the end of a sheet
+        values += [""] * (len(header) - len(values))
+        lines.append(UnitLine(number, *(values[where[name]] for name in COLUMNS)))
+    return lines
+
+
+def check(lines: list[UnitLine], stored: dict[str, tree.UnitRow]) -> list[tuple[int, str]]:
+    """Every problem of the file, as (row, message): the file and the stored units together
+    must form one tree whose levels nest (province under national, and so on)."""
+    problems: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    by_id = {unit.id: unit for unit in stored.values()}
+    # The tree after the import: code → (level, parent code), stored units overlaid by the file.
+    merged: dict[str, tuple[str, str]] = {
+        code: (unit.level.value, by_id[unit.parent_id].code if unit.parent_id else "")
+        for code, unit in stored.items()
+    }
+    for line in lines:
+        code, parent = line.code.upper(), line.parent_code.upper()
+        if not _CODE.fullmatch(code):
+            problems.append((line.row, f"code {line.code!r}: letters, digits and -, at most 40"))
+        elif code in seen:
+            problems.append((line.row, f"code {code} is also on row {seen[code]}"))
+        seen.setdefault(code, line.row)
+        if not line.name or len(line.name) > 200:
+            problems.append((line.row, "name: required, at most 200 characters"))
+        if line.level not in {level.value for level in UnitLevel}:
+            levels = ", ".join(level.value for level in UnitLevel)
+            problems.append((line.row, f"level {line.level!r}: one of {levels}"))
+        if line.quota and not (line.quota.isdigit() and int(line.quota) <= 10_000_000):
+            problems.append((line.row, f"quota {line.quota!r}: a whole number, 0 or more"))
+        merged[code] = (line.level, parent)
+
+    for line in lines:
+        code = line.code.upper()
+        level, parent = merged[code]
+        if level not in {lv.value for lv in UnitLevel}:
+            continue
+        expected = PARENT_LEVEL[UnitLevel(level)]
+        if not parent:
+            if expected is not None:
+                problems.append((line.row, f"{code}: a {level} unit needs a parent_code"))
+            continue
+        if parent not in merged:
+            problems.append((line.row, f"{code}: parent {parent} is not in the file or stored"))
+            continue
+        if _cycle(merged, code):
+            problems.append((line.row, f"{code}: its parents lead back to itself"))
+            continue
+        parent_level = merged[parent][0]
+        if parent_level == UnitLevel.GRASSROOTS.value:
+            problems.append((line.row, f"{code}: grassroots unit {parent} cannot have children"))
+        elif expected is None or parent_level != expected.value:
+            problems.append((line.row, f"{code}: a {level} unit cannot sit under {parent_level}"))
+    # Stored units the file does not name must still fit under what the file changes.
+    named = {line.code.upper() for line in lines}
+    changed = {code for code in named if code in stored}
+    rows_of = {line.code.upper(): line.row for line in lines}
+    for code, (level, parent) in merged.items():
+        if code in named or parent not in changed:
+            continue
+        expected = PARENT_LEVEL[UnitLevel(level)]
+        if expected is None or merged[parent][0] != expected.value:
+            problems.append(
+                (rows_of[parent], f"{parent}: stored unit {code} ({level}) would sit under it")
+            )
+    return sorted(set(problems))
+
+
+def _cycle(merged: dict[str, tuple[str, str]], code: str) -> bool:
+    seen = {code}
+    parent = merged[code][1]
+    while parent:
+        if parent in seen:
+            return True
+        seen.add(parent)
+        parent = merged.get(parent, ("", ""))[1]
+    return False
+
+
+_LEVEL_ORDER = (UnitLevel.NATIONAL, UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.GRASSROOTS)
+
+
+class UnitService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def import_file(
+        self,
+        path: Path,
+        *,
+        period: str,
+        now: dt.datetime,
+        progress: Callable[[int], None] = lambda done: None,
+    ) -> ImportReport:
+        """Check `path`, then create or update its units and their quotas for `period`, in
+        one transaction. Raises :class:`UnitFileError` (nothing written) on any problem."""
+        lines = read_lines(path)
+        with self._db.write() as connection:
+            if tree.period(connection, period) is None:
+                if not re.fullmatch(r"\d{4}", period):
+                    raise UnitFileError([(0, f"period {period!r} does not exist: add it first")])
+                year = int(period)
+                tree.save_period(connection, period, dt.date(year, 1, 1), dt.date(year, 12, 31))
+            stored = tree.unit_rows(connection)
+            problems = check(lines, stored)
+            if problems:
+                raise UnitFileError(problems)
+            return self._apply(connection, lines, stored, period, now, progress)
+
+    @staticmethod
+    def _apply(
+        connection: Any,
+        lines: list[UnitLine],
+        stored: dict[str, tree.UnitRow],
+        period: str,
+        now: dt.datetime,
+        progress: Callable[[int], None],
+    ) -> ImportReport:
+        report = ImportReport()
+        moved: set[str] = set()
+        done = 0
+        # Parents first: one batch per level, so that each level's parents have their ids.
+        for level in _LEVEL_ORDER:
+            known = tree.unit_rows(connection) if level is not UnitLevel.NATIONAL else stored
+            inserts, updates = [], []
+            for line in (ln for ln in lines if ln.level == level.value):
+                code, parent_code = line.code.upper(), line.parent_code.upper()
+                parent_id = known[parent_code].id if parent_code else None
+                unit = stored.get(code)
+                if unit is None:
+                    inserts.append(
+                        {
+                            "code": code,
+                            "name": line.name,
+                            "level": level.value,
+                            "parent_id": parent_id,
+                            "created_at": now,
+                        }
+                    )
+                elif (unit.name, unit.level, unit.parent_id) != (line.name, level, parent_id):
+                    updates.append(
+                        {"unit_id": unit.id, "name": line.name, "level": level, "pid": parent_id}
+                    )
+                    if unit.parent_id != parent_id:
+                        moved.add(code)
+                else:
+                    report.unchanged += 1
+            tree.insert_units(connection, inserts)
+            tree.update_units(connection, updates)
+            report.created += len(inserts)
+            report.updated += len(updates)
+            done += len(inserts) + len(updates)
+            progress(done)
+        final = tree.unit_rows(connection)
+        wanted = {final[ln.code.upper()].id: int(ln.quota) for ln in lines if ln.quota}
+        current = tree.quotas_of(connection, period)
+        changed = {uid: q for uid, q in wanted.items() if current.get(uid) != q}
+        tree.set_quotas(connection, period, changed)
+        report.quotas = len(changed)
+        if moved:
+            by_id = {unit.id: unit for unit in final.values()}
+            affected = {
+                unit.id
+                for unit in final.values()
+                if unit.level is UnitLevel.GRASSROOTS
+                and any(a.code in moved for a in tree.ancestors(by_id, unit.id)[:2])
+            }
+            tree.refresh_ancestors(connection, affected)
+        progress(len(lines))
+        return report

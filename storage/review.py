@@ -1,0 +1,346 @@
+"""Review queues, officers' decisions, invitations and batched notices: Core statements on the
+caller's connection. Nothing here commits.
+
+A queue is the initiatives waiting at one review level (``initiative.review_level``) in one
+unit's part of the tree; ``unit_id``, ``district_id`` and ``province_id`` on the initiative make
+every unit's part one indexed condition (:func:`storage.units.in_scope`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, select, update
+
+from storage.models import (
+    PENDING_REVIEW,
+    Conversation,
+    Identity,
+    Initiative,
+    InitiativeStatus,
+    Invite,
+    Membership,
+    OfficerNotice,
+    Person,
+    Review,
+    Role,
+    Unit,
+    UnitLevel,
+    VoiceNote,
+)
+from storage.units import in_scope
+
+_initiative = Initiative.__table__  # type: ignore[attr-defined]
+_review = Review.__table__  # type: ignore[attr-defined]
+_invite = Invite.__table__  # type: ignore[attr-defined]
+_membership = Membership.__table__  # type: ignore[attr-defined]
+_unit = Unit.__table__  # type: ignore[attr-defined]
+_person = Person.__table__  # type: ignore[attr-defined]
+_identity = Identity.__table__  # type: ignore[attr-defined]
+_conversation = Conversation.__table__  # type: ignore[attr-defined]
+_notice = OfficerNotice.__table__  # type: ignore[attr-defined]
+_voice_note = VoiceNote.__table__  # type: ignore[attr-defined]
+
+_PENDING = [status.value for status in PENDING_REVIEW]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """A unit an officer serves: they act on it and on everything below it."""
+
+    unit_id: int
+    code: str
+    name: str
+    level: UnitLevel
+
+
+_SELECT_SCOPES = (
+    select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.level)
+    .join(_membership, _membership.c.unit_id == _unit.c.id)
+    .where(_membership.c.person_id == bindparam("person"), _membership.c.role == "officer")
+    .order_by(_unit.c.code)
+)
+_CARD_COLUMNS = (
+    _initiative,
+    _unit.c.code.label("unit_code"),
+    _unit.c.name.label("unit_name"),
+    _person.c.name.label("author_name"),
+)
+
+
+class ReviewStore:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def scopes(self, person_id: int) -> list[Scope]:
+        rows = self.connection.execute(_SELECT_SCOPES, {"person": person_id})
+        return [Scope(r.id, r.code, r.name, UnitLevel(r.level)) for r in rows]
+
+    def next_pending(
+        self, scope: Scope, level: UnitLevel, *, skip: Sequence[int] = ()
+    ) -> int | None:
+        """The oldest initiative waiting at `level` in the scope's part of the tree."""
+        query = (
+            select(_initiative.c.id)
+            .where(
+                in_scope(scope.level, scope.unit_id),
+                _initiative.c.status.in_(_PENDING),
+                _initiative.c.review_level == level.value,
+            )
+            .order_by(_initiative.c.submitted_at, _initiative.c.id)
+            .limit(1)
+        )
+        if skip:
+            query = query.where(_initiative.c.id.not_in(list(skip)))
+        return self.connection.execute(query).scalar()
+
+    def count_pending(
+        self, scope: Scope, level: UnitLevel, *, since: dt.datetime | None = None
+    ) -> int:
+        query = select(func.count()).where(
+            in_scope(scope.level, scope.unit_id),
+            _initiative.c.status.in_(_PENDING),
+            _initiative.c.review_level == level.value,
+        )
+        if since is not None:
+            query = query.where(_initiative.c.submitted_at > since)
+        return int(self.connection.execute(query).scalar_one())
+
+    def oldest_pending(self, scope: Scope, level: UnitLevel) -> dt.datetime | None:
+        query = select(func.min(_initiative.c.submitted_at)).where(
+            in_scope(scope.level, scope.unit_id),
+            _initiative.c.status.in_(_PENDING),
+            _initiative.c.review_level == level.value,
+        )
+        value: dt.datetime | None = self.connection.execute(query).scalar()
+        return value
+
+    def card(self, initiative_id: int) -> RowMapping | None:
+        """An initiative with its unit's code and name and its author's name."""
+        query = (
+            select(*_CARD_COLUMNS)
+            .join(_unit, _unit.c.id == _initiative.c.unit_id)
+            .join(_person, _person.c.id == _initiative.c.author_id)
+            .where(_initiative.c.id == initiative_id)
+        )
+        return self.connection.execute(query).mappings().first()
+
+    def voice_notes(self, initiative_id: int) -> dict[str, str]:
+        """The recording each answer came from: {"problem": "var/voice/….ogg"}."""
+        rows = self.connection.execute(
+            select(_voice_note.c.field, _voice_note.c.path).where(
+                _voice_note.c.initiative_id == initiative_id, _voice_note.c.field.is_not(None)
+            )
+        )
+        return {row.field: row.path for row in rows}
+
+    def decide(self, initiative_id: int, at_level: UnitLevel, values: dict[str, Any]) -> bool:
+        """Move an initiative out of `at_level`'s queue (compare-and-set: only if it is still
+        waiting there). False when somebody else decided it first."""
+        result = self.connection.execute(
+            update(_initiative)
+            .where(
+                _initiative.c.id == initiative_id,
+                _initiative.c.status.in_(_PENDING),
+                _initiative.c.review_level == at_level.value,
+            )
+            .values(**values)
+        )
+        return bool(result.rowcount)
+
+    def add_review(self, values: dict[str, Any]) -> int:
+        row = self.connection.execute(insert(_review).returning(_review.c.id), values)
+        return int(row.scalar_one())
+
+    def history(self, initiative_ids: Sequence[int]) -> dict[int, list[RowMapping]]:
+        """Each initiative's decisions in order, with the officer's name."""
+        if not initiative_ids:
+            return {}
+        rows = self.connection.execute(
+            select(_review, _person.c.name.label("officer_name"))
+            .join(_person, _person.c.id == _review.c.officer_id)
+            .where(_review.c.initiative_id.in_(list(initiative_ids)))
+            .order_by(_review.c.initiative_id, _review.c.id)
+        ).mappings()
+        found: dict[int, list[RowMapping]] = {}
+        for row in rows:
+            found.setdefault(row["initiative_id"], []).append(row)
+        return found
+
+    def chats_of(self, person_id: int) -> list[tuple[str, str]]:
+        """(channel, chat id) of the person's private chats with the bot, newest first, on
+        accounts that have not blocked it."""
+        rows = self.connection.execute(
+            select(_conversation.c.channel, _conversation.c.chat_id)
+            .join(
+                _identity,
+                and_(
+                    _identity.c.person_id == _conversation.c.person_id,
+                    _identity.c.channel == _conversation.c.channel,
+                ),
+            )
+            .where(
+                _conversation.c.person_id == person_id,
+                _identity.c.unreachable.is_(False),
+                _identity.c.external_id == _conversation.c.chat_id,
+            )
+            .order_by(_conversation.c.last_activity.desc())
+        )
+        return [(row.channel, row.chat_id) for row in rows]
+
+    # --- invitations ------------------------------------------------------------------------
+
+    def add_invite(self, values: dict[str, Any]) -> None:
+        self.connection.execute(insert(_invite), values)
+
+    def redeem(self, code_hash: str, person_id: int, *, now: dt.datetime) -> int | None:
+        """Use the invitation once: the unit it makes its redeemer an officer of, or None
+        (unknown, expired or used already). One statement, so two redeemers cannot both win."""
+        row = self.connection.execute(
+            update(_invite)
+            .where(
+                _invite.c.code_hash == code_hash,
+                _invite.c.used_at.is_(None),
+                _invite.c.expires_at > now,
+            )
+            .values(used_at=now, used_by_id=person_id)
+            .returning(_invite.c.unit_id)
+        ).first()
+        return row.unit_id if row else None
+
+    def invites(self) -> Sequence[RowMapping]:
+        return (
+            self.connection.execute(
+                select(_invite, _unit.c.code.label("unit_code"))
+                .join(_unit, _unit.c.id == _invite.c.unit_id)
+                .order_by(_invite.c.created_at)
+            )
+            .mappings()
+            .all()
+        )
+
+    # --- officers --------------------------------------------------------------------------
+
+    def officers(self) -> Sequence[RowMapping]:
+        """Every officer role: person id and name, unit code and name, channels reachable."""
+        rows = self.connection.execute(
+            select(
+                _person.c.id.label("person_id"),
+                _person.c.name,
+                _unit.c.code.label("unit_code"),
+                _unit.c.name.label("unit_name"),
+                _unit.c.level,
+            )
+            .join(_membership, _membership.c.person_id == _person.c.id)
+            .join(_unit, _unit.c.id == _membership.c.unit_id)
+            .where(_membership.c.role == Role.OFFICER.value)
+            .order_by(_unit.c.code, _person.c.name)
+        )
+        return rows.mappings().all()
+
+    def remove_officer(self, person_id: int, unit_id: int) -> bool:
+        result = self.connection.execute(
+            _membership.delete().where(
+                _membership.c.person_id == person_id,
+                _membership.c.unit_id == unit_id,
+                _membership.c.role == Role.OFFICER.value,
+            )
+        )
+        return bool(result.rowcount)
+
+    def last_notice(self, person_id: int) -> dt.datetime | None:
+        value: dt.datetime | None = self.connection.execute(
+            select(_notice.c.last_sent_at).where(_notice.c.person_id == person_id)
+        ).scalar()
+        return value
+
+    def noticed(self, person_id: int, *, now: dt.datetime) -> None:
+        if self.last_notice(person_id) is None:
+            self.connection.execute(insert(_notice), {"person_id": person_id, "last_sent_at": now})
+        else:
+            self.connection.execute(
+                update(_notice).where(_notice.c.person_id == person_id).values(last_sent_at=now)
+            )
+
+    def officer_ids(self) -> list[int]:
+        rows = self.connection.execute(
+            select(_membership.c.person_id)
+            .where(_membership.c.role == Role.OFFICER.value)
+            .distinct()
+            .order_by(_membership.c.person_id)
+        )
+        return [row.person_id for row in rows]
+
+    # --- people, for entering ideas on a worker's behalf -----------------------------------
+
+    def find_people(self, scope: Scope, text: str, *, limit: int = 8) -> Sequence[RowMapping]:
+        """Workers of the scope's grassroots unions whose name contains `text`, or whose
+        phone ends with its digits."""
+        units_below = _units_below(scope)
+        digits = "".join(ch for ch in text if ch.isdigit())
+        match = (
+            _person.c.phone.like(f"%{digits}")
+            if len(digits) >= 4
+            else func.lower(_person.c.name).contains(text.lower(), autoescape=True)
+        )
+        query = (
+            select(
+                _person.c.id,
+                _person.c.name,
+                _person.c.phone,
+                _unit.c.code.label("unit_code"),
+                _unit.c.name.label("unit_name"),
+            )
+            .join(_unit, _unit.c.id == _person.c.unit_id)
+            .where(_person.c.unit_id.in_(units_below), match)
+            .order_by(_person.c.name, _person.c.id)
+            .limit(limit)
+        )
+        return self.connection.execute(query).mappings().all()
+
+    def has_chat(self, person_id: int) -> bool:
+        return bool(self.chats_of(person_id))
+
+    def awaiting_author(self, author_id: int) -> Sequence[RowMapping]:
+        rows = self.connection.execute(
+            select(
+                _initiative.c.id,
+                _initiative.c.title,
+                _initiative.c.entered_by_id,
+                _person.c.name.label("officer_name"),
+            )
+            .join(_person, _person.c.id == _initiative.c.entered_by_id)
+            .where(
+                _initiative.c.author_id == author_id,
+                _initiative.c.status == InitiativeStatus.AWAITING_AUTHOR.value,
+            )
+            .order_by(_initiative.c.submitted_at, _initiative.c.id)
+        )
+        return rows.mappings().all()
+
+    def settle_awaiting(self, initiative_id: int, author_id: int, values: dict[str, Any]) -> bool:
+        result = self.connection.execute(
+            update(_initiative)
+            .where(
+                _initiative.c.id == initiative_id,
+                _initiative.c.author_id == author_id,
+                _initiative.c.status == InitiativeStatus.AWAITING_AUTHOR.value,
+            )
+            .values(**values)
+        )
+        return bool(result.rowcount)
+
+
+def _units_below(scope: Scope) -> Any:
+    """The ids of the grassroots unions in the scope (a subquery)."""
+    if scope.level is UnitLevel.GRASSROOTS:
+        return select(_unit.c.id).where(_unit.c.id == scope.unit_id)
+    if scope.level is UnitLevel.DISTRICT:
+        return select(_unit.c.id).where(_unit.c.parent_id == scope.unit_id)
+    districts = select(_unit.c.id).where(_unit.c.parent_id == scope.unit_id)
+    if scope.level is UnitLevel.PROVINCE:
+        return select(_unit.c.id).where(_unit.c.parent_id.in_(districts))
+    return select(_unit.c.id).where(_unit.c.level == UnitLevel.GRASSROOTS.value)
