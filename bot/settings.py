@@ -133,13 +133,18 @@ class ZaloSettings(ChannelSettings):
     )
 
 
+ReviewLevel = Literal["grassroots", "district", "province", "national"]
+
+
+def _grassroots_only() -> list[ReviewLevel]:
+    return ["grassroots"]
+
+
 class ReviewSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # The levels an initiative is reviewed at, bottom up; the last level's decision is final.
-    levels: list[Literal["grassroots", "district", "province", "national"]] = Field(
-        default_factory=lambda: ["grassroots"], min_length=1
-    )
+    levels: list[ReviewLevel] = Field(default_factory=_grassroots_only, min_length=1)
     # Officers hear of new entries waiting for them at most this often (one message).
     notify_every_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     # Invitation codes expire after this many days unless `--expires` says otherwise.

@@ -20,7 +20,6 @@ from storage.models import (
     Conversation,
     Identity,
     Initiative,
-    InitiativeStatus,
     Invite,
     Membership,
     OfficerNotice,
@@ -273,74 +272,3 @@ class ReviewStore:
             .order_by(_membership.c.person_id)
         )
         return [row.person_id for row in rows]
-
-    # --- people, for entering ideas on a worker's behalf -----------------------------------
-
-    def find_people(self, scope: Scope, text: str, *, limit: int = 8) -> Sequence[RowMapping]:
-        """Workers of the scope's grassroots unions whose name contains `text`, or whose
-        phone ends with its digits."""
-        units_below = _units_below(scope)
-        digits = "".join(ch for ch in text if ch.isdigit())
-        match = (
-            _person.c.phone.like(f"%{digits}")
-            if len(digits) >= 4
-            else func.lower(_person.c.name).contains(text.lower(), autoescape=True)
-        )
-        query = (
-            select(
-                _person.c.id,
-                _person.c.name,
-                _person.c.phone,
-                _unit.c.code.label("unit_code"),
-                _unit.c.name.label("unit_name"),
-            )
-            .join(_unit, _unit.c.id == _person.c.unit_id)
-            .where(_person.c.unit_id.in_(units_below), match)
-            .order_by(_person.c.name, _person.c.id)
-            .limit(limit)
-        )
-        return self.connection.execute(query).mappings().all()
-
-    def has_chat(self, person_id: int) -> bool:
-        return bool(self.chats_of(person_id))
-
-    def awaiting_author(self, author_id: int) -> Sequence[RowMapping]:
-        rows = self.connection.execute(
-            select(
-                _initiative.c.id,
-                _initiative.c.title,
-                _initiative.c.entered_by_id,
-                _person.c.name.label("officer_name"),
-            )
-            .join(_person, _person.c.id == _initiative.c.entered_by_id)
-            .where(
-                _initiative.c.author_id == author_id,
-                _initiative.c.status == InitiativeStatus.AWAITING_AUTHOR.value,
-            )
-            .order_by(_initiative.c.submitted_at, _initiative.c.id)
-        )
-        return rows.mappings().all()
-
-    def settle_awaiting(self, initiative_id: int, author_id: int, values: dict[str, Any]) -> bool:
-        result = self.connection.execute(
-            update(_initiative)
-            .where(
-                _initiative.c.id == initiative_id,
-                _initiative.c.author_id == author_id,
-                _initiative.c.status == InitiativeStatus.AWAITING_AUTHOR.value,
-            )
-            .values(**values)
-        )
-        return bool(result.rowcount)
-
-
-def _units_below(scope: Scope) -> Any:
-    """The ids of the grassroots unions in the scope (a subquery)."""
-    if scope.level is UnitLevel.GRASSROOTS:
-        return select(_unit.c.id).where(_unit.c.id == scope.unit_id)
-    if scope.level is UnitLevel.DISTRICT:
-        return select(_unit.c.id).where(_unit.c.parent_id == scope.unit_id)
-    districts = select(_unit.c.id).where(_unit.c.parent_id == scope.unit_id)
-    if scope.level is UnitLevel.PROVINCE:
-        return select(_unit.c.id).where(_unit.c.parent_id.in_(districts))
-    return select(_unit.c.id).where(_unit.c.level == UnitLevel.GRASSROOTS.value)
