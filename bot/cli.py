@@ -24,6 +24,8 @@ from bot.runtime import Services, open_database
 from bot.services.database import Database
 from bot.services.export import write_csv
 from bot.services.groups import GroupService
+from bot.services.review import ReviewService
+from bot.services.units import UnitFileError, UnitService
 from bot.services.voice import VoiceInbox
 from bot.settings import Settings, SettingsError, load_settings
 from nlp.asr import EngineUnavailableError
@@ -234,6 +236,60 @@ def units_list(
             _write(f"{'  ' * depth[unit.code]}{unit.code:<10} {unit.name}\n")
 
 
+@units_app.command("import")
+def units_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX: code,name,level,…")
+    ],
+    period: Annotated[
+        str | None, typer.Option(help="Kỳ của chỉ tiêu / the quotas' period (default: this year).")
+    ] = None,
+) -> None:
+    """Nhập cây đơn vị / create or update units and quotas from a file (all or nothing)."""
+    settings = _settings(ctx)
+    period = period or str(system_clock().year)
+    with _database(settings) as db:
+        service = UnitService(Database(db))
+        try:
+            with typer.progressbar(length=1, label="units", file=sys.stderr) as bar:
+                last = 0
+
+                def progress(done: int) -> None:
+                    nonlocal last
+                    bar.length = max(bar.length or 1, done)
+                    bar.update(done - last)
+                    last = done
+
+                report = service.import_file(
+                    file, period=period, now=system_clock(), progress=progress
+                )
+        except UnitFileError as error:
+            for row, problem in error.problems:
+                typer.echo(f"{file}:{row}: {problem}" if row else f"{file}: {problem}", err=True)
+            typer.echo(f"sangkien: {len(error.problems)} problem(s); nothing changed", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(
+        f"units: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged; {report.quotas} quotas set for {period}"
+    )
+
+
+@units_app.command("show")
+def units_show(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Mã đơn vị / unit code")],
+    period: Annotated[str | None, typer.Option(help="Kỳ / period (default: today's)")] = None,
+) -> None:
+    """Xem một đơn vị / a unit: its parents, children, quota and counts."""
+    with _database(_settings(ctx)) as db:
+        shown = UnitService(Database(db)).show(code, period=period, today=system_clock().date())
+    if shown is None:
+        typer.echo(f"sangkien: no unit {code.upper()!r}", err=True)
+        raise typer.Exit(1)
+    _write(shown)
+
+
 def _tsv(value: str) -> str:
     return value.replace("\t", " ").replace("\n", " ")
 
@@ -282,6 +338,74 @@ def officers_add(
             typer.echo(f"sangkien: {error}", err=True)
             raise typer.Exit(1) from None
     typer.echo(f"{name} is an officer of {unit.upper()} on {channel.value}")
+
+
+@officers_app.command("invite")
+def officers_invite(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Option(help="Mã đơn vị / unit code, e.g. HN-DM01")],
+    expires: Annotated[
+        str | None, typer.Option(help="e.g. 7d, 48h (default: review.invite_days)")
+    ] = None,
+) -> None:
+    """Mời cán bộ / print a one-time code (and Telegram link) making its user an officer."""
+    settings = _settings(ctx)
+    lifetime = _duration(expires) if expires else dt.timedelta(days=settings.review.invite_days)
+    with _database(settings) as db:
+        service = ReviewService(Database(db), ())
+        try:
+            invitation = service.invite(
+                unit, expires=lifetime, bot_username=settings.telegram.username
+            )
+        except LookupError as error:
+            typer.echo(f"sangkien: {error}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"code: {invitation.code}   (in the chat: /canbo {invitation.code})")
+    if invitation.link:
+        typer.echo(f"link: {invitation.link}")
+    typer.echo(
+        f"unit: {invitation.unit_code} {invitation.unit_name}; single use, expires "
+        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def _duration(text: str) -> dt.timedelta:
+    import re
+
+    found = re.fullmatch(r"\s*(\d{1,4})\s*([dh])\s*", text.lower())
+    if not found or int(found[1]) == 0:
+        typer.echo(f"sangkien: --expires {text!r}: a number of days or hours, e.g. 7d", err=True)
+        raise typer.Exit(2)
+    amount = int(found[1])
+    return dt.timedelta(days=amount) if found[2] == "d" else dt.timedelta(hours=amount)
+
+
+@officers_app.command("list")
+def officers_list(ctx: typer.Context) -> None:
+    """Liệt kê cán bộ / every officer: id, unit, name (no phone numbers)."""
+    with _database(_settings(ctx)) as db:
+        rows = ReviewService(Database(db), ()).officers()
+    for row in rows:
+        _write(f"{row['person_id']}\t{row['unit_code']}\t{_tsv(row['name'] or '')}\n")
+
+
+@officers_app.command("remove")
+def officers_remove(
+    ctx: typer.Context,
+    person: Annotated[int, typer.Argument(help="The officer's id (see `officers list`).")],
+    unit: Annotated[str, typer.Option(help="Mã đơn vị / unit code")],
+) -> None:
+    """Bỏ quyền cán bộ / take an officer's rights in a unit away."""
+    with _database(_settings(ctx)) as db:
+        try:
+            removed = ReviewService(Database(db), ()).remove_officer(person, unit)
+        except LookupError as error:
+            typer.echo(f"sangkien: {error}", err=True)
+            raise typer.Exit(1) from None
+    if not removed:
+        typer.echo(f"sangkien: {person} is not an officer of {unit.upper()}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{person} is no longer an officer of {unit.upper()}")
 
 
 class EngineChoice(StrEnum):

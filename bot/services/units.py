@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.services.database import Database
 from storage import units as tree
-from storage.models import PARENT_LEVEL, UnitLevel
+from storage.models import PARENT_LEVEL, InitiativeStatus, UnitLevel
 
 COLUMNS = ("code", "name", "level", "parent_code", "quota")
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
@@ -265,3 +265,31 @@ class UnitService:
             tree.refresh_ancestors(connection, affected)
         progress(len(lines))
         return report
+
+    def show(self, code: str, *, period: str | None, today: dt.date) -> str | None:
+        """A unit's parents, children, quota and counts, as lines for the terminal."""
+        with self._db.read() as connection:
+            stored = tree.unit_rows(connection)
+            unit = stored.get(code.upper())
+            if unit is None:
+                return None
+            by_id = {u.id: u for u in stored.values()}
+            found = tree.period(connection, period) if period else None
+            found = found or tree.current_period(connection, today)
+            quota = tree.quotas_of(connection, found.name).get(unit.id) if found else None
+            counts = tree.status_counts(connection, unit.level, unit.id)
+        chain = " › ".join(f"{u.code} {u.name}" for u in reversed(tree.ancestors(by_id, unit.id)))
+        children = sorted(u.code for u in stored.values() if u.parent_id == unit.id)
+        valid = counts.get(InitiativeStatus.VALID.value, 0)
+        submitted = sum(n for s, n in counts.items() if s != InitiativeStatus.DRAFT.value)
+        lines = [
+            f"{unit.code}  {unit.name}  ({unit.level.value})",
+            f"parents:  {chain}",
+            f"children: {len(children)}" + (f"  {' '.join(children[:20])}" if children else ""),
+            f"entries:  {submitted} submitted, {valid} valid, "
+            f"{counts.get(InitiativeStatus.DRAFT.value, 0)} drafts",
+        ]
+        if found is not None:
+            share = f"{100 * valid / quota:.0f}%" if quota else "-"
+            lines.append(f"quota {found.name}: {quota if quota is not None else '-'} ({share})")
+        return "\n".join(lines) + "\n"
