@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import Engine
@@ -22,7 +23,7 @@ from bot.clock import system_clock
 from bot.logs import configure as configure_logging
 from bot.runtime import Services, open_database
 from bot.services.database import Database
-from bot.services.export import write_csv
+from bot.services.export import write_csv, write_xlsx
 from bot.services.groups import GroupService
 from bot.services.review import ReviewService
 from bot.services.units import UnitFileError, UnitService
@@ -34,6 +35,7 @@ from nlp.vosk_models import ModelInstallError, install_model
 from storage import initiatives, units
 from storage.conversations import ConversationStore
 from storage.db import create_db_engine, upgrade
+from storage.models import InitiativeStatus, UnitLevel
 
 app = typer.Typer(
     help="sangkien — hộp thư sáng kiến của Công đoàn / the union's initiative chatbot.",
@@ -296,18 +298,52 @@ def _tsv(value: str) -> str:
 
 class ExportFormat(StrEnum):
     CSV = "csv"
+    XLSX = "xlsx"
 
 
 @app.command()
 def export(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option(help="Tệp kết quả / output file ('-' for stdout).")],
-    format: Annotated[ExportFormat, typer.Option("--format", help="csv")] = ExportFormat.CSV,
+    out: Annotated[Path, typer.Option(help="Tệp kết quả / output file ('-' for stdout, CSV).")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="csv | xlsx")] = (
+        ExportFormat.CSV
+    ),
+    unit: Annotated[str | None, typer.Option(help="Only this unit and below it.")] = None,
+    from_: Annotated[
+        dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="Created on or after")
+    ] = None,
+    to: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Created on or before")
+    ] = None,
+    status: Annotated[
+        list[InitiativeStatus] | None, typer.Option(help="Only these statuses (repeatable).")
+    ] = None,
+    period: Annotated[str | None, typer.Option(help="Quota period for XLSX summaries.")] = None,
 ) -> None:
-    """Xuất sáng kiến / export all initiatives (CSV, UTF-8 for Excel)."""
-    with _database(_settings(ctx)) as db, Session(db) as session:
-        rows = initiatives.export_rows(session=session)
-        if str(out) == "-":  # with the BOM too: the README promises Excel opens it
+    """Xuất sáng kiến / export initiatives: every field, status, review history (CSV or XLSX)."""
+    settings = _settings(ctx)
+    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    start = from_.replace(tzinfo=zone) if from_ else None
+    end = to.replace(tzinfo=zone) + dt.timedelta(days=1) if to else None
+    with _database(settings) as db, Session(db) as session:
+        scope = None
+        if unit is not None:
+            found = units.get_unit(unit, session=session)
+            if found is None or found.id is None:
+                typer.echo(f"sangkien: no unit {unit.upper()!r}", err=True)
+                raise typer.Exit(1)
+            scope = (UnitLevel(found.level), found.id)
+        where = initiatives.export_filter(
+            unit=scope, start=start, end=end, statuses=[s.value for s in status or []]
+        )
+        rows = initiatives.export_rows(session=session, where=where)
+        if format is ExportFormat.XLSX:
+            if str(out) == "-":
+                typer.echo("sangkien: --out must be a file for xlsx", err=True)
+                raise typer.Exit(2)
+            summaries = UnitService(Database(db)).summaries(period, system_clock().date())
+            count = write_xlsx(out, rows, summaries)
+        elif str(out) == "-":  # with the BOM too: the README promises Excel opens it
             count = write_csv(sys.stdout, rows)
         else:
             with out.open("w", encoding="utf-8", newline="") as handle:

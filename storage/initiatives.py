@@ -3,12 +3,14 @@ Each function takes the session as a keyword argument and never commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import Initiative, Person, Review, Unit
+from storage.models import Initiative, Person, Review, Unit, UnitLevel
+from storage.units import in_scope
 
 EXPORT_COLUMNS = (
     "id",
@@ -37,15 +39,18 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_rows(*, session: Session, batch: int = 1000) -> Iterator[dict[str, Any]]:
-    """Every initiative with its unit and author, streamed in id order for large exports."""
+def export_rows(
+    *, session: Session, batch: int = 1000, where: Sequence[Any] = ()
+) -> Iterator[dict[str, Any]]:
+    """Every initiative (meeting the conditions `where`) with its unit and author, streamed in
+    id order for large exports."""
     last_id = 0
     while True:
         rows = session.exec(
             select(Initiative, Unit, Person)
             .join(Unit, col(Unit.id) == col(Initiative.unit_id))
             .join(Person, col(Person.id) == col(Initiative.author_id))
-            .where(col(Initiative.id) > last_id)
+            .where(col(Initiative.id) > last_id, *where)
             .order_by(col(Initiative.id))
             .limit(batch)
         ).all()
@@ -102,3 +107,24 @@ def _history(initiative_ids: list[int], *, session: Session) -> dict[int, str]:
             f" ({officer.name or '?'}){reason}"
         )
     return {key: "; ".join(lines) for key, lines in found.items()}
+
+
+def export_filter(
+    *,
+    unit: tuple[UnitLevel, int] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    statuses: Sequence[str] = (),
+) -> list[Any]:
+    """Conditions for :func:`export_rows`: a unit and everything below it, created in
+    [start, end), in one of `statuses`."""
+    where: list[Any] = []
+    if unit is not None:
+        where.append(in_scope(*unit))
+    if start is not None:
+        where.append(col(Initiative.created_at) >= start)
+    if end is not None:
+        where.append(col(Initiative.created_at) < end)
+    if statuses:
+        where.append(col(Initiative.status).in_(list(statuses)))
+    return where

@@ -233,3 +233,18 @@ def save_period(connection: Connection, name: str, starts_on: dt.date, ends_on: 
 def periods(connection: Connection) -> list[Period]:
     rows = connection.execute(sa_select(_period).order_by(_period.c.starts_on, _period.c.name))
     return [Period(name=r.name, starts_on=r.starts_on, ends_on=r.ends_on) for r in rows]
+
+
+def counts_by_unit(connection: Connection, level: UnitLevel) -> dict[int, dict[str, int]]:
+    """Initiatives per status under every unit of `level`, in one grouped query."""
+    column = SCOPE_COLUMN[level]
+    if column is None:
+        query = sa_select(_initiative.c.status, func.count()).group_by(_initiative.c.status)
+        return {0: {row[0]: row[1] for row in connection.execute(query)}}
+    key = _initiative.c[column]
+    query = sa_select(key, _initiative.c.status, func.count()).group_by(key, _initiative.c.status)
+    found: dict[int, dict[str, int]] = {}
+    for unit_id, status, count in connection.execute(query):
+        if unit_id is not None:
+            found.setdefault(unit_id, {})[status] = count
+    return found

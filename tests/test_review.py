@@ -310,3 +310,44 @@ def test_a_unit_file_in_xlsx_creates_updates_and_is_idempotent(db: Engine, tmp_p
         stored = tree.unit_rows(connection)
         assert stored["HN-DM01"].parent_id == stored["HN-KCN"].id
         assert tree.quotas_of(connection, "2026")[stored["HN-NEW1"].id] == 12
+
+
+def test_the_xlsx_report_reads_back_with_rows_history_dates_and_quota_share(
+    union: Union, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from bot.services.export import write_xlsx
+    from storage import initiatives
+    from storage.initiatives import EXPORT_COLUMNS
+
+    union.worker("lan", '=HYPERLINK("http://x","Bấm") Lan')  # refused as a name
+    union.say("lan", "Nguyễn Thị Lan")
+    idea = union.submit("lan", "=1+2 máy hay kẹt vải")
+    union.worker("an", "Nguyễn Văn An", "BN-DT01")
+    union.submit("an", "Đèn bàn kiểm hàng quá tối")
+    union.officer("hung", "Trần Văn Hùng", "HN-DM01")
+    union.say("hung", "/duyet")
+    union.say("hung", "1")
+    path = tmp_path / "report.xlsx"
+    service = UnitService(union.database)
+    summaries = service.summaries("2026", NOW.date())
+    with union.database.read() as connection:
+        unit = tree.unit_rows(connection)["HN-LB"]
+    with Session(union.db) as session:
+        where = initiatives.export_filter(unit=(UnitLevel.DISTRICT, unit.id))
+        rows = initiatives.export_rows(session=session, where=where)
+        assert write_xlsx(path, rows, summaries) == 1
+
+    book = load_workbook(path)
+    sheet = book["Sáng kiến"]
+    assert [c.value for c in sheet[1]] == list(EXPORT_COLUMNS)
+    assert sheet.freeze_panes == "B2"
+    record = dict(zip(EXPORT_COLUMNS, [c.value for c in sheet[2]], strict=True))
+    assert record["id"] == idea and record["status"] == "valid"
+    assert str(record["problem"]).startswith("'=")  # never a formula
+    assert isinstance(record["submitted_at"], dt.datetime)
+    assert "grassroots valid (Trần Văn Hùng)" in str(record["review_history"])
+    grassroots = {row[0]: row for row in book["Cấp cơ sở"].iter_rows(min_row=2, values_only=True)}
+    assert grassroots["HN-DM01"][2:] == (1, 1, 40, 2.5)  # 1 of 40: 2.5 %
+    assert grassroots["BN-DT01"][2:4] == (1, 0)

@@ -293,3 +293,39 @@ class UnitService:
             share = f"{100 * valid / quota:.0f}%" if quota else "-"
             lines.append(f"quota {found.name}: {quota if quota is not None else '-'} ({share})")
         return "\n".join(lines) + "\n"
+
+    def summaries(self, period: str | None, today: dt.date) -> dict[str, list[dict[str, Any]]]:
+        """Per unit level, every unit's entries (submitted), valid ones and % of its quota in
+        the period: the sheets officers send upward."""
+        titles = {
+            UnitLevel.PROVINCE: "Cấp tỉnh, ngành",
+            UnitLevel.DISTRICT: "Cấp trên cơ sở",
+            UnitLevel.GRASSROOTS: "Cấp cơ sở",
+        }
+        sheets: dict[str, list[dict[str, Any]]] = {}
+        with self._db.read() as connection:
+            found = tree.period(connection, period) if period else None
+            found = found or tree.current_period(connection, today)
+            quotas = tree.quotas_of(connection, found.name) if found else {}
+            stored = sorted(tree.unit_rows(connection).values(), key=lambda u: u.code)
+            for level, title in titles.items():
+                counts = tree.counts_by_unit(connection, level)
+                lines = []
+                for unit in (u for u in stored if u.level is level):
+                    by_status = counts.get(unit.id, {})
+                    valid = by_status.get(InitiativeStatus.VALID.value, 0)
+                    quota = quotas.get(unit.id)
+                    lines.append(
+                        {
+                            "code": unit.code,
+                            "name": unit.name,
+                            "entries": sum(
+                                n for s, n in by_status.items() if s != InitiativeStatus.DRAFT.value
+                            ),
+                            "valid": valid,
+                            "quota": quota,
+                            "percent_of_quota": round(100 * valid / quota, 1) if quota else None,
+                        }
+                    )
+                sheets[title] = lines
+        return sheets
