@@ -78,6 +78,7 @@ def next_card(ctx: Ctx, notes: tuple[str, ...] = ()) -> Goto:
 def start_review(ctx: Ctx) -> Goto | Retry:
     if not ctx.desk.officer_units():
         return Retry(msg.OFFICERS_ONLY)
+    ctx.state.officer = True  # from now on the menu offers the review
     ctx.state.review = None  # a new round: cards skipped last time are offered again
     return next_card(ctx)
 
