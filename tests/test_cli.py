@@ -212,3 +212,31 @@ def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "cannot use the database" in lines[0], done.stderr
         assert "127.0.0.1:1/x" in lines[0] and "s3cret" not in lines[0]
+
+
+def test_an_officer_reviews_in_the_terminal_and_exports_xlsx(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    config = str(_config(tmp_path, f"sqlite:///{tmp_path}/officer.db"))
+    script = tmp_path / "lan.txt"
+    script.write_text(SCRIPT, encoding="utf-8")
+    assert run("--config", config, "chat", "--script", str(script), "--user", "lan").returncode == 0
+    invite = run("--config", config, "officers", "invite", "--unit", "hn-dm01", "--expires", "2d")
+    assert invite.returncode == 0, invite.stderr
+    code = invite.stdout.split()[1]
+    officer = tmp_path / "hung.txt"
+    officer.write_text(
+        f"/canbo {code}\nTrần Văn Hùng\n/duyet\n/press 3\nKhông có số liệu đo\n", encoding="utf-8"
+    )
+    chat = run("--config", config, "chat", "--script", str(officer), "--user", "hung")
+    assert chat.returncode == 0, chat.stderr
+    assert "Sáng kiến này thế nào?" in chat.stdout and "1. ✅ Hợp lệ" in chat.stdout
+    assert "❌ Đã ghi: không hợp lệ." in chat.stdout
+    reused = run("--config", config, "chat", "--script", str(officer), "--user", "an")
+    assert "Mã mời không đúng" in reused.stdout  # single use
+    out = tmp_path / "report.xlsx"
+    exported = run("--config", config, "export", "--format", "xlsx", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    rows = list(load_workbook(out)["Sáng kiến"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 1 and rows[0][1] == "rejected"
+    assert run("--config", config, "officers", "list").stdout.count("HN-DM01") == 1

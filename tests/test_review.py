@@ -351,3 +351,37 @@ def test_the_xlsx_report_reads_back_with_rows_history_dates_and_quota_share(
     grassroots = {row[0]: row for row in book["Cấp cơ sở"].iter_rows(min_row=2, values_only=True)}
     assert grassroots["HN-DM01"][2:] == (1, 1, 40, 2.5)  # 1 of 40: 2.5 %
     assert grassroots["BN-DT01"][2:4] == (1, 0)
+
+
+def test_skipping_shows_the_next_card_and_a_new_round_offers_the_skipped_again(
+    union: Union,
+) -> None:
+    union.worker("lan", "Nguyễn Thị Lan")
+    first = union.submit("lan", "Máy hay kẹt vải")
+    union.submit("lan", "Đèn bàn kiểm hàng quá tối")
+    union.officer("hung", "Trần Văn Hùng", "HN-DM01")
+    assert "Máy hay kẹt vải" in union.say("hung", "/duyet")  # oldest first
+    assert "Đèn bàn" in union.say("hung", "bỏ qua")
+    assert msg.QUEUE_EMPTY in union.say("hung", "4")
+    assert "Máy hay kẹt vải" in union.say("hung", "/duyet")
+    assert union.initiative(first).status == InitiativeStatus.SUBMITTED.value
+
+
+def test_the_officers_menu_offers_review_and_a_returned_draft_is_marked(union: Union) -> None:
+    union.worker("lan", "Nguyễn Thị Lan")
+    union.submit("lan")
+    union.officer("hung", "Trần Văn Hùng", "HN-DM01")
+    turn = Turn("test", "hung", "hung")
+    menu = union.service.handle(turn, parse_text("menu"), "m1", now=union.now)
+    labels = [o.label for d in menu for r in d.replies for o in r.options]
+    assert msg.MENU_REVIEW in labels
+    union.say("hung", "/duyet")
+    union.say("hung", "2")
+    union.say("hung", "cả bài")
+    union.say("hung", "Thiếu số liệu, ghi rõ mỗi ca mất bao lâu")
+    union.say("lan", "menu")
+    drafts = union.service.handle(Turn("test", "lan", "lan"), parse_text("2"), "m2", now=union.now)
+    labels = [o.label for d in drafts for r in d.replies for o in r.options]
+    assert any(label.startswith("↩️") for label in labels)
+    reopened = union.say("lan", "1")  # the whole entry: back to the summary to send again
+    assert "Xem lại sáng kiến" in reopened
