@@ -51,6 +51,8 @@ app.add_typer(officers_app, name="officers")
 app.add_typer(db_app, name="db")
 app.add_typer(units_app, name="units")
 app.add_typer(voice_app, name="voice")
+periods_app = typer.Typer(help="Kỳ thi đua / quota periods.", no_args_is_help=True)
+app.add_typer(periods_app, name="periods")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -275,6 +277,30 @@ def units_import(
         f"units: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged; {report.quotas} quotas set for {period}"
     )
+
+
+@periods_app.command("add")
+def periods_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="e.g. 2026, 2026-Q4 (at most 10 characters)")],
+    from_: Annotated[dt.datetime, typer.Option("--from", formats=["%Y-%m-%d"])],
+    to: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])],
+) -> None:
+    """Thêm kỳ / add or change a period that quotas belong to."""
+    if len(name) > 10 or not name.strip() or to < from_:
+        typer.echo("sangkien: a name of 1-10 characters, and --to on or after --from", err=True)
+        raise typer.Exit(2)
+    with _database(_settings(ctx)) as db:
+        UnitService(Database(db)).save_period(name, from_.date(), to.date())
+    typer.echo(f"period {name}: {from_:%Y-%m-%d} to {to:%Y-%m-%d}")
+
+
+@periods_app.command("list")
+def periods_list(ctx: typer.Context) -> None:
+    """Liệt kê kỳ / every period with its dates."""
+    with _database(_settings(ctx)) as db:
+        for period in UnitService(Database(db)).periods():
+            _write(f"{period.name}\t{period.starts_on}\t{period.ends_on}\n")
 
 
 @units_app.command("show")

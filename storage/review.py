@@ -84,11 +84,7 @@ class ReviewStore:
         """The oldest initiative waiting at `level` in the scope's part of the tree."""
         query = (
             select(_initiative.c.id)
-            .where(
-                in_scope(scope.level, scope.unit_id),
-                _initiative.c.status.in_(_PENDING),
-                _initiative.c.review_level == level.value,
-            )
+            .where(*_waiting(scope, level))
             .order_by(_initiative.c.submitted_at, _initiative.c.id)
             .limit(1)
         )
@@ -99,23 +95,10 @@ class ReviewStore:
     def count_pending(
         self, scope: Scope, level: UnitLevel, *, since: dt.datetime | None = None
     ) -> int:
-        query = select(func.count()).where(
-            in_scope(scope.level, scope.unit_id),
-            _initiative.c.status.in_(_PENDING),
-            _initiative.c.review_level == level.value,
-        )
+        query = select(func.count()).where(*_waiting(scope, level))
         if since is not None:
             query = query.where(_initiative.c.submitted_at > since)
         return int(self.connection.execute(query).scalar_one())
-
-    def oldest_pending(self, scope: Scope, level: UnitLevel) -> dt.datetime | None:
-        query = select(func.min(_initiative.c.submitted_at)).where(
-            in_scope(scope.level, scope.unit_id),
-            _initiative.c.status.in_(_PENDING),
-            _initiative.c.review_level == level.value,
-        )
-        value: dt.datetime | None = self.connection.execute(query).scalar()
-        return value
 
     def card(self, initiative_id: int) -> RowMapping | None:
         """An initiative with its unit's code and name and its author's name."""
@@ -210,17 +193,6 @@ class ReviewStore:
         ).first()
         return row.unit_id if row else None
 
-    def invites(self) -> Sequence[RowMapping]:
-        return (
-            self.connection.execute(
-                select(_invite, _unit.c.code.label("unit_code"))
-                .join(_unit, _unit.c.id == _invite.c.unit_id)
-                .order_by(_invite.c.created_at)
-            )
-            .mappings()
-            .all()
-        )
-
     # --- officers --------------------------------------------------------------------------
 
     def officers(self) -> Sequence[RowMapping]:
@@ -272,3 +244,12 @@ class ReviewStore:
             .order_by(_membership.c.person_id)
         )
         return [row.person_id for row in rows]
+
+
+def _waiting(scope: Scope, level: UnitLevel) -> tuple[Any, ...]:
+    """Conditions for initiatives waiting at `level` in the scope's part of the tree."""
+    return (
+        in_scope(scope.level, scope.unit_id),
+        _initiative.c.status.in_(_PENDING),
+        _initiative.c.review_level == level.value,
+    )

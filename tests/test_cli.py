@@ -240,3 +240,19 @@ def test_an_officer_reviews_in_the_terminal_and_exports_xlsx(tmp_path: Path) -> 
     rows = list(load_workbook(out)["Sáng kiến"].iter_rows(min_row=2, values_only=True))
     assert len(rows) == 1 and rows[0][1] == "rejected"
     assert run("--config", config, "officers", "list").stdout.count("HN-DM01") == 1
+    added = run(
+        "--config",
+        config,
+        "periods",
+        "add",
+        "2026-Q4",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-12-31",
+    )
+    assert added.returncode == 0, added.stderr
+    listed = run("--config", config, "periods", "list").stdout
+    assert "2026\t2026-01-01\t2026-12-31" in listed and "2026-Q4\t2026-10-01" in listed
+    shown = run("--config", config, "units", "show", "HN-DM01", "--period", "2026").stdout
+    assert "quota 2026: 40" in shown and "HN-LB" in shown

@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.services.database import Database
 from storage import units as tree
-from storage.models import PARENT_LEVEL, InitiativeStatus, UnitLevel
+from storage.models import PARENT_LEVEL, InitiativeStatus, Period, UnitLevel
 
 COLUMNS = ("code", "name", "level", "parent_code", "quota")
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
@@ -329,3 +329,11 @@ class UnitService:
                     )
                 sheets[title] = lines
         return sheets
+
+    def save_period(self, name: str, starts_on: dt.date, ends_on: dt.date) -> None:
+        with self._db.write() as connection:
+            tree.save_period(connection, name, starts_on, ends_on)
+
+    def periods(self) -> list[Period]:
+        with self._db.read() as connection:
+            return tree.periods(connection)
