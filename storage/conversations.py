@@ -71,6 +71,12 @@ _SELECT_PERSON = (
         _identity.c.external_id == bindparam("external_id"),
     )
 )
+_district = _unit.alias("district")
+_SELECT_ANCESTORS = (
+    select(_district.c.id.label("district_id"), _district.c.parent_id.label("province_id"))
+    .select_from(_unit.join(_district, _district.c.id == _unit.c.parent_id))
+    .where(_unit.c.id == bindparam("unit_id"))
+)
 _SELECT_PERSON_NAME = select(_person.c.name).where(_person.c.id == bindparam("row_id"))
 _INSERT_PERSON = insert(_person).returning(_person.c.id)
 _INSERT_IDENTITY = insert(_identity)
@@ -137,6 +143,9 @@ _SELECT_IDEAS = (
     .limit(bindparam("limit"))
 )
 _SELECT_INITIATIVE = select(_initiative).where(_initiative.c.id == bindparam("row_id"))
+_SELECT_REVIEW_LEVEL = select(_initiative.c.review_level).where(
+    _initiative.c.id == bindparam("row_id")
+)
 _INSERT_INITIATIVE = insert(_initiative).returning(_initiative.c.id)
 _UPDATE_INITIATIVE = update(_initiative).where(
     _initiative.c.id == bindparam("row_id"), _initiative.c.author_id == bindparam("author")
@@ -263,6 +272,11 @@ class ConversationStore:
             next_id = row["parent_id"]
         return chain
 
+    def district_and_province(self, unit_id: int) -> tuple[int | None, int | None]:
+        """The district above a grassroots union and the province above that, in one look-up."""
+        row = self._run(_SELECT_ANCESTORS, {"unit_id": unit_id}).first()
+        return (row.district_id, row.province_id) if row else (None, None)
+
     def unit(self, code: str) -> RowMapping | None:
         """id, code, name and level of the unit with `code` (codes are stored upper-case)."""
         return self._run(_SELECT_UNIT, {"code": code.upper()}).mappings().first()
@@ -287,6 +301,11 @@ class ConversationStore:
 
     def initiative(self, initiative_id: int) -> RowMapping | None:
         return self._run(_SELECT_INITIATIVE, {"row_id": initiative_id}).mappings().first()
+
+    def review_level(self, initiative_id: int) -> str | None:
+        """The level whose queue the initiative is (or was last) in."""
+        value: str | None = self._run(_SELECT_REVIEW_LEVEL, {"row_id": initiative_id}).scalar()
+        return value
 
     def insert_initiative(self, values: dict[str, Any]) -> int:
         new_id: int = self._run(_INSERT_INITIATIVE, values).scalar_one()

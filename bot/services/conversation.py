@@ -299,7 +299,7 @@ class ConversationService:
             unit_id = self._unit_id(state.unit_code, store)
             if unit_id is None:
                 raise RuntimeError("a draft was started before the worker chose a unit")
-            district_id, province_id = self._ancestors(unit_id, store)
+            district_id, province_id = store.district_and_province(unit_id)
             values.setdefault("status", InitiativeStatus.DRAFT.value)
             values |= {
                 "unit_id": unit_id,
@@ -317,9 +317,8 @@ class ConversationService:
     ) -> dict[str, Any]:
         """Submission: into the first review level's queue, or, for a returned initiative,
         back into the queue that returned it."""
-        row = store.initiative(initiative_id) if initiative_id is not None else None
-        level = UnitLevel(row.review_level) if row is not None and row.review_level else None
-        level = level or self._levels[0]
+        stored = store.review_level(initiative_id) if initiative_id is not None else None
+        level = UnitLevel(stored) if stored else self._levels[0]
         first = level is self._levels[0]
         status = InitiativeStatus.SUBMITTED if first else InitiativeStatus.UNDER_REVIEW
         return {
@@ -328,14 +327,6 @@ class ConversationService:
             "review_level": level.value,
             "return_step": None,
         }
-
-    def _ancestors(self, unit_id: int, store: ConversationStore) -> tuple[int | None, int | None]:
-        """The district and province above a grassroots union, copied onto its initiatives
-        (an import that moves a union rewrites the copies)."""
-        chain = store.unit_and_ancestors(unit_id)
-        district = chain[1]["id"] if len(chain) > 1 else None
-        province = chain[2]["id"] if len(chain) > 2 else None
-        return district, province
 
     def _unit_id(self, code: str | None, store: ConversationStore) -> int | None:
         if code is None:
