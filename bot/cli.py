@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -432,8 +433,6 @@ def officers_invite(
 
 
 def _duration(text: str) -> dt.timedelta:
-    import re
-
     found = re.fullmatch(r"\s*(\d{1,4})\s*([dh])\s*", text.lower())
     if not found or int(found[1]) == 0:
         typer.echo(f"sangkien: --expires {text!r}: a number of days or hours, e.g. 7d", err=True)

@@ -28,7 +28,6 @@ from storage.models import (
     Role,
     Unit,
     UnitLevel,
-    VoiceNote,
 )
 from storage.units import in_scope
 
@@ -41,7 +40,6 @@ _person = Person.__table__  # type: ignore[attr-defined]
 _identity = Identity.__table__  # type: ignore[attr-defined]
 _conversation = Conversation.__table__  # type: ignore[attr-defined]
 _notice = OfficerNotice.__table__  # type: ignore[attr-defined]
-_voice_note = VoiceNote.__table__  # type: ignore[attr-defined]
 
 _PENDING = [status.value for status in PENDING_REVIEW]
 
@@ -109,15 +107,6 @@ class ReviewStore:
             .where(_initiative.c.id == initiative_id)
         )
         return self.connection.execute(query).mappings().first()
-
-    def voice_notes(self, initiative_id: int) -> dict[str, str]:
-        """The recording each answer came from: {"problem": "var/voice/….ogg"}."""
-        rows = self.connection.execute(
-            select(_voice_note.c.field, _voice_note.c.path).where(
-                _voice_note.c.initiative_id == initiative_id, _voice_note.c.field.is_not(None)
-            )
-        )
-        return {row.field: row.path for row in rows}
 
     def decide(self, initiative_id: int, at_level: UnitLevel, values: dict[str, Any]) -> bool:
         """Move an initiative out of `at_level`'s queue (compare-and-set: only if it is still

@@ -22,6 +22,13 @@ _DECIDED_NOTE = {
 }
 # The part of an initiative a returned one is sent back to (the author reopens it there).
 _PARTS = (*msg.EDIT_LABELS.items(), (Step.SUMMARY, msg.REVIEW_WHOLE))
+# The part each answer that can be spoken belongs to (the keys of an initiative's sources).
+_PART_OF_SOURCE = {
+    "problem": Step.PROBLEM,
+    "solution": Step.SOLUTION,
+    "benefit_detail": Step.BENEFIT_KIND,
+    "co_authors": Step.COAUTHORS,
+}
 
 
 def card_text(card: Card) -> str:
@@ -37,12 +44,10 @@ def card_text(card: Card) -> str:
         )
     ]
     spoken = [
-        msg.strip_emoji_label(msg.SUMMARY_LINES[field].split(":")[0])
-        for field in ("problem", "solution", "co_authors")
+        msg.strip_emoji_label(msg.EDIT_LABELS[step])
+        for field, step in _PART_OF_SOURCE.items()
         if card.sources.get(field) == "voice"
     ]
-    if card.sources.get("benefit_detail") == "voice":
-        spoken.append(msg.strip_emoji_label(msg.SUMMARY_LINES["benefit"].split(":")[0]))
     if spoken:
         lines.append(msg.CARD_SOURCES.format(voice=", ".join(spoken)))
     if card.entered_by:
