@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 
 from dialogs.events import Option
 from dialogs.messages import strip_emoji_label
-from nlp.text import clean_text, has_diacritics, match_key, real_words
+from nlp.text import clean_text, has_diacritics, match_key, real_words, title_case
 
 YES_WORDS = (
     "có",
@@ -315,3 +315,47 @@ def match_option(text: str, options: Sequence[Option]) -> ChoiceMatch:
     if len(close) > 1:
         return ChoiceMatch(None, close)
     return ChoiceMatch(close[0].value)
+
+
+_DASHES = re.compile("[\u2010-\u2015\u2212_]")
+
+
+def unit_code(text: str) -> str:
+    """A unit code as typed or spoken: "hn dm01", "HN–DM01", "hn-dm01." → "HN-DM01"."""
+    code = _DASHES.sub("-", clean_text(text).upper())
+    code = re.sub(r"\s*-\s*", "-", code).strip(" .!?")
+    code = re.sub(r"\s+", "-", code)
+    return "".join(ch for ch in code if ch.isalnum() or ch == "-").strip("-")
+
+
+_NAME_MAX = 60
+
+
+def person_name(text: str) -> str | None:
+    """A person's name as given ("nguyễn thị lan." → "Nguyễn Thị Lan"), or None when it is
+    no name: digits, a yes or no, a greeting, "không biết"."""
+    name = clean_text(text).rstrip(".!?…").strip()
+    if (
+        not 2 <= len(name) <= _NAME_MAX
+        or not any(ch.isalpha() for ch in name)
+        or any(ch.isdigit() for ch in name)
+        or real_words(name) == 0
+        or yes_or_no(name) is not None
+        or is_greeting(name)
+        or is_non_answer(name)
+    ):
+        return None
+    return title_case(name)
+
+
+def phone_number(text: str) -> str | None:
+    """A Vietnamese phone number as digits ("0912 345 678", "+84 912.345.678" →
+    "0912345678"), or None when the text is not one."""
+    if any(ch.isalpha() for ch in text):
+        return None
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.strip().startswith("+84") or (digits.startswith("84") and len(digits) == 11):
+        digits = "0" + digits[2:]
+    if len(digits) in (10, 11) and digits.startswith("0"):
+        return digits
+    return None

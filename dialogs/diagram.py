@@ -14,6 +14,8 @@ from dialogs.flow import Flow
 from dialogs.flows.submit import SUBMIT
 
 TITLES = msg.STEP_TITLES
+# Where a question from outside finds a person, and where they go back to after it.
+ANYWHERE = "bất kỳ câu nào"
 
 
 def mermaid(flow: Flow = SUBMIT) -> str:
@@ -30,6 +32,10 @@ def mermaid(flow: Flow = SUBMIT) -> str:
             lines.append(f"    {spec.step.value} -.->|quay lại| {spec.back.value}")
         if spec.returns_when_editing:
             lines.append(f"    {spec.step.value} -.->|khi đang sửa| {flow.review.value}")
+    if flow.interrupt is not None:
+        lines.append(f'    anywhere(("{ANYWHERE}"))')
+        lines.append(f"    anywhere -.->|cán bộ nhập hộ| {flow.interrupt.value}")
+        lines.append(f"    {flow.interrupt.value} -.->|trả lời xong| anywhere")
     return "\n".join(lines) + "\n"
 
 

@@ -31,7 +31,16 @@ from dialogs.events import (
     VoiceIn,
 )
 from dialogs.flow import Accepts, Answer, Ctx, DialogConfig, Flow, Retry, StepSpec
-from dialogs.state import Desk, Directory, Draft, PendingAnswer, State, Step
+from dialogs.state import (
+    Confirmation,
+    Desk,
+    Directory,
+    Draft,
+    Interrupted,
+    PendingAnswer,
+    State,
+    Step,
+)
 from nlp.text import match_key
 
 NAV_BACK, NAV_CANCEL, NAV_HELP, NAV_MENU = "nav:back", "nav:cancel", "nav:help", "nav:menu"
@@ -87,6 +96,37 @@ def handle(
     outcome = Outcome(ctx.state)
     _Turn(flow, ctx, outcome).dispatch(event)
     ctx.state.last_activity = now
+    return outcome
+
+
+def interrupt(
+    state: State,
+    confirmation: Confirmation,
+    *,
+    flow: Flow,
+    now: dt.datetime,
+    directory: Directory,
+    config: DialogConfig | None = None,
+) -> Outcome:
+    """Ask the person about an entry an officer made for them, wherever they are; they
+    return there (with any read-back) once they answer. Not their own message: the pause
+    that offers to resume a draft is still counted from their last one."""
+    if flow.interrupt is None:
+        raise ValueError(f"{flow.name}: no step to ask from outside")
+    ctx = Ctx(state.working_copy(), now, directory, config or DialogConfig())
+    outcome = Outcome(ctx.state)
+    current = ctx.state
+    if any(c.initiative_id == confirmation.initiative_id for c in current.confirm):
+        return outcome
+    current.confirm.append(confirmation)
+    if current.step is flow.interrupt:
+        return outcome  # asked once the one on screen is answered
+    current.interrupted = None
+    if current.step is not flow.start:
+        current.interrupted = Interrupted(
+            step=current.step, pending=current.pending, editing=current.editing
+        )
+    _Turn(flow, ctx, outcome).enter(flow.interrupt)
     return outcome
 
 
@@ -193,9 +233,12 @@ class _Turn:
             return True
         if result.step not in spec.targets:
             raise UndeclaredTransitionError(f"/{name} → {result.step}")
-        self.out.replies.extend(Reply(note) for note in result.notes)
+        self.notes(result.notes)
         self.enter(result.step)
         return True
+
+    def notes(self, notes: tuple[str | Reply, ...]) -> None:
+        self.out.replies.extend(Reply(note) if isinstance(note, str) else note for note in notes)
 
     def ask_again(self) -> None:
         """Ask what is waiting for an answer: the read-back if there is one, else the step."""
@@ -319,14 +362,19 @@ class _Turn:
         ):
             self.say(msg.LONG_STORY)
         target = result.step
-        if target not in {step for step, _ in spec.targets}:
+        if target not in {step for step, _ in spec.targets} and not spec.resumes:
             raise UndeclaredTransitionError(f"{spec.step} → {target}")
         if ctx.state.editing and spec.returns_when_editing:
             target = flow.review
-        self.out.replies.extend(Reply(note) for note in result.notes)
+        self.notes(result.notes)
         if result.submit is not None:
             self.out.submitted = result.submit
-        self.enter(target)
+        if result.pending is not None and result.pending.step is target:
+            self.enter(target, quiet=True)
+            ctx.state.pending = result.pending
+            self.read_back(result.pending.text)
+        else:
+            self.enter(target)
 
     def enter(self, step: Step, *, quiet: bool = False) -> None:
         """Make `step` current and ask its question (unless `quiet`). Any read-back waiting

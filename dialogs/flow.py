@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialogs.events import Reply
-from dialogs.state import Desk, Directory, Draft, NoDesk, Source, State, Step
+from dialogs.state import Desk, Directory, Draft, NoDesk, PendingAnswer, Source, State, Step
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -53,9 +53,14 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class Goto:
+    """Go to `step`, saying `notes` first (a note is a text, or a whole reply: a recording to
+    play). `submit` sends the draft; `pending` is a read-back to ask again at `step` instead
+    of its question (returning to where someone was interrupted)."""
+
     step: Step
-    notes: tuple[str, ...] = ()
+    notes: tuple[str | Reply, ...] = ()
     submit: Draft | None = None
+    pending: PendingAnswer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,9 @@ class StepSpec:
     # The choice a yes ("dạ", "vâng", "ok") and a no ("không", "chưa") stand for here.
     yes: str | None = None
     no: str | None = None
+    # Asked out of turn (see `Flow.interrupt`): answering it returns to wherever the person
+    # was, so any step is a target.
+    resumes: bool = False
 
 
 CommandHandler = Callable[[Ctx, str], Goto | Retry]
@@ -128,8 +136,10 @@ class Flow:
     The flow begins at `start`, which has no declaration: the first message is greeted with
     `welcome` and `entry` is asked (a ``/start ARG`` deep link answers `entry` with ARG).
     "menu" and "hủy" lead `home`; editing returns to `review`; a long pause in a drafting step
-    asks `resume`. `field_of_step` names the draft field a free-text step fills, so the voice
-    note an answer came from is linked to it.
+    asks `resume`. `interrupt` is the step a question from somebody else is asked at (an
+    entry an officer made, for its author to confirm), wherever the person is.
+    `field_of_step` names the draft field a free-text step fills, so the voice note an answer
+    came from is linked to it.
     """
 
     name: str
@@ -145,6 +155,7 @@ class Flow:
     field_of_step: Mapping[Step, str]
     # A voice answer this step gets that is long is the whole story told at once.
     story_step: Step | None = None
+    interrupt: Step | None = None
     commands: Mapping[str, CommandSpec] = field(default_factory=dict)
     # "/start canbo-CODE" is "/canbo CODE": deep links carry one argument only.
     deep_links: Mapping[str, str] = field(default_factory=dict)

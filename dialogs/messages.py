@@ -32,6 +32,14 @@ PROMPTS: dict[Step, str] = {
     Step.REVIEW_CARD: "{card}\n\nSáng kiến này thế nào?",
     Step.REVIEW_PART: "↩️ Trả lại để sửa phần nào?",
     Step.REVIEW_REASON: "✍️ Lý do là gì? Gõ hoặc nói ngắn gọn, người gửi sẽ đọc.",
+    Step.ASSIST_FIND: "🔎 Nhập hộ cho ai? Gõ tên hoặc số điện thoại của người đó.",
+    Step.ASSIST_PICK: "👥 Chọn người anh/chị nhập hộ:",
+    Step.ASSIST_NEW_NAME: "👤 Người đó tên là gì? Gõ họ và tên.",
+    Step.ASSIST_NEW_UNIT: "🏭 {name} ở công đoàn cơ sở nào? Gõ mã, ví dụ HN-DM01.",
+    Step.ASSIST_NEW_PHONE: "📱 Số điện thoại của {name}? Để lần sau tìm cho nhanh.",
+    Step.ASSIST_AGREED: "🤝 Anh/chị đã đọc lại cho {name} nghe và {name} đồng ý chưa?",
+    Step.CONFIRM_OWN: "📨 Cán bộ {officer} đã ghi hộ sáng kiến này:\n\n{summary}\n\n"
+    "Đúng là ý tưởng của anh/chị?",
 }
 
 BENEFIT_DETAIL_PROMPTS: dict[BenefitKind, str] = {
@@ -82,6 +90,13 @@ HELP: dict[Step, str] = {
     ),
     Step.REVIEW_PART: "❓ Chọn phần cần sửa. Người gửi sẽ mở đúng phần đó.",
     Step.REVIEW_REASON: "❓ Viết lý do để người gửi hiểu cần làm gì.",
+    Step.ASSIST_FIND: "❓ Gõ vài chữ của tên, ví dụ «Văn An», hoặc số điện thoại.",
+    Step.ASSIST_PICK: "❓ Chọn đúng người. Không có thì chọn «Thêm người mới».",
+    Step.ASSIST_NEW_NAME: "❓ Gõ họ tên đầy đủ, ví dụ: Nguyễn Văn An.",
+    Step.ASSIST_NEW_UNIT: "❓ Mã công đoàn cơ sở nơi người đó làm, ví dụ HN-DM01.",
+    Step.ASSIST_NEW_PHONE: "❓ Gõ số điện thoại, ví dụ 0912345678. Không có thì chọn «Bỏ qua».",
+    Step.ASSIST_AGREED: "❓ Chỉ gửi khi người đó đã nghe lại và đồng ý. Chưa thì lưu nháp.",
+    Step.CONFIRM_OWN: "❓ Chọn 1 nếu đúng là ý tưởng của anh/chị, 2 nếu không phải.",
 }
 
 HELP_GENERAL = (
@@ -147,11 +162,15 @@ STATUS_LABELS: dict[IdeaStatus, str] = {
     IdeaStatus.VALID: "🏅 Được công nhận",
     IdeaStatus.RETURNED: "↩️ Cần bổ sung",
     IdeaStatus.REJECTED: "❌ Chưa được công nhận",
+    IdeaStatus.AWAITING_AUTHOR: "📨 Chờ anh/chị xác nhận",
+    IdeaStatus.WITHDRAWN: "🚫 Đã rút lại",
 }
 RETURNED_MARK = "↩️"
 
 # --- officers ------------------------------------------------------------------------------
 MENU_REVIEW = "🗂️ Duyệt sáng kiến"
+MENU_ASSIST = "✍️ Nhập hộ công nhân"
+MENU_CONFIRM = "📨 Xác nhận sáng kiến ({count})"
 REVIEW_VALID = "✅ Hợp lệ"
 REVIEW_RETURN = "↩️ Trả lại"
 REVIEW_REJECT = "❌ Không hợp lệ"
@@ -171,7 +190,9 @@ INVITE_OK = "🎖️ Anh/chị là cán bộ công đoàn của «{unit}». Gõ 
 NEED_UNIT_FIRST = "🏭 Để gửi sáng kiến, cho tôi biết công đoàn cơ sở nơi anh/chị làm."
 WAITING_NOTICE = "📥 {count} sáng kiến mới chờ duyệt. Gõ /duyet để xem."
 CARD = "🗂️ Sáng kiến số {id} · {level}\n👤 {author} · {unit}\n📅 Gửi ngày {date}\n\n{summary}"
-CARD_ENTERED_BY = "✍️ Cán bộ {name} nhập hộ"
+CARD_ENTERED_BY = "✍️ Cán bộ {name} nhập hộ · {confirmed}"
+CARD_CONFIRMED_AUTHOR = "tác giả đã xác nhận"
+CARD_CONFIRMED_OFFICER = "cán bộ xác nhận tác giả đồng ý"
 CARD_HISTORY = "🧾 Đã duyệt: {history}"
 CARD_SOURCES = "🎤 Nói: {voice}"
 LEVEL_NAMES = {
@@ -188,7 +209,35 @@ TOLD_RETURNED = (
     "↩️ Sáng kiến «{title}» cần sửa phần {part}.\nLý do: {reason}\n"
     "Chọn «Bản nháp» ở menu để sửa rồi gửi lại."
 )
+TOLD_RETURNED_HELPED = "Cán bộ đã nhập hộ sẽ cùng anh/chị sửa."
 TOLD_REJECTED = "❌ Sáng kiến «{title}» chưa được công nhận.\nLý do: {reason}"
+
+# --- entering ideas for workers ("nhập hộ") -------------------------------------------------
+ASSIST_PICK_NEW = "➕ Thêm người mới"
+ASSIST_SEARCH_AGAIN = "🔎 Tìm lại"
+ASSIST_NONE_FOUND = "🔎 Không thấy ai tên hay số «{query}» trong đơn vị của anh/chị."
+ASSIST_QUERY_SHORT = "🔎 Gõ ít nhất 2 chữ của tên, hoặc số điện thoại."
+ASSIST_UNIT_OUTSIDE = "🏭 Mã «{code}» không phải công đoàn cơ sở anh/chị phụ trách."
+ASSIST_PHONE_INVALID = "📱 Số chưa đúng. Ví dụ: 0912345678. Không có thì chọn «Bỏ qua»."
+ASSIST_PHONE_TAKEN = "📱 Số này đã có người dùng. Chọn «Tìm lại» để tìm người đó."
+ASSIST_SKIP = "⏭️ Bỏ qua"
+ASSIST_ADDED = "✅ Đã thêm {name}."
+ASSIST_START = "✍️ Nhập hộ {name}. Hỏi từng câu và ghi đúng lời người đó nhé."
+ASSIST_FOR = "✍️ Nhập hộ: {name} · {unit}"
+ASSIST_GONE = "⛔ {name} không còn thuộc đơn vị anh/chị phụ trách. Chưa gửi được."
+ASSIST_ASKED = "📨 Đã nhờ {name} xác nhận. {name} bấm Đúng là sáng kiến vào hàng chờ duyệt."
+ASSIST_SENT = "🎉 Đã gửi sáng kiến «{title}» của {name}. Cán bộ sẽ xem và báo kết quả."
+ASSIST_NOT_YET = "💾 Đã lưu nháp. Đọc lại cho {name} nghe rồi gửi sau nhé."
+ASSIST_AGREED_YES = "✅ Đã đồng ý"
+ASSIST_AGREED_NO = "⏳ Chưa"
+CONFIRM_YES = "✅ Đúng, của tôi"
+CONFIRM_NO = "❌ Không phải"
+CONFIRM_THANKS = "🙏 Cảm ơn anh/chị! Sáng kiến «{title}» đã vào hàng chờ duyệt."
+CONFIRM_WITHDRAWN = "🚫 Đã rút lại «{title}». Cảm ơn anh/chị đã báo."
+CONFIRM_DONE_ALREADY = "👌 Sáng kiến này đã được trả lời rồi."
+# What the officer who entered it is told.
+TOLD_CONFIRMED = "✅ {name} xác nhận sáng kiến «{title}». Đã vào hàng chờ duyệt."
+TOLD_DENIED = "🚫 {name} nói «{title}» không phải ý tưởng của mình. Sáng kiến đã rút lại."
 
 UNIT_NOT_FOUND = "🏭 Không tìm thấy mã «{code}». Anh/chị xem lại, hoặc hỏi cán bộ công đoàn nhé."
 UNIT_SUGGEST = "🏭 Không có mã «{code}». Có phải: {codes}? Không chắc thì hỏi cán bộ công đoàn."
@@ -306,6 +355,13 @@ STEP_TITLES: dict[Step, str] = {
     Step.REVIEW_CARD: "🗂️ Duyệt sáng kiến",
     Step.REVIEW_PART: "↩️ Phần cần sửa",
     Step.REVIEW_REASON: "✍️ Lý do",
+    Step.ASSIST_FIND: "🔎 Tìm người nhập hộ",
+    Step.ASSIST_PICK: "👥 Chọn người",
+    Step.ASSIST_NEW_NAME: "👤 Tên người mới",
+    Step.ASSIST_NEW_UNIT: "🏭 Công đoàn của người mới",
+    Step.ASSIST_NEW_PHONE: "📱 Số điện thoại",
+    Step.ASSIST_AGREED: "🤝 Người đó đồng ý chưa?",
+    Step.CONFIRM_OWN: "📨 Xác nhận sáng kiến nhập hộ",
 }
 
 

@@ -31,6 +31,15 @@ class Step(StrEnum):
     REVIEW_CARD = "review_card"
     REVIEW_PART = "review_part"
     REVIEW_REASON = "review_reason"
+    # An officer enters an idea for a worker who cannot ("Nhập hộ").
+    ASSIST_FIND = "assist_find"
+    ASSIST_PICK = "assist_pick"
+    ASSIST_NEW_NAME = "assist_new_name"
+    ASSIST_NEW_UNIT = "assist_new_unit"
+    ASSIST_NEW_PHONE = "assist_new_phone"
+    ASSIST_AGREED = "assist_agreed"
+    # The worker asked whether an idea an officer entered for them is theirs.
+    CONFIRM_OWN = "confirm_own"
 
 
 class BenefitKind(StrEnum):
@@ -57,6 +66,19 @@ class FieldOfWork(StrEnum):
 Source = Literal["typed", "voice"]
 
 
+class Worker(BaseModel):
+    """A worker an officer enters an idea for."""
+
+    person_id: int
+    name: str
+    unit_code: str
+    unit_name: str
+    # The last three digits only, to tell two namesakes apart; never the whole number.
+    phone_tail: str | None = None
+    # Has a chat with the bot: confirms the idea there themselves.
+    reachable: bool = False
+
+
 class Draft(BaseModel):
     """The initiative being written. `id` is the stored row once the first answer is saved."""
 
@@ -75,6 +97,8 @@ class Draft(BaseModel):
     voice_notes: dict[str, int] = Field(default_factory=dict)
     # Returned by an officer: the question their reason concerns, where editing starts.
     reopen: Step | None = None
+    # Entered by the officer chatting for this worker, who is its author.
+    author: Worker | None = None
 
     def has_content(self) -> bool:
         """True once the worker has answered at least the first question."""
@@ -102,6 +126,34 @@ class ReviewState(BaseModel):
     skipped: list[int] = Field(default_factory=list)
 
 
+class AssistState(BaseModel):
+    """An officer finding the worker to enter an idea for: what they searched, who was
+    found, and the new worker being added."""
+
+    query: str = ""
+    found: list[Worker] = Field(default_factory=list)
+    new_name: str | None = None
+    new_unit: str | None = None
+
+
+class Confirmation(BaseModel):
+    """An idea an officer entered for this person, waiting for them to say it is theirs."""
+
+    initiative_id: int
+    title: str
+    officer: str
+    summary: str
+
+
+class Interrupted(BaseModel):
+    """Where the person was when a question for them arrived (an entry to confirm); they go
+    back there, read-back and all, once it is answered."""
+
+    step: Step
+    pending: PendingAnswer | None = None
+    editing: bool = False
+
+
 class State(BaseModel):
     """The whole conversation state of one chat, stored as JSON next to the draft."""
 
@@ -116,6 +168,10 @@ class State(BaseModel):
     # Redeemed an officer's invitation (what they may do is checked on every action).
     officer: bool = False
     review: ReviewState | None = None
+    assist: AssistState | None = None
+    # Entries made for this person by an officer, the first one being asked about.
+    confirm: list[Confirmation] = Field(default_factory=list)
+    interrupted: Interrupted | None = None
 
     def working_copy(self) -> State:
         """A copy whose mutable parts (draft, its sources, options) are the copy's own.
@@ -130,7 +186,9 @@ class State(BaseModel):
                     "voice_notes": dict(self.draft.voice_notes),
                 }
             )
-        return self.model_copy(update={"draft": draft, "options": list(self.options)})
+        return self.model_copy(
+            update={"draft": draft, "options": list(self.options), "confirm": list(self.confirm)}
+        )
 
 
 class IdeaStatus(StrEnum):
@@ -143,6 +201,8 @@ class IdeaStatus(StrEnum):
     VALID = "valid"
     RETURNED = "returned"
     REJECTED = "rejected"
+    AWAITING_AUTHOR = "awaiting_author"
+    WITHDRAWN = "withdrawn"
 
 
 class UnitRef(BaseModel):
@@ -183,6 +243,8 @@ class Card(BaseModel):
     # Earlier decisions, in words: ["Cơ sở: hợp lệ (Trần Văn Hùng)"]
     history: list[str] = Field(default_factory=list)
     entered_by: str | None = None
+    # Entered by an officer: the author confirmed it themselves (else the officer did for them).
+    confirmed_by_author: bool = False
 
     def as_draft(self) -> Draft:
         return Draft(
@@ -244,6 +306,28 @@ class Desk(Protocol):
         self, initiative_id: int, level: str, decision: str, reason: str | None, part: Step | None
     ) -> Decided: ...
 
+    def find_workers(self, query: str) -> list[Worker]:
+        """Workers in the officer's units whose name has words beginning with the query's,
+        or whose phone number it is; the closest first."""
+        ...
+
+    def worker(self, person_id: int) -> Worker | None:
+        """The worker as they are now (reachable or not), if still in the officer's units."""
+        ...
+
+    def grassroots_unit(self, code: str) -> UnitRef | None:
+        """The grassroots union with `code` among the officer's units."""
+        ...
+
+    def add_worker(self, name: str, unit_code: str, phone: str | None) -> Worker | None:
+        """Add a worker (without a chat) to one of the officer's grassroots unions."""
+        ...
+
+    def answer_entry(self, initiative_id: int, mine: bool) -> bool:
+        """The author's answer to "is this your idea?": into the review queue, or withdrawn;
+        the officer who entered it is told. False when it was answered already."""
+        ...
+
 
 class NoDesk:
     """A desk for someone with no officer rights and nothing waiting for them."""
@@ -264,3 +348,18 @@ class NoDesk:
         self, initiative_id: int, level: str, decision: str, reason: str | None, part: Step | None
     ) -> Decided:
         return Decided.FORBIDDEN
+
+    def find_workers(self, query: str) -> list[Worker]:
+        return []
+
+    def worker(self, person_id: int) -> Worker | None:
+        return None
+
+    def grassroots_unit(self, code: str) -> UnitRef | None:
+        return None
+
+    def add_worker(self, name: str, unit_code: str, phone: str | None) -> Worker | None:
+        return None
+
+    def answer_entry(self, initiative_id: int, mine: bool) -> bool:
+        return False

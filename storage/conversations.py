@@ -11,7 +11,18 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -133,22 +144,48 @@ _SELECT_UNIT_BY_ID = select(_unit.c.id, _unit.c.code, _unit.c.name, _unit.c.pare
     _unit.c.id == bindparam("unit_id")
 )
 
+_IDEA_COLUMNS = (
+    _initiative.c.id,
+    _initiative.c.title,
+    _initiative.c.status,
+    _initiative.c.updated_at,
+)
+_IN_STATUSES = _initiative.c.status.in_(bindparam("statuses", expanding=True))
+_NEWEST_FIRST = (_initiative.c.updated_at.desc(), _initiative.c.id.desc())
 _SELECT_IDEAS = (
-    select(_initiative.c.id, _initiative.c.title, _initiative.c.status, _initiative.c.updated_at)
+    select(*_IDEA_COLUMNS)
+    .where(_initiative.c.author_id == bindparam("author"), _IN_STATUSES)
+    .order_by(*_NEWEST_FIRST)
+    .limit(bindparam("limit"))
+)
+# What a person edits: what they wrote themselves, and what they entered for somebody else
+# (an idea an officer entered is the officer's to edit, not its author's).
+_SELECT_EDITABLE = (
+    select(*_IDEA_COLUMNS)
     .where(
-        _initiative.c.author_id == bindparam("author"),
-        _initiative.c.status.in_(bindparam("statuses", expanding=True)),
+        or_(
+            and_(
+                _initiative.c.author_id == bindparam("author"),
+                _initiative.c.entered_by_id.is_(None),
+            ),
+            _initiative.c.entered_by_id == bindparam("author"),
+        ),
+        _IN_STATUSES,
     )
-    .order_by(_initiative.c.updated_at.desc(), _initiative.c.id.desc())
+    .order_by(*_NEWEST_FIRST)
     .limit(bindparam("limit"))
 )
 _SELECT_INITIATIVE = select(_initiative).where(_initiative.c.id == bindparam("row_id"))
-_SELECT_REVIEW_LEVEL = select(_initiative.c.review_level).where(
+_SELECT_QUEUE_FACTS = select(_initiative.c.review_level, _initiative.c.confirmed_by_id).where(
     _initiative.c.id == bindparam("row_id")
 )
 _INSERT_INITIATIVE = insert(_initiative).returning(_initiative.c.id)
 _UPDATE_INITIATIVE = update(_initiative).where(
-    _initiative.c.id == bindparam("row_id"), _initiative.c.author_id == bindparam("author")
+    _initiative.c.id == bindparam("row_id"),
+    or_(
+        _initiative.c.author_id == bindparam("author"),
+        _initiative.c.entered_by_id == bindparam("author"),
+    ),
 )
 
 
@@ -293,26 +330,37 @@ class ConversationStore:
         return list(self._run(_SELECT_GRASSROOTS_CODES, {}).scalars())
 
     def ideas(
-        self, author_id: int, statuses: Iterable[InitiativeStatus], *, limit: int = 20
+        self,
+        person_id: int,
+        statuses: Iterable[InitiativeStatus],
+        *,
+        editing: bool = False,
+        limit: int = 20,
     ) -> Sequence[RowMapping]:
-        """id, title, status, updated_at of an author's initiatives, newest change first."""
-        parameters = {"author": author_id, "statuses": [s.value for s in statuses], "limit": limit}
-        return self._run(_SELECT_IDEAS, parameters).mappings().all()
+        """id, title, status, updated_at of the person's initiatives, newest change first:
+        those they are the author of, or (`editing`) those they edit: written themselves or
+        entered for somebody else."""
+        parameters = {"author": person_id, "statuses": [s.value for s in statuses], "limit": limit}
+        query = _SELECT_EDITABLE if editing else _SELECT_IDEAS
+        return self._run(query, parameters).mappings().all()
 
     def initiative(self, initiative_id: int) -> RowMapping | None:
         return self._run(_SELECT_INITIATIVE, {"row_id": initiative_id}).mappings().first()
 
-    def review_level(self, initiative_id: int) -> str | None:
-        """The level whose queue the initiative is (or was last) in."""
-        value: str | None = self._run(_SELECT_REVIEW_LEVEL, {"row_id": initiative_id}).scalar()
-        return value
+    def queue_facts(self, initiative_id: int) -> tuple[str | None, bool]:
+        """The level whose queue the initiative is (or was last) in, and whether its author
+        (or an officer for them) confirmed it is theirs."""
+        row = self._run(_SELECT_QUEUE_FACTS, {"row_id": initiative_id}).first()
+        if row is None:
+            return None, False
+        return row.review_level, row.confirmed_by_id is not None
 
     def insert_initiative(self, values: dict[str, Any]) -> int:
         new_id: int = self._run(_INSERT_INITIATIVE, values).scalar_one()
         return new_id
 
     def update_initiative(self, initiative_id: int, author_id: int, values: dict[str, Any]) -> None:
-        """Update an initiative, only if `author_id` wrote it."""
+        """Update an initiative, only if `author_id` wrote it or entered it for its author."""
         self._run(_UPDATE_INITIATIVE, values | {"row_id": initiative_id, "author": author_id})
 
     def person_name(self, person_id: int) -> str | None:

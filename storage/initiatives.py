@@ -20,6 +20,8 @@ EXPORT_COLUMNS = (
     "author_name",
     "author_phone",
     "entered_by",
+    "confirmed_by",
+    "confirmed_at",
     "title",
     "problem",
     "solution",
@@ -56,8 +58,9 @@ def export_rows(
         ).all()
         if not rows:
             return
-        entered_by = _names(
-            {i.entered_by_id for i, _, _ in rows if i.entered_by_id}, session=session
+        names = _names(
+            {p for i, _, _ in rows for p in (i.entered_by_id, i.confirmed_by_id) if p},
+            session=session,
         )
         history = _history([i.id for i, _, _ in rows if i.id is not None], session=session)
         for initiative, unit, author in rows:
@@ -67,6 +70,7 @@ def export_rows(
                         "unit_id",
                         "author_id",
                         "entered_by_id",
+                        "confirmed_by_id",
                         "district_id",
                         "province_id",
                         "return_step",
@@ -77,7 +81,8 @@ def export_rows(
                 "unit_name": unit.name,
                 "author_name": author.name,
                 "author_phone": author.phone,
-                "entered_by": entered_by.get(initiative.entered_by_id or 0),
+                "entered_by": names.get(initiative.entered_by_id or 0),
+                "confirmed_by": names.get(initiative.confirmed_by_id or 0),
             }
         last_id = rows[-1][0].id or last_id
 

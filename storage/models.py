@@ -47,6 +47,10 @@ class InitiativeStatus(StrEnum):
     VALID = "valid"
     RETURNED = "returned"
     REJECTED = "rejected"
+    # Entered by an officer for a worker who has a chat with the bot: waiting for their yes.
+    AWAITING_AUTHOR = "awaiting_author"
+    # The worker said it is not their idea: never reviewed, kept for the record.
+    WITHDRAWN = "withdrawn"
 
 
 # Waiting in a review queue (at the level named by `initiative.review_level`).
@@ -111,12 +115,17 @@ class Quota(SQLModel, table=True):
 
 class PersonBase(SQLModel):
     name: str | None = Field(default=None, sa_type=String(100))
+    # Digits only, "0912345678": given by an officer who adds a worker, to find them again.
     phone: str | None = Field(default=None, sa_type=String(20))
 
 
 class Person(PersonBase, table=True):
+    __table_args__ = (Index("ix_person_phone", "phone"),)
+
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    # The name as compared ("nguyen van an"), so that an officer finds "Nguyễn Văn An" by "an".
+    name_key: str | None = Field(default=None, sa_type=String(100))
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _created()
 
@@ -186,6 +195,10 @@ class Initiative(InitiativeBase, table=True):
     review_level: str | None = Field(default=None, sa_type=String(20))
     # Returned: the question the officer's reason concerns, where the author reopens it.
     return_step: str | None = Field(default=None, sa_type=String(30))
+    # Entered by an officer: who said it is the author's idea (the author, or the officer
+    # for a worker without a chat), and when.
+    confirmed_by_id: int | None = Field(default=None, foreign_key="person.id")
+    confirmed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Review(SQLModel, table=True):

@@ -20,6 +20,7 @@ from storage.models import (
     Conversation,
     Identity,
     Initiative,
+    InitiativeStatus,
     Invite,
     Membership,
     OfficerNotice,
@@ -121,6 +122,26 @@ class ReviewStore:
             .values(**values)
         )
         return bool(result.rowcount)
+
+    def answer_entry(
+        self, initiative_id: int, author_id: int, values: dict[str, Any]
+    ) -> RowMapping | None:
+        """The author's answer to an entry made for them (compare-and-set: only while it
+        waits for them): its title and who entered it, or None when answered already."""
+        return (
+            self.connection.execute(
+                update(_initiative)
+                .where(
+                    _initiative.c.id == initiative_id,
+                    _initiative.c.author_id == author_id,
+                    _initiative.c.status == InitiativeStatus.AWAITING_AUTHOR.value,
+                )
+                .values(**values)
+                .returning(_initiative.c.title, _initiative.c.entered_by_id)
+            )
+            .mappings()
+            .first()
+        )
 
     def add_review(self, values: dict[str, Any]) -> int:
         row = self.connection.execute(insert(_review).returning(_review.c.id), values)

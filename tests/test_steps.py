@@ -10,10 +10,10 @@ import pytest
 
 from dialogs import messages as msg
 from dialogs.diagram import document, readme_with_diagram
-from dialogs.engine import handle
+from dialogs.engine import handle, interrupt
 from dialogs.events import Inbound, VoiceIn, parse_text
 from dialogs.flows.submit import SPECS, SUBMIT
-from dialogs.state import Draft, State, Step
+from dialogs.state import Confirmation, Draft, State, Step
 from tests.utils.memory import MemoryDesk, MemoryDirectory
 
 NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
@@ -51,6 +51,23 @@ ROUTES: dict[Step, list[str]] = {
     Step.REVIEW_CARD: [*TO_MENU, "/duyet"],
     Step.REVIEW_PART: [*TO_MENU, "/duyet", "2"],
     Step.REVIEW_REASON: [*TO_MENU, "/duyet", "3"],
+    Step.ASSIST_FIND: [*TO_MENU, "/duyet", "menu", "5"],
+    Step.ASSIST_PICK: [*TO_MENU, "/duyet", "menu", "5", "An"],
+    Step.ASSIST_NEW_NAME: [*TO_MENU, "/duyet", "menu", "5", "An", "2"],
+    Step.ASSIST_NEW_UNIT: [*TO_MENU, "/duyet", "menu", "5", "An", "2", "Phạm Văn Tư"],
+    Step.ASSIST_NEW_PHONE: [*TO_MENU, "/duyet", "menu", "5", "Phạm Văn Tư", "1", "hn dm01"],
+    Step.ASSIST_AGREED: [
+        *TO_MENU,
+        "/duyet",
+        "menu",
+        "5",
+        "Bình",
+        "1",
+        *TO_SUMMARY[4:],
+        "1",
+    ],
+    # Asked from outside (an officer's entry), on top of wherever the worker is.
+    Step.CONFIRM_OWN: TO_MENU,
 }
 
 
@@ -70,8 +87,13 @@ def run(state: State, *events: Inbound) -> tuple[State, str]:
 
 def at(step: Step) -> State:
     state, _ = run(State(), *map(parse_text, ROUTES[step]))
+    if step is Step.CONFIRM_OWN:
+        state = interrupt(state, ASKED, flow=SUBMIT, now=NOW, directory=_directory()).state
     assert state.step is step
     return state
+
+
+ASKED = Confirmation(initiative_id=55, title="Kệ phụ liệu", officer="Hùng", summary="…")
 
 
 def test_every_step_has_a_route_and_help() -> None:
@@ -137,11 +159,17 @@ def test_every_drafting_step_can_go_on_to_a_submission(step: Step) -> None:
         Step.COAUTHORS: "không",
         Step.SUMMARY: "1",
         Step.EDIT_PICK: "7",
+        Step.ASSIST_AGREED: "dạ rồi",
     }
     state = at(step)
     for _ in range(len(answers) + 1):
         outcome = handle(
-            state, parse_text(answers[state.step]), flow=SUBMIT, now=NOW, directory=_directory()
+            state,
+            parse_text(answers[state.step]),
+            flow=SUBMIT,
+            now=NOW,
+            directory=_directory(),
+            desk=MemoryDesk(),
         )
         state = outcome.state
         if outcome.submitted is not None:

@@ -21,17 +21,29 @@ from bot.channels.base import Turn
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
 from bot.services.outbox import Delivery, deliveries_of, queue_replies
-from bot.services.review import ReviewDesk, queue_notices
+from bot.services.review import Notice, ReviewDesk, into_queue, queue_notices, worker_of
 from bot.services.voice import Recording
 from dialogs import engine
 from dialogs.events import Inbound, VoiceIn
 from dialogs.flow import DialogConfig
 from dialogs.flows.submit import SUBMIT
-from dialogs.state import Directory, Draft, IdeaRef, IdeaStatus, State, Step, UnitRef
-from dialogs.summary import make_title
+from dialogs.state import (
+    Confirmation,
+    Directory,
+    Draft,
+    IdeaRef,
+    IdeaStatus,
+    State,
+    Step,
+    UnitRef,
+)
+from dialogs.summary import make_title, read_back
+from nlp.text import match_key
 from storage.conversations import ConversationStore
 from storage.models import InitiativeStatus, Role, UnitLevel
 from storage.outbox import OutboxStore
+from storage.people import PeopleStore
+from storage.review import ReviewStore
 
 # Which initiative column each draft field fills. Explicit, so that renaming either side is a
 # visible change; a test checks it covers both shapes.
@@ -48,6 +60,7 @@ DRAFT_COLUMNS: dict[str, str] = {
 }
 # A returned initiative is the author's to edit again: it is listed with the drafts.
 _EDITABLE = (InitiativeStatus.DRAFT, InitiativeStatus.RETURNED)
+_EDITABLE_VALUES = {status.value for status in _EDITABLE}
 _SUBMITTED = [s for s in InitiativeStatus if s not in _EDITABLE]
 
 
@@ -71,7 +84,7 @@ class StorageDirectory(Directory):
 
     def drafts(self) -> list[IdeaRef]:
         if self._drafts is None:  # asked twice per menu; the answer cannot change mid-turn
-            self._drafts = self._ideas(_EDITABLE)
+            self._drafts = self._ideas(_EDITABLE, editing=True)
         return self._drafts
 
     def submitted(self) -> list[IdeaRef]:
@@ -79,18 +92,20 @@ class StorageDirectory(Directory):
 
     def load_draft(self, initiative_id: int) -> Draft | None:
         row = self._store.initiative(initiative_id)
-        if (
-            row is None
-            or row.author_id != self._person_id
-            or row.status not in {s.value for s in _EDITABLE}
-        ):
+        editor = row.entered_by_id or row.author_id if row is not None else None
+        if row is None or editor != self._person_id or row.status not in _EDITABLE_VALUES:
             return None
         draft = draft_from_row(row)
+        if row.entered_by_id is not None and row.author_id != self._person_id:
+            found = PeopleStore(self._store.connection).worker(row.author_id, None)
+            draft.author = worker_of(found) if found is not None else None
         if row.status == InitiativeStatus.RETURNED.value:
             draft.reopen = Step(row.return_step or Step.SUMMARY)
         return draft
 
-    def _ideas(self, statuses: Sequence[InitiativeStatus]) -> list[IdeaRef]:
+    def _ideas(
+        self, statuses: Sequence[InitiativeStatus], *, editing: bool = False
+    ) -> list[IdeaRef]:
         return [
             IdeaRef(
                 id=row["id"],
@@ -98,7 +113,7 @@ class StorageDirectory(Directory):
                 status=IdeaStatus(row["status"]),
                 updated_at=row["updated_at"],
             )
-            for row in self._store.ideas(self._person_id, statuses)
+            for row in self._store.ideas(self._person_id, statuses, editing=editing)
         ]
 
 
@@ -237,8 +252,10 @@ class ConversationService:
             new = outcome.state
             if (new.name, new.unit_code) != (state.name, state.unit_code):
                 unit_id = self._unit_id(new.unit_code, store)
+                name_key = match_key(new.name)[:100] if new.name else None
                 store.update_person(
-                    person_id, {"name": new.name, "unit_id": unit_id, "updated_at": now}
+                    person_id,
+                    {"name": new.name, "name_key": name_key, "unit_id": unit_id, "updated_at": now},
                 )
                 if unit_id is not None:
                     store.add_role(person_id, unit_id, Role.WORKER)
@@ -252,6 +269,8 @@ class ConversationService:
                     before=state.draft,
                     status=InitiativeStatus.SUBMITTED,
                 )
+                if outcome.submitted.author is not None and outcome.submitted.author.reachable:
+                    self._ask_author(connection, store, outcome.submitted, new.name, now)
             if new.draft is not None and (new.draft != state.draft or new.draft.id is None):
                 self._save_draft(store, person_id, new, new.draft, now, before=state.draft)
 
@@ -292,11 +311,12 @@ class ConversationService:
         same_row = before is not None and before.id is not None and before.id == draft.id
         values = _draft_columns(draft, now, before if same_row else None)
         if status is InitiativeStatus.SUBMITTED:
-            values |= self._into_queue(store, draft.id, now)
+            values |= self._submission(store, draft, person_id, now)
         if draft.id is not None:
             store.update_initiative(draft.id, person_id, values)
         else:
-            unit_id = self._unit_id(state.unit_code, store)
+            author = draft.author
+            unit_id = self._unit_id(author.unit_code if author else state.unit_code, store)
             if unit_id is None:
                 raise RuntimeError("a draft was started before the worker chose a unit")
             district_id, province_id = store.district_and_province(unit_id)
@@ -305,28 +325,69 @@ class ConversationService:
                 "unit_id": unit_id,
                 "district_id": district_id,
                 "province_id": province_id,
-                "author_id": person_id,
+                "author_id": author.person_id if author else person_id,
+                "entered_by_id": person_id if author else None,
                 "created_at": now,
             }
             draft.id = store.insert_initiative(values)
         if draft.voice_notes:
             store.link_voice_notes(person_id, draft.id, draft.voice_notes)
 
-    def _into_queue(
-        self, store: ConversationStore, initiative_id: int | None, now: dt.datetime
+    def _submission(
+        self, store: ConversationStore, draft: Draft, person_id: int, now: dt.datetime
     ) -> dict[str, Any]:
         """Submission: into the first review level's queue, or, for a returned initiative,
-        back into the queue that returned it."""
-        stored = store.review_level(initiative_id) if initiative_id is not None else None
-        level = UnitLevel(stored) if stored else self._levels[0]
-        first = level is self._levels[0]
-        status = InitiativeStatus.SUBMITTED if first else InitiativeStatus.UNDER_REVIEW
-        return {
-            "status": status.value,
-            "submitted_at": now,
-            "review_level": level.value,
-            "return_step": None,
-        }
+        back into the queue that returned it. One an officer entered for somebody first waits
+        for its author's yes, unless it has it already or the author has no chat (the officer
+        said they agreed)."""
+        level, confirmed = store.queue_facts(draft.id) if draft.id is not None else (None, False)
+        if draft.author is not None and not confirmed:
+            if draft.author.reachable:
+                return {"status": InitiativeStatus.AWAITING_AUTHOR.value, "return_step": None}
+            extra = {"confirmed_by_id": person_id, "confirmed_at": now}
+        else:
+            extra = {}
+        return into_queue(self._levels, now, UnitLevel(level) if level else None) | extra
+
+    def _ask_author(
+        self,
+        connection: Connection,
+        store: ConversationStore,
+        draft: Draft,
+        officer_name: str | None,
+        now: dt.datetime,
+    ) -> None:
+        """Ask the author of an idea an officer entered, in their own chat, wherever they are
+        in it, whether it is theirs; their conversation is written in this transaction."""
+        assert draft.author is not None and draft.id is not None
+        author_id = draft.author.person_id
+        for channel, chat_id in ReviewStore(connection).chats_of(author_id)[:1]:
+            found = store.conversation(channel, chat_id, chat_id)
+            if found is None:
+                continue
+            conversation_id, _, stored, _ = found
+            asked = Confirmation(
+                initiative_id=draft.id,
+                title=make_title(draft),
+                officer=officer_name or "?",
+                summary=read_back(draft),
+            )
+            outcome = engine.interrupt(
+                State.model_validate(stored),
+                asked,
+                flow=SUBMIT,
+                now=now,
+                config=self._config,
+                directory=StorageDirectory(store, author_id),
+            )
+            store.save_conversation(
+                conversation_id,
+                {"state": outcome.state.model_dump(mode="json"), "step": outcome.state.step.value},
+            )
+            notice = Notice(
+                channel, chat_id, "", f"own:{draft.id}:ask", replies=tuple(outcome.replies)
+            )
+            queue_notices(connection, [notice], now=now)
 
     def _unit_id(self, code: str | None, store: ConversationStore) -> int | None:
         if code is None:

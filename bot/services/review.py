@@ -15,14 +15,17 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz import fuzz
 from sqlalchemy import Connection, RowMapping
 
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
 from bot.services.outbox import payload_of
 from dialogs import messages as msg
+from dialogs.answers import phone_number
 from dialogs.events import Reply
-from dialogs.state import BenefitKind, Card, Decided, FieldOfWork, Step, UnitRef
+from dialogs.state import BenefitKind, Card, Decided, FieldOfWork, Step, UnitRef, Worker
+from nlp.text import match_key
 from storage import units as tree
 from storage.conversations import ConversationStore
 from storage.models import (
@@ -34,6 +37,7 @@ from storage.models import (
     UnitLevel,
 )
 from storage.outbox import OutboxStore, Queued
+from storage.people import PeopleStore
 from storage.review import ReviewStore, Scope
 
 # Codes people type: no 0/O, 1/I/L.
@@ -54,12 +58,29 @@ def new_invite_code() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A message for someone other than the person chatting, written with the turn."""
+    """A message for someone other than the person chatting, written with the turn: a text,
+    or whole replies (a question with its choices)."""
 
     channel: str
     chat_id: str
     text: str
     dedup_key: str
+    replies: tuple[Reply, ...] = ()
+
+
+def into_queue(
+    levels: tuple[UnitLevel, ...], now: dt.datetime, level: UnitLevel | None = None
+) -> dict[str, Any]:
+    """The columns that put an initiative in the queue of `level` (the first one by default):
+    submitted to the first level, under review at a later one."""
+    level = level or levels[0]
+    status = InitiativeStatus.SUBMITTED if level is levels[0] else InitiativeStatus.UNDER_REVIEW
+    return {
+        "status": status.value,
+        "submitted_at": now,
+        "review_level": level.value,
+        "return_step": None,
+    }
 
 
 @dataclass(slots=True)
@@ -159,6 +180,7 @@ class ReviewDesk:
             sources=dict(row["sources"]),
             history=history,
             entered_by=entered_by,
+            confirmed_by_author=row["confirmed_by_id"] == row["author_id"],
         )
 
     def decide(
@@ -195,6 +217,75 @@ class ReviewDesk:
         self._tell_author(row, choice, at, later[0] if later else None, reason, part, review_id)
         return Decided.DONE
 
+    # --- entering ideas for workers ----------------------------------------------------
+
+    def _parts(self) -> list[tuple[UnitLevel, int]]:
+        return [(scope.level, scope.unit_id) for scope in self.scopes()]
+
+    def find_workers(self, query: str) -> list[Worker]:
+        people = PeopleStore(self.connection)
+        phone = phone_number(query)
+        if phone is not None:
+            rows = people.find(self._parts(), phone=phone)
+        else:
+            rows = people.find(self._parts(), words=match_key(query).split()[:4])
+        key = match_key(query)
+        ranked = sorted(
+            rows, key=lambda row: (-fuzz.token_sort_ratio(key, match_key(row["name"])), row["id"])
+        )
+        return [worker_of(row) for row in ranked[:_FOUND_MAX]]
+
+    def worker(self, person_id: int) -> Worker | None:
+        row = PeopleStore(self.connection).worker(person_id, self._parts())
+        return worker_of(row) if row is not None else None
+
+    def grassroots_unit(self, code: str) -> UnitRef | None:
+        store = ConversationStore(self.connection)
+        unit = store.unit(code) or store.unit_without_hyphens(code)
+        if unit is None or unit["level"] != UnitLevel.GRASSROOTS.value:
+            return None
+        chain = {row["id"] for row in store.unit_and_ancestors(unit["id"])}
+        if not any(s.level is UnitLevel.NATIONAL or s.unit_id in chain for s in self.scopes()):
+            return None
+        return UnitRef(code=unit["code"], name=unit["name"], grassroots=True)
+
+    def add_worker(self, name: str, unit_code: str, phone: str | None) -> Worker | None:
+        unit = self.grassroots_unit(unit_code)
+        if unit is None:
+            return None
+        unit_row = ConversationStore(self.connection).unit(unit.code)
+        assert unit_row is not None
+        person_id = PeopleStore(self.connection).add(
+            {
+                "name": name,
+                "name_key": match_key(name)[:100],
+                "phone": phone,
+                "unit_id": unit_row["id"],
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+        )
+        return self.worker(person_id)
+
+    def answer_entry(self, initiative_id: int, mine: bool) -> bool:
+        if mine:
+            values = into_queue(self.levels, self.now) | {
+                "confirmed_by_id": self.person_id,
+                "confirmed_at": self.now,
+            }
+        else:
+            values = {"status": InitiativeStatus.WITHDRAWN.value}
+        values["updated_at"] = self.now
+        row = self.store.answer_entry(initiative_id, self.person_id, values)
+        if row is None:
+            return False
+        author = ConversationStore(self.connection).person_name(self.person_id) or "?"
+        told = msg.TOLD_CONFIRMED if mine else msg.TOLD_DENIED
+        text = told.format(name=author, title=row["title"])
+        for channel, chat_id in self.store.chats_of(row["entered_by_id"])[:1]:
+            self.notices.append(Notice(channel, chat_id, text, f"own:{initiative_id}:answer"))
+        return True
+
     def _tell_author(
         self,
         row: RowMapping,
@@ -219,8 +310,32 @@ class ReviewDesk:
             )
         else:
             text = msg.TOLD_REJECTED.format(title=title, reason=reason)
-        for channel, chat_id in self.store.chats_of(row["author_id"])[:1]:
-            self.notices.append(Notice(channel, chat_id, text, f"review:{review_id}"))
+        told = [(row["author_id"], text, f"review:{review_id}")]
+        if row["entered_by_id"] is not None:
+            # Whoever entered it edits a returned one; its author is told it is in hand.
+            told.append((row["entered_by_id"], text, f"review:{review_id}:entered"))
+            if choice is Decision.RETURNED:
+                helped = text.rsplit("\n", 1)[0] + "\n" + msg.TOLD_RETURNED_HELPED
+                told[0] = (row["author_id"], helped, f"review:{review_id}")
+        for person_id, words, key in told:
+            for channel, chat_id in self.store.chats_of(person_id)[:1]:
+                self.notices.append(Notice(channel, chat_id, words, key))
+
+
+_FOUND_MAX = 8
+
+
+def worker_of(row: RowMapping) -> Worker:
+    """A person as :class:`storage.people.PeopleStore` describes them, for the dialog."""
+    phone = row["phone"]
+    return Worker(
+        person_id=row["id"],
+        name=row["name"],
+        unit_code=row["unit_code"],
+        unit_name=row["unit_name"],
+        phone_tail=phone[-3:] if phone else None,
+        reachable=bool(row["reachable"]),
+    )
 
 
 def queue_notices(connection: Connection, notices: list[Notice], *, now: dt.datetime) -> None:
@@ -230,7 +345,7 @@ def queue_notices(connection: Connection, notices: list[Notice], *, now: dt.date
         message = Queued(
             notice.channel,
             notice.chat_id,
-            payload_of([Reply(notice.text)]),
+            payload_of(notice.replies or [Reply(notice.text)]),
             kind=OutboxKind.NOTICE,
             dedup_key=notice.dedup_key,
         )

@@ -51,7 +51,10 @@ def card_text(card: Card) -> str:
     if spoken:
         lines.append(msg.CARD_SOURCES.format(voice=", ".join(spoken)))
     if card.entered_by:
-        lines.append(msg.CARD_ENTERED_BY.format(name=card.entered_by))
+        confirmed = (
+            msg.CARD_CONFIRMED_AUTHOR if card.confirmed_by_author else msg.CARD_CONFIRMED_OFFICER
+        )
+        lines.append(msg.CARD_ENTERED_BY.format(name=card.entered_by, confirmed=confirmed))
     if card.history:
         lines.append(msg.CARD_HISTORY.format(history="; ".join(card.history)))
     return "\n".join(lines)

@@ -10,7 +10,13 @@ from enum import StrEnum
 from typing import TypeVar
 
 from dialogs import messages as msg
-from dialogs.answers import is_greeting, is_non_answer, says_something, yes_or_no
+from dialogs.answers import (
+    is_greeting,
+    is_non_answer,
+    person_name,
+    says_something,
+    unit_code,
+)
 from dialogs.events import Option, Reply
 from dialogs.flow import (
     VIETNAM,
@@ -24,11 +30,11 @@ from dialogs.flow import (
     Retry,
     StepSpec,
 )
-from dialogs.flows import review
+from dialogs.flows import assist, review
 from dialogs.state import BenefitKind, Draft, FieldOfWork, IdeaStatus, Step
 from dialogs.summary import make_title, money_text, read_back, time_text
 from nlp.numbers import read_money, read_time_saved
-from nlp.text import clean_text, match_key, real_words, title_case
+from nlp.text import clean_text, match_key, real_words
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
@@ -54,10 +60,16 @@ def _is_officer(ctx: Ctx) -> bool:
 
 def _menu_prompt(ctx: Ctx) -> Reply:
     count = len([idea for idea in ctx.directory.drafts() if idea.id != ctx.just_sent])
-    officer = (Option(msg.MENU_REVIEW, "review", ("duyet", "duyet sang kien")),)
+    officer = (
+        Option(msg.MENU_REVIEW, "review", ("duyet", "duyet sang kien")),
+        Option(msg.MENU_ASSIST, "assist", ("nhap ho", "nhap ho cong nhan", "ghi ho")),
+    )
+    waiting = len(ctx.state.confirm)
+    confirm = (Option(msg.MENU_CONFIRM.format(count=waiting), "confirm", ("xac nhan",)),)
     return Reply(
         msg.PROMPTS[Step.MENU].format(name=msg.address(ctx.state.name)),
         options=(
+            *(confirm if waiting else ()),
             Option(msg.MENU_NEW, "new", ("moi", "sang kien moi", "gui sang kien", "gui", "viet")),
             Option(msg.MENU_DRAFTS.format(count=count), "drafts", ("nhap", "ban nhap")),
             Option(
@@ -108,8 +120,12 @@ def _benefit_detail_prompt(ctx: Ctx) -> Reply:
 
 
 def _summary_prompt(ctx: Ctx) -> Reply:
+    summary = read_back(ctx.draft)
+    author = ctx.draft.author
+    if author is not None:  # an officer entering it for somebody: say whose it is
+        summary = msg.ASSIST_FOR.format(name=author.name, unit=author.unit_name) + "\n" + summary
     return Reply(
-        msg.PROMPTS[Step.SUMMARY].format(summary=read_back(ctx.draft)),
+        msg.PROMPTS[Step.SUMMARY].format(summary=summary),
         options=(
             Option(msg.SUMMARY_SEND, "send", ("gui", "gui di", "nop", "gui luon")),
             Option(msg.SUMMARY_EDIT, "edit", ("sua", "sua lai")),
@@ -167,17 +183,6 @@ def _free_text(ctx: Ctx, answer: Answer, step: Step) -> str | Retry:
     return text
 
 
-_DASHES = re.compile("[\u2010-\u2015\u2212_]")
-
-
-def unit_code(text: str) -> str:
-    """A unit code as typed or spoken: "hn dm01", "HN–DM01", "hn-dm01." → "HN-DM01"."""
-    code = _DASHES.sub("-", clean_text(text).upper())
-    code = re.sub(r"\s*-\s*", "-", code).strip(" .!?")
-    code = re.sub(r"\s+", "-", code)
-    return "".join(ch for ch in code if ch.isalnum() or ch == "-").strip("-")
-
-
 def _on_unit(ctx: Ctx, answer: Answer) -> Goto | Retry:
     code = unit_code(answer.text or "")[:40]
     if not code:
@@ -195,22 +200,11 @@ def _on_unit(ctx: Ctx, answer: Answer) -> Goto | Retry:
     return Goto(Step.MENU if ctx.state.name else Step.ONBOARD_NAME, notes)
 
 
-_NAME_MAX = 60
-
-
 def _on_name(ctx: Ctx, answer: Answer) -> Goto | Retry:
-    name = clean_text(answer.text or "").rstrip(".!?…").strip()
-    if (
-        not 2 <= len(name) <= _NAME_MAX
-        or not any(ch.isalpha() for ch in name)
-        or any(ch.isdigit() for ch in name)
-        or real_words(name) == 0
-        or yes_or_no(name) is not None
-        or is_greeting(name)
-        or is_non_answer(name)
-    ):
+    name = person_name(answer.text or "")
+    if name is None:
         return Retry(msg.NAME_INVALID)
-    ctx.state.name = title_case(name)
+    ctx.state.name = name
     return Goto(Step.MENU, (msg.NAME_OK.format(name=msg.address(ctx.state.name)),))
 
 
@@ -218,6 +212,10 @@ def _on_menu(ctx: Ctx, answer: Answer) -> Goto | Retry:
     match answer.choice:
         case "review":
             return review.start_review(ctx)
+        case "assist":
+            return assist.start(ctx)
+        case "confirm":
+            return assist.from_menu(ctx)
         case "new":
             if ctx.state.unit_code is None:  # an officer who has not named a union to write for
                 return Goto(Step.ONBOARD_UNIT, (msg.NEED_UNIT_FIRST,))
@@ -391,6 +389,8 @@ def _on_summary(ctx: Ctx, answer: Answer) -> Goto | Retry:
     missing = first_missing_step(draft)
     if missing is not Step.SUMMARY:
         return Goto(missing)
+    if draft.author is not None:
+        return assist.send(ctx, draft)
     ctx.state.draft = None
     ctx.just_sent = draft.id
     thanks = msg.SUBMITTED.format(name=msg.address(ctx.state.name), title=make_title(draft))
@@ -449,6 +449,8 @@ SPECS: dict[Step, StepSpec] = {
                 (Step.MENU, "đã gửi / hướng dẫn"),
                 (Step.ONBOARD_UNIT, "cán bộ chưa có mã cơ sở"),
                 (Step.REVIEW_CARD, "duyệt (cán bộ)"),
+                (Step.ASSIST_FIND, "nhập hộ (cán bộ)"),
+                (Step.CONFIRM_OWN, "xác nhận sáng kiến nhập hộ"),
             ),
         ),
         StepSpec(
@@ -560,6 +562,7 @@ SPECS: dict[Step, StepSpec] = {
             Accepts.CHOICE,
             (
                 (Step.MENU, "gửi đi / để sau"),
+                (Step.ASSIST_AGREED, "nhập hộ: người đó đồng ý chưa"),
                 (Step.EDIT_PICK, "sửa"),
                 (Step.PROBLEM, "gửi khi còn thiếu"),
                 (Step.SOLUTION, ""),
@@ -592,6 +595,7 @@ SPECS: dict[Step, StepSpec] = {
             drafting=True,
         ),
         *review.SPECS,
+        *assist.SPECS,
     )
 }
 
@@ -608,6 +612,7 @@ SUBMIT = Flow(
     help=msg.HELP,
     field_of_step=FIELD_OF_STEP,
     story_step=Step.PROBLEM,
+    interrupt=Step.CONFIRM_OWN,
     commands=review.COMMANDS,
     deep_links=review.DEEP_LINKS,
 )

@@ -14,7 +14,9 @@ from dialogs.state import (
     IdeaStatus,
     Step,
     UnitRef,
+    Worker,
 )
+from nlp.text import match_key
 
 UNITS = {
     "HN": UnitRef(code="HN", name="Liên đoàn Lao động TP Hà Nội", grassroots=False),
@@ -47,7 +49,8 @@ class MemoryDirectory:
 
 
 class MemoryDesk:
-    """An officer of HN-DM01 with one entry waiting, for driving the review steps purely."""
+    """An officer of the city federation HN (so of HN-DM01 below it) with one entry waiting,
+    for driving the review and assisted-entry steps purely."""
 
     def __init__(self) -> None:
         self.decisions: list[tuple[int, str, str | None, Step | None]] = []
@@ -73,7 +76,7 @@ class MemoryDesk:
         }
 
     def officer_units(self) -> list[UnitRef]:
-        return [UNITS["HN-DM01"]]
+        return [UNITS["HN"]]
 
     def redeem(self, code: str) -> UnitRef | None:
         return UNITS["HN-DM01"] if code.upper() == "K7QM-2XPA" else None
@@ -91,3 +94,53 @@ class MemoryDesk:
             return Decided.TAKEN
         self.decisions.append((initiative_id, decision, reason, part))
         return Decided.DONE
+
+    # Two workers of HN-DM01: An writes to the bot, Bình has no phone with the app.
+    workers = {
+        90: Worker(
+            person_id=90,
+            name="Nguyễn Văn An",
+            unit_code="HN-DM01",
+            unit_name="CĐCS Công ty CP May Đức Giang",
+            phone_tail="678",
+            reachable=True,
+        ),
+        91: Worker(
+            person_id=91,
+            name="Lê Thị Bình",
+            unit_code="HN-DM01",
+            unit_name="CĐCS Công ty CP May Đức Giang",
+        ),
+    }
+    answers: list[tuple[int, bool]]
+
+    def find_workers(self, query: str) -> list[Worker]:
+        key = match_key(query)
+        return [w for w in self.workers.values() if key and key in match_key(w.name)]
+
+    def worker(self, person_id: int) -> Worker | None:
+        return self.workers.get(person_id)
+
+    def grassroots_unit(self, code: str) -> UnitRef | None:
+        return UNITS["HN-DM01"] if code == "HN-DM01" else None
+
+    def add_worker(self, name: str, unit_code: str, phone: str | None) -> Worker | None:
+        if unit_code != "HN-DM01":
+            return None
+        worker = Worker(
+            person_id=100 + len(self.workers),
+            name=name,
+            unit_code=unit_code,
+            unit_name=UNITS[unit_code].name,
+            phone_tail=phone[-3:] if phone else None,
+        )
+        self.workers = {**self.workers, worker.person_id: worker}
+        return worker
+
+    def answer_entry(self, initiative_id: int, mine: bool) -> bool:
+        if not hasattr(self, "answers"):
+            self.answers = []
+        if any(i == initiative_id for i, _ in self.answers):
+            return False
+        self.answers.append((initiative_id, mine))
+        return True
