@@ -99,6 +99,8 @@ class Draft(BaseModel):
     reopen: Step | None = None
     # Entered by the officer chatting for this worker, who is its author.
     author: Worker | None = None
+    # The author (or the officer, for one without a chat) said it is theirs: not asked again.
+    confirmed: bool = False
 
     def has_content(self) -> bool:
         """True once the worker has answered at least the first question."""

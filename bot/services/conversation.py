@@ -96,6 +96,7 @@ class StorageDirectory(Directory):
         if row is None or editor != self._person_id or row.status not in _EDITABLE_VALUES:
             return None
         draft = draft_from_row(row)
+        draft.confirmed = row.confirmed_by_id is not None
         if row.entered_by_id is not None and row.author_id != self._person_id:
             found = PeopleStore(self._store.connection).worker(row.author_id, None)
             draft.author = worker_of(found) if found is not None else None
@@ -260,7 +261,7 @@ class ConversationService:
                 if unit_id is not None:
                     store.add_role(person_id, unit_id, Role.WORKER)
             if outcome.submitted is not None:
-                self._save_draft(
+                given = self._save_draft(
                     store,
                     person_id,
                     new,
@@ -269,7 +270,7 @@ class ConversationService:
                     before=state.draft,
                     status=InitiativeStatus.SUBMITTED,
                 )
-                if outcome.submitted.author is not None and outcome.submitted.author.reachable:
+                if given == InitiativeStatus.AWAITING_AUTHOR.value:
                     self._ask_author(connection, store, outcome.submitted, new.name, now)
             if new.draft is not None and (new.draft != state.draft or new.draft.id is None):
                 self._save_draft(store, person_id, new, new.draft, now, before=state.draft)
@@ -303,11 +304,12 @@ class ConversationService:
         *,
         before: Draft | None,
         status: InitiativeStatus = InitiativeStatus.DRAFT,
-    ) -> None:
-        """Write the draft to its initiative row (created once it has content). `before` is
-        the draft as this chat last stored it: only what changed since is written."""
+    ) -> str | None:
+        """Write the draft to its initiative row (created once it has content); the status
+        it was given, if a new one. `before` is the draft as this chat last stored it: only
+        what changed since is written."""
         if draft.id is None and not draft.has_content():
-            return
+            return None
         same_row = before is not None and before.id is not None and before.id == draft.id
         values = _draft_columns(draft, now, before if same_row else None)
         if status is InitiativeStatus.SUBMITTED:
@@ -332,6 +334,8 @@ class ConversationService:
             draft.id = store.insert_initiative(values)
         if draft.voice_notes:
             store.link_voice_notes(person_id, draft.id, draft.voice_notes)
+        given: str | None = values.get("status")
+        return given
 
     def _submission(
         self, store: ConversationStore, draft: Draft, person_id: int, now: dt.datetime

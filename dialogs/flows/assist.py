@@ -174,6 +174,8 @@ def send(ctx: Ctx, draft: Draft) -> Goto | Retry:
     if worker is None:
         return Retry(msg.ASSIST_GONE.format(name=draft.author.name))
     draft.author = worker
+    if draft.confirmed:  # returned and sent again: the author said it is theirs already
+        return _sent(ctx, draft, msg.ASSIST_SENT.format(title=make_title(draft), name=worker.name))
     if worker.reachable:
         return _sent(ctx, draft, msg.ASSIST_ASKED.format(name=msg.address(worker.name)))
     return Goto(Step.ASSIST_AGREED)
