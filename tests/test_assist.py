@@ -6,6 +6,7 @@ in it, and the officer's word for a worker without a chat."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -47,7 +48,7 @@ def _ids(union: Union) -> list[int]:
         return list(connection.scalars(select(table.c.id)))
 
 
-def _outbox(union: Union, chat: str) -> list[dict[str, object]]:
+def _outbox(union: Union, chat: str) -> list[dict[str, Any]]:
     outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
     with union.db.connect() as connection:
         payloads = connection.scalars(

@@ -54,6 +54,24 @@ class MemoryDesk:
 
     def __init__(self) -> None:
         self.decisions: list[tuple[int, str, str | None, Step | None]] = []
+        # Two workers of HN-DM01: An writes to the bot, Bình has no phone with the app.
+        self.workers = {
+            90: Worker(
+                person_id=90,
+                name="Nguyễn Văn An",
+                unit_code="HN-DM01",
+                unit_name="CĐCS Công ty CP May Đức Giang",
+                phone_tail="678",
+                reachable=True,
+            ),
+            91: Worker(
+                person_id=91,
+                name="Lê Thị Bình",
+                unit_code="HN-DM01",
+                unit_name="CĐCS Công ty CP May Đức Giang",
+            ),
+        }
+        self.answers: list[tuple[int, bool]] = []
         self.waiting = {
             41: Card(
                 id=41,
@@ -95,25 +113,6 @@ class MemoryDesk:
         self.decisions.append((initiative_id, decision, reason, part))
         return Decided.DONE
 
-    # Two workers of HN-DM01: An writes to the bot, Bình has no phone with the app.
-    workers = {
-        90: Worker(
-            person_id=90,
-            name="Nguyễn Văn An",
-            unit_code="HN-DM01",
-            unit_name="CĐCS Công ty CP May Đức Giang",
-            phone_tail="678",
-            reachable=True,
-        ),
-        91: Worker(
-            person_id=91,
-            name="Lê Thị Bình",
-            unit_code="HN-DM01",
-            unit_name="CĐCS Công ty CP May Đức Giang",
-        ),
-    }
-    answers: list[tuple[int, bool]]
-
     def find_workers(self, query: str) -> list[Worker]:
         key = match_key(query)
         return [w for w in self.workers.values() if key and key in match_key(w.name)]
@@ -138,8 +137,6 @@ class MemoryDesk:
         return worker
 
     def answer_entry(self, initiative_id: int, mine: bool) -> bool:
-        if not hasattr(self, "answers"):
-            self.answers = []
         if any(i == initiative_id for i, _ in self.answers):
             return False
         self.answers.append((initiative_id, mine))
