@@ -126,13 +126,18 @@ def test_an_entry_for_a_worker_with_a_chat_is_confirmed_there_wherever_they_were
     assert "được công nhận hợp lệ" in union.notices("lan")[-1]
 
 
-def test_a_denied_entry_is_withdrawn_and_the_officer_told(union: Union) -> None:
+def _entered_for_lan(union: Union, query: str) -> int:
+    """Lan has a chat; Hùng, her union's officer, enters an idea for her and sends it."""
     union.worker("lan", "Nguyễn Thị Lan")
     union.officer("hung", "Trần Văn Hùng", "HN-DM01")
-    _enter_for(union, "hung", "thi lan")
+    _enter_for(union, "hung", query)
     _answer_all(union, "hung")
     union.say("hung", "1")
-    idea = max(_ids(union))
+    return max(_ids(union))
+
+
+def test_a_denied_entry_is_withdrawn_and_the_officer_told(union: Union) -> None:
+    idea = _entered_for_lan(union, "thi lan")
     denied = union.say("lan", "không phải")
     assert "Đã rút lại" in denied and "muốn làm gì" in denied  # back at her menu
     assert union.initiative(idea).status == InitiativeStatus.WITHDRAWN.value
@@ -146,12 +151,7 @@ def test_a_denied_entry_is_withdrawn_and_the_officer_told(union: Union) -> None:
 
 
 def test_a_double_tap_on_the_yes_button_confirms_once(union: Union) -> None:
-    union.worker("lan", "Nguyễn Thị Lan")
-    union.officer("hung", "Trần Văn Hùng", "HN-DM01")
-    _enter_for(union, "hung", "Lan")
-    _answer_all(union, "hung")
-    union.say("hung", "1")
-    idea = max(_ids(union))
+    idea = _entered_for_lan(union, "Lan")
     union.say("lan", ChoiceIn(f"own:yes:{idea}"))
     union.say("lan", ChoiceIn(f"own:yes:{idea}"))
     assert union.initiative(idea).status == InitiativeStatus.SUBMITTED.value
@@ -227,12 +227,7 @@ def test_a_worker_cannot_reach_assisted_entry(union: Union) -> None:
 
 
 def test_a_returned_entry_goes_back_to_the_officer_who_entered_it(union: Union) -> None:
-    union.worker("lan", "Nguyễn Thị Lan")
-    union.officer("hung", "Trần Văn Hùng", "HN-DM01")
-    _enter_for(union, "hung", "Lan")
-    _answer_all(union, "hung")
-    union.say("hung", "1")
-    idea = max(_ids(union))
+    idea = _entered_for_lan(union, "Lan")
     union.say("lan", "đúng")
     union.say("hung", "/duyet")
     union.say("hung", "trả lại")
