@@ -92,7 +92,7 @@ class StorageDirectory(Directory):
 
     def load_draft(self, initiative_id: int) -> Draft | None:
         row = self._store.initiative(initiative_id)
-        editor = row.entered_by_id or row.author_id if row is not None else None
+        editor = (row.entered_by_id or row.author_id) if row is not None else None
         if row is None or editor != self._person_id or row.status not in _EDITABLE_VALUES:
             return None
         draft = draft_from_row(row)

@@ -239,7 +239,9 @@ class ReviewDesk:
         row = PeopleStore(self.connection).worker(person_id, self._parts())
         return worker_of(row) if row is not None else None
 
-    def grassroots_unit(self, code: str) -> UnitRef | None:
+    def _grassroots(self, code: str) -> RowMapping | None:
+        """The grassroots union with `code` (id, code, name, level), if the officer serves it
+        or a unit above it."""
         store = ConversationStore(self.connection)
         unit = store.unit(code) or store.unit_without_hyphens(code)
         if unit is None or unit["level"] != UnitLevel.GRASSROOTS.value:
@@ -247,20 +249,24 @@ class ReviewDesk:
         chain = {row["id"] for row in store.unit_and_ancestors(unit["id"])}
         if not any(s.level is UnitLevel.NATIONAL or s.unit_id in chain for s in self.scopes()):
             return None
+        return unit
+
+    def grassroots_unit(self, code: str) -> UnitRef | None:
+        unit = self._grassroots(code)
+        if unit is None:
+            return None
         return UnitRef(code=unit["code"], name=unit["name"], grassroots=True)
 
     def add_worker(self, name: str, unit_code: str, phone: str | None) -> Worker | None:
-        unit = self.grassroots_unit(unit_code)
+        unit = self._grassroots(unit_code)
         if unit is None:
             return None
-        unit_row = ConversationStore(self.connection).unit(unit.code)
-        assert unit_row is not None
         person_id = PeopleStore(self.connection).add(
             {
                 "name": name,
                 "name_key": match_key(name)[:100],
                 "phone": phone,
-                "unit_id": unit_row["id"],
+                "unit_id": unit["id"],
                 "created_at": self.now,
                 "updated_at": self.now,
             }
@@ -313,10 +319,10 @@ class ReviewDesk:
         told = [(row["author_id"], text, f"review:{review_id}")]
         if row["entered_by_id"] is not None:
             # Whoever entered it edits a returned one; its author is told it is in hand.
-            told.append((row["entered_by_id"], text, f"review:{review_id}:entered"))
             if choice is Decision.RETURNED:
                 helped = text.rsplit("\n", 1)[0] + "\n" + msg.TOLD_RETURNED_HELPED
                 told[0] = (row["author_id"], helped, f"review:{review_id}")
+            told.append((row["entered_by_id"], text, f"review:{review_id}:entered"))
         for person_id, words, key in told:
             for channel, chat_id in self.store.chats_of(person_id)[:1]:
                 self.notices.append(Notice(channel, chat_id, words, key))

@@ -166,17 +166,18 @@ def _sent(ctx: Ctx, draft: Draft, note: str) -> Goto:
     return Goto(Step.MENU, (note,), submit=draft)
 
 
-def send(ctx: Ctx, draft: Draft) -> Goto | Retry:
+def send(ctx: Ctx, draft: Draft, *, agreed: bool = False) -> Goto | Retry:
     """ "Gửi đi" on an idea entered for somebody: to them to confirm if they have a chat,
-    else to the officer to say that they agreed."""
+    else (unless the officer said so already: `agreed`) to the officer to say they agreed.
+    Once confirmed (returned and sent again), nobody is asked twice."""
     assert draft.author is not None
     worker = ctx.desk.worker(draft.author.person_id)
     if worker is None:
         return Retry(msg.ASSIST_GONE.format(name=draft.author.name))
     draft.author = worker
-    if draft.confirmed:  # returned and sent again: the author said it is theirs already
+    if draft.confirmed or (agreed and not worker.reachable):
         return _sent(ctx, draft, msg.ASSIST_SENT.format(title=make_title(draft), name=worker.name))
-    if worker.reachable:
+    if worker.reachable:  # also when they wrote to the bot since the officer was asked
         return _sent(ctx, draft, msg.ASSIST_ASKED.format(name=msg.address(worker.name)))
     return Goto(Step.ASSIST_AGREED)
 
@@ -198,17 +199,9 @@ def _on_agreed(ctx: Ctx, answer: Answer) -> Goto | Retry:
     draft = ctx.draft
     if draft.author is None:  # cannot happen: only an entry for somebody asks this
         return Goto(Step.SUMMARY)
-    name = msg.address(draft.author.name)
     if answer.choice == "not_yet":
-        return Goto(Step.MENU, (msg.ASSIST_NOT_YET.format(name=name),))
-    worker = ctx.desk.worker(draft.author.person_id)
-    if worker is None:
-        return Retry(msg.ASSIST_GONE.format(name=draft.author.name))
-    draft.author = worker
-    if worker.reachable:  # they wrote to the bot meanwhile: they confirm it themselves
-        return _sent(ctx, draft, msg.ASSIST_ASKED.format(name=name))
-    title = make_title(draft)
-    return _sent(ctx, draft, msg.ASSIST_SENT.format(title=title, name=worker.name))
+        return Goto(Step.MENU, (msg.ASSIST_NOT_YET.format(name=msg.address(draft.author.name)),))
+    return send(ctx, draft, agreed=True)
 
 
 # --- the author's answer ------------------------------------------------------------------
