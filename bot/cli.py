@@ -118,10 +118,19 @@ def chat(
         )
         # One event loop for the whole chat, so the dispatcher's locks and pools live on.
         with asyncio.Runner() as runner:
+            # This person's messages nobody has shown yet come first and after every line:
+            # replies a crashed chat wrote but never showed, and notices other people's turns
+            # wrote (an outcome, an idea an officer entered for them). Nobody else's.
+            def show_waiting() -> None:
+                runner.run(services.dispatcher.flush(terminal, chat_id=user))
+
+            def send_line(line: str) -> None:
+                runner.run(terminal.send_line(line))
+                show_waiting()
+
             try:
-                # Replies a crashed chat wrote but never showed (their lease ran out) come first.
-                runner.run(services.dispatcher.flush(terminal))
-                _converse(lambda line: runner.run(terminal.send_line(line)), script)
+                show_waiting()
+                _converse(send_line, script)
             finally:
                 services.close()
 

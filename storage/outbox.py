@@ -52,6 +52,7 @@ _SELECT_DUE = (
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
+_SELECT_DUE_FOR_CHAT = _SELECT_DUE.where(_outbox.c.chat_id == bindparam("of_chat"))
 _LEASE = (
     update(_outbox)
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
@@ -141,12 +142,19 @@ class OutboxStore:
         return self._lease(rows, lease_until)
 
     def take_due(
-        self, channel: str, *, now: dt.datetime, lease_until: dt.datetime, limit: int = 100
+        self,
+        channel: str,
+        *,
+        now: dt.datetime,
+        lease_until: dt.datetime,
+        limit: int = 100,
+        chat_id: str | None = None,
     ) -> list[Leased]:
-        """Up to `limit` due rows of `channel`, oldest first, leased to the caller."""
-        rows = self._connection.execute(
-            _SELECT_DUE, {"of_channel": channel, "now": now, "limit": limit}
-        ).all()
+        """Up to `limit` due rows of `channel` (of one chat, if `chat_id` is given), oldest
+        first, leased to the caller."""
+        values = {"of_channel": channel, "now": now, "limit": limit, "of_chat": chat_id}
+        statement = _SELECT_DUE if chat_id is None else _SELECT_DUE_FOR_CHAT
+        rows = self._connection.execute(statement, values).all()
         return self._lease(rows, lease_until)
 
     def _lease(self, rows: Sequence[Any], until: dt.datetime) -> list[Leased]:

@@ -256,3 +256,40 @@ def test_an_officer_reviews_in_the_terminal_and_exports_xlsx(tmp_path: Path) -> 
     assert "2026\t2026-01-01\t2026-12-31" in listed and "2026-Q4\t2026-10-01" in listed
     shown = run("--config", config, "units", "show", "HN-DM01", "--period", "2026").stdout
     assert "quota 2026: 40" in shown and "HN-LB" in shown
+
+
+def test_an_officer_enters_an_idea_for_a_worker_who_confirms_it_in_her_own_terminal(
+    tmp_path: Path,
+) -> None:
+    config = str(_config(tmp_path, f"sqlite:///{tmp_path}/assist.db"))
+    lan = tmp_path / "lan.txt"
+    lan.write_text("/start HN-DM01\nNguyễn Thị Lan\n", encoding="utf-8")
+    assert run("--config", config, "chat", "--script", str(lan), "--user", "lan").returncode == 0
+    code = run("--config", config, "officers", "invite", "--unit", "HN-DM01").stdout.split()[1]
+    officer = tmp_path / "hung.txt"
+    officer.write_text(
+        f"/canbo {code}\nTrần Văn Hùng\nnhập hộ\nthi lan\n/press 1\n"
+        "Máy cắt hay kẹt vải\nGắn thanh dẫn vải\nthời gian\n30 phút mỗi ca\n1\nchưa\n"
+        "không\ngửi đi\n",
+        encoding="utf-8",
+    )
+    entered = run("--config", config, "chat", "--script", str(officer), "--user", "hung")
+    assert entered.returncode == 0, entered.stderr
+    assert "Nhập hộ Nguyễn Thị Lan" in entered.stdout
+    assert "Đã nhờ Lan xác nhận" in entered.stdout
+    # Somebody else's terminal never shows Lan's question.
+    other = tmp_path / "an.txt"
+    other.write_text("/start HN-DM01\nLê Văn An\n", encoding="utf-8")
+    seen = run("--config", config, "chat", "--script", str(other), "--user", "an")
+    assert "Đúng là ý tưởng" not in seen.stdout
+
+    answer = tmp_path / "yes.txt"
+    answer.write_text("dạ đúng\n", encoding="utf-8")
+    confirmed = run("--config", config, "chat", "--script", str(answer), "--user", "lan")
+    assert confirmed.returncode == 0, confirmed.stderr
+    asked, _, after = confirmed.stdout.partition("👤 dạ đúng")
+    assert "Cán bộ Trần Văn Hùng đã ghi hộ" in asked and "1. ✅" in asked  # shown at start
+    assert "đã vào hàng chờ duyệt" in after
+    told = run("--config", config, "chat", "--script", str(answer), "--user", "hung")
+    asked_hung, _, _ = told.stdout.partition("👤 dạ đúng")
+    assert "Nguyễn Thị Lan xác nhận" in asked_hung  # the officer's notice, at his next start

@@ -144,10 +144,12 @@ class Dispatcher:
 
         return await self._voice.areceive(data, note.extension, listening)
 
-    async def flush(self, sender: Sender, *, limit: int = 100) -> int:
-        """Deliver outbox rows of `sender`'s channel that nobody is delivering (a crashed
-        process's, or ones left for a later try), each chat's in order; how many were due."""
-        due = await self._blocking(self.deliverer.take_due, sender.name, limit)
+    async def flush(self, sender: Sender, *, limit: int = 100, chat_id: str | None = None) -> int:
+        """Deliver outbox rows of `sender`'s channel (of one chat, if `chat_id` is given: the
+        terminal shows one person's) that nobody is delivering — a crashed process's, notices
+        written by another's turn, ones left for a later try — each chat's in order; how many
+        were due."""
+        due = await self._blocking(self.deliverer.take_due, sender.name, limit, chat_id)
         by_chat: dict[str, list[Delivery]] = collections.defaultdict(list)
         for delivery in deliveries_of(due):
             by_chat[delivery.chat_id].append(delivery)

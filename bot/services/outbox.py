@@ -165,10 +165,11 @@ class Deliverer:
             outbox.mark_failed(rest, error)
             ConversationStore(connection).set_unreachable(channel, user_id)
 
-    def take_due(self, channel: str, limit: int = 100) -> list[Leased]:
-        """Pending rows of `channel` that nobody is delivering, leased to this process."""
+    def take_due(self, channel: str, limit: int = 100, chat_id: str | None = None) -> list[Leased]:
+        """Pending rows of `channel` (of one chat, if given) that nobody is delivering,
+        leased to this process."""
         now = self._clock()
         with self._db.write() as connection:
             return OutboxStore(connection).take_due(
-                channel, now=now, lease_until=now + self.lease, limit=limit
+                channel, now=now, lease_until=now + self.lease, limit=limit, chat_id=chat_id
             )
