@@ -110,3 +110,90 @@ async def test_an_officer_on_zalo_returns_an_entry_with_numbers(db: Engine) -> N
         await client.aclose()
         dispatcher.close()
         fake.server.stop()
+
+
+# An officer enters Lan's idea for her: who, then the questions after "who", then "Gửi đi".
+ENTERED = [
+    ("thi lan", "Chọn người"),
+    ("1", "Nhập hộ Nguyễn Thị Lan"),
+    *IDEA[3:10],
+    ("1", "Đã nhờ Lan xác nhận"),
+]
+
+
+async def test_an_idea_entered_on_telegram_is_confirmed_by_its_author_with_a_button(
+    db: Engine,
+) -> None:
+    fake = FakeTelegram()
+    fake.server.start()
+    dispatcher = dispatcher_for(db)
+    channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url)
+    await channel.start(poll_timeout=1)
+    try:
+        worker, officer = TelegramUser(fake, 4242), TelegramUser(fake, 5151, name="Hùng")
+        for line, expect in IDEA[:2]:
+            worker.send(line)
+            await worker.wait_for(expect)
+        officer.send(f"/start canbo-{_invite(db).replace('-', '')}")
+        await officer.wait_for("cán bộ công đoàn của")
+        officer.send("Trần Văn Hùng")
+        await officer.wait_for("muốn làm gì")
+        officer.press(5)  # ✍️ Nhập hộ công nhân
+        await officer.wait_for("Nhập hộ cho ai")
+        for line, expect in ENTERED:
+            officer.press(int(line)) if line.isdigit() else officer.send(line)
+            await officer.wait_for(expect)
+        assert _status(db) == "awaiting_author"
+        await dispatcher.flush(channel)  # Lan's question, written by Hùng's turn
+        await worker.wait_for("Đúng là ý tưởng của anh/chị?")
+        worker.press(1)  # ✅ Đúng, của tôi
+        await worker.wait_for("đã vào hàng chờ duyệt")
+        await dispatcher.flush(channel)
+        await officer.wait_for("Nguyễn Thị Lan xác nhận")
+        assert _status(db) == "submitted"
+        # The button pressed once more, as a double tap: one answer, nothing changed.
+        worker.press(1, on="Đúng là ý tưởng")
+        await worker.wait_for(msg.STALE_BUTTON)
+        assert worker.said().count("đã vào hàng chờ duyệt") == 1
+    finally:
+        await channel.stop()
+        dispatcher.close()
+        fake.server.stop()
+
+
+async def test_an_idea_entered_on_zalo_is_denied_by_its_author_with_a_number(db: Engine) -> None:
+    fake = FakeZalo()
+    fake.server.start()
+    dispatcher = dispatcher_for(db)
+    client = ZaloClient(fake.token, fake.base_url, voice_hosts=("http://127.0.0.1",))
+    channel = ZaloChannel(client, dispatcher)
+    task = asyncio.create_task(channel.poll_forever(poll_timeout=1))
+    try:
+        worker, officer = ZaloUser(fake, "lan-zalo"), ZaloUser(fake, "hung-zalo")
+        for line, expect in IDEA[:2]:
+            worker.send(line)
+            await worker.wait_for(expect)
+        officer.send(f"/canbo {_invite(db)}")
+        await officer.wait_for("tên là gì")
+        officer.send("Trần Văn Hùng")
+        await officer.wait_for("muốn làm gì")
+        officer.send("nhap ho")  # the menu's words, typed without diacritics
+        await officer.wait_for("Nhập hộ cho ai")
+        for line, expect in ENTERED:
+            officer.send(line)
+            await officer.wait_for(expect)
+        await dispatcher.flush(channel)
+        asked = await worker.wait_for("Đúng là ý tưởng của anh/chị?")
+        assert "2. ❌ Không phải" in asked  # numbers, since Zalo has no buttons
+        worker.send("2")
+        await worker.wait_for("Đã rút lại")
+        await dispatcher.flush(channel)
+        await officer.wait_for("không phải ý tưởng của mình")
+        assert _status(db) == "withdrawn"
+        await channel.drain()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.aclose()
+        dispatcher.close()
+        fake.server.stop()

@@ -289,11 +289,12 @@ class TelegramUser:
             }
         )
 
-    def press(self, number: int) -> dict[str, Any]:
-        """Press button `number` (from 1) of the last message that has buttons."""
+    def press(self, number: int, on: str = "") -> dict[str, Any]:
+        """Press button `number` (from 1) of the last message that has buttons (and whose
+        text contains `on`: an older message's button, as a late double tap would)."""
         for message in reversed(self.fake.sent[str(self.id)]):
             markup = message.get("reply_markup")
-            if markup:
+            if markup and on in message.get("text", ""):
                 button = markup["inline_keyboard"][number - 1][0]
                 return self.fake.push(
                     {
