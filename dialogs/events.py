@@ -71,12 +71,14 @@ class Reply:
     """One message to the user. `options` are numbered choices; `nav` asks for back / cancel /
     help buttons where there are buttons (Telegram); `hint` adds the line that says how to go
     back or stop on channels without them (only on the first questions and in help, so that
-    every other bubble stays short)."""
+    every other bubble stays short). `voice` is a kept recording (its file) to play back,
+    with `text` as its caption, where the channel can play one."""
 
     text: str
     options: tuple[Option, ...] = field(default=())
     nav: bool = False
     hint: bool = False
+    voice: str | None = None
 
 
 COMMANDS = frozenset({"start", "menu", "help", "cancel", "back"})

@@ -126,6 +126,8 @@ class ReviewState(BaseModel):
     decision: str | None = None
     part: Step | None = None
     skipped: list[int] = Field(default_factory=list)
+    # The officer listened to the card's recordings: it is offered again in a line, not whole.
+    listened: bool = False
 
 
 class AssistState(BaseModel):
@@ -223,6 +225,14 @@ class IdeaRef(BaseModel):
     updated_at: dt.datetime
 
 
+class SpokenPart(BaseModel):
+    """A kept voice note that answered one part of an initiative."""
+
+    field: str
+    path: str
+    seconds: float
+
+
 class Card(BaseModel):
     """One initiative as an officer reviews it."""
 
@@ -247,6 +257,8 @@ class Card(BaseModel):
     entered_by: str | None = None
     # Entered by an officer: the author confirmed it themselves (else the officer did for them).
     confirmed_by_author: bool = False
+    # The spoken answers, where the officer's channel can play them back.
+    recordings: list[SpokenPart] = Field(default_factory=list)
 
     def as_draft(self) -> Draft:
         return Draft(

@@ -29,6 +29,7 @@ from storage.models import (
     Role,
     Unit,
     UnitLevel,
+    VoiceNote,
 )
 from storage.units import in_scope
 
@@ -41,6 +42,7 @@ _person = Person.__table__  # type: ignore[attr-defined]
 _identity = Identity.__table__  # type: ignore[attr-defined]
 _conversation = Conversation.__table__  # type: ignore[attr-defined]
 _notice = OfficerNotice.__table__  # type: ignore[attr-defined]
+_voice_note = VoiceNote.__table__  # type: ignore[attr-defined]
 
 _PENDING = [status.value for status in PENDING_REVIEW]
 
@@ -108,6 +110,17 @@ class ReviewStore:
             .where(_initiative.c.id == initiative_id)
         )
         return self.connection.execute(query).mappings().first()
+
+    def recordings(self, initiative_id: int) -> list[RowMapping]:
+        """The kept voice note of each part of an initiative that was spoken (the latest, if
+        the part was spoken again): field, path, duration_s."""
+        query = (
+            select(_voice_note.c.field, _voice_note.c.path, _voice_note.c.duration_s)
+            .where(_voice_note.c.initiative_id == initiative_id, _voice_note.c.path != "")
+            .order_by(_voice_note.c.id)
+        )
+        latest = {row["field"]: row for row in self.connection.execute(query).mappings()}
+        return list(latest.values())
 
     def decide(self, initiative_id: int, at_level: UnitLevel, values: dict[str, Any]) -> bool:
         """Move an initiative out of `at_level`'s queue (compare-and-set: only if it is still

@@ -17,8 +17,9 @@ from bot.services.conversation import ConversationService
 from bot.services.database import Database
 from bot.services.review import ReviewDesk, ReviewService
 from bot.services.units import UnitFileError, UnitService
+from bot.services.voice import Recording
 from dialogs import messages as msg
-from dialogs.events import ChoiceIn, parse_text
+from dialogs.events import ChoiceIn, Reply, VoiceIn, parse_text
 from dialogs.state import Decided, Step
 from storage import units as tree
 from storage.models import (
@@ -47,15 +48,22 @@ class Union:
         self.levels = levels
         self.now = NOW
         self.count = 0
+        self.last: list[Reply] = []
 
-    def say(self, user: str, text: str | ChoiceIn) -> str:
+    def say(self, user: str, text: str | ChoiceIn, channel: str = "test") -> str:
+        """What `user` is told after saying `text`; the replies themselves are in `last`."""
         self.count += 1
         self.now += dt.timedelta(seconds=5)
         event = parse_text(text) if isinstance(text, str) else text
         deliveries = self.service.handle(
-            Turn("test", user, user), event, f"u{self.count}", now=self.now
+            Turn(channel, user, user), event, f"u{self.count}", now=self.now
         )
-        return "\n".join(r.text for d in deliveries for r in d.replies)
+        self.last = [r for d in deliveries for r in d.replies]
+        return "\n".join(r.text for r in self.last)
+
+    def labels(self) -> list[str]:
+        """The choices offered by the last answer."""
+        return [option.label for reply in self.last for option in reply.options]
 
     def worker(self, user: str, name: str, unit: str = "HN-DM01") -> None:
         for line in ("xin chào", unit, name):
@@ -69,11 +77,11 @@ class Union:
         with self.db.connect() as connection:
             return int(connection.scalar(select(func.max(Initiative.id))) or 0)
 
-    def officer(self, user: str, name: str, unit: str) -> None:
+    def officer(self, user: str, name: str, unit: str, channel: str = "test") -> None:
         code = self.review.invite(unit, expires=dt.timedelta(days=7)).code
-        reply = self.say(user, f"/canbo {code}")
+        reply = self.say(user, f"/canbo {code}", channel)
         assert "cán bộ công đoàn của" in reply, reply
-        self.say(user, name)
+        self.say(user, name, channel)
 
     def initiative(self, initiative_id: int) -> Initiative:
         with Session(self.db) as session:
@@ -385,3 +393,50 @@ def test_the_officers_menu_offers_review_and_a_returned_draft_is_marked(union: U
     assert any(label.startswith("↩️") for label in labels)
     reopened = union.say("lan", "1")  # the whole entry: back to the summary to send again
     assert "Xem lại sáng kiến" in reopened
+
+
+def test_a_spoken_answer_is_played_back_where_the_officers_channel_can_play_it(
+    union: Union, tmp_path: Path
+) -> None:
+    note = tmp_path / "lan-problem.ogg"
+    note.write_bytes(b"OggS recording of Lan")
+    union.worker("lan", "Nguyễn Thị Lan")
+    union.say("lan", "1")
+    heard = Recording(str(note), 4.4, "viet-asr", "may hay ket vai", "Máy hay kẹt vải")
+    union.service.handle(
+        Turn("test", "lan", "lan"),
+        VoiceIn("Máy hay kẹt vải"),
+        "v1",
+        now=union.now,
+        recording=heard,
+    )
+    for line in ["đúng", *IDEA[2:]]:
+        union.say("lan", line)
+    assert "Đã gửi sáng kiến" in union.say("lan", "1")
+
+    # On Zalo, which sends no audio, the card only says which part was spoken.
+    union.officer("ha", "Phạm Thu Hà", "HN-DM01", channel="zalo")
+    assert "🎤 Nói: Khó khăn" in union.say("ha", "/duyet", "zalo")
+    assert msg.REVIEW_LISTEN not in union.labels()
+
+    union.officer("hung", "Trần Văn Hùng", "HN-DM01", channel="terminal")
+    union.say("hung", "/duyet", "terminal")
+    assert msg.REVIEW_LISTEN in union.labels()
+    union.say("hung", "nghe", "terminal")
+    played, again = union.last
+    assert (played.text, played.voice) == ("🔊 Khó khăn · 4 giây", str(note))
+    assert again.text.startswith("🗂️ Sáng kiến số") and "Máy hay kẹt vải" not in again.text
+    assert msg.REVIEW_VALID in union.labels()  # still deciding the same card
+
+    # Returned, and the problem typed again: the old recording is no longer its answer.
+    union.say("hung", "trả lại", "terminal")
+    union.say("hung", "khó khăn", "terminal")
+    union.say("hung", "Ghi rõ kẹt ở khâu nào", "terminal")
+    union.say("lan", "menu")
+    union.say("lan", "2")
+    union.say("lan", "1")
+    union.say("lan", "Máy cắt kẹt vải ở khâu cắt")
+    assert "Đã gửi sáng kiến" in union.say("lan", "gửi")
+    card = union.say("hung", "/duyet", "terminal")
+    assert "khâu cắt" in card and "🎤 Nói" not in card
+    assert msg.REVIEW_LISTEN not in union.labels()

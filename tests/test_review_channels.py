@@ -12,11 +12,13 @@ from sqlalchemy import Engine
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel, ZaloClient
 from bot.services.database import Database
+from bot.services.dispatch import Dispatcher
 from bot.services.review import ReviewService
 from dialogs import messages as msg
 from storage.models import Initiative
 from tests.fakes.telegram import FakeTelegram, TelegramUser
 from tests.fakes.zalo import FakeZalo, ZaloUser
+from tests.utils.audio import encode, recording, samples
 from tests.utils.chat import dispatcher_for
 
 # What the worker types and what the bot answers; numbers are buttons pressed on Telegram.
@@ -196,4 +198,43 @@ async def test_an_idea_entered_on_zalo_is_denied_by_its_author_with_a_number(db:
         await asyncio.gather(task, return_exceptions=True)
         await client.aclose()
         dispatcher.close()
+        fake.server.stop()
+
+
+async def test_an_officer_on_telegram_listens_to_the_worker_s_own_voice(
+    db: Engine, dispatcher: Dispatcher
+) -> None:
+    fake = FakeTelegram()
+    fake.server.start()
+    channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url)
+    await channel.start(poll_timeout=1)
+    try:
+        worker, officer = TelegramUser(fake, 4242), TelegramUser(fake, 5151, name="Hùng")
+        for line, expect in IDEA[:3]:
+            worker.press(int(line)) if line.isdigit() else worker.send(line)
+            await worker.wait_for(expect)
+        spoken = encode(samples(recording("vivos", "khách sạn")), "ogg")
+        worker.voice(spoken)
+        await worker.wait_for("Tôi nghe được", seconds=60)
+        worker.press(1)  # ✅ Đúng
+        for line, expect in IDEA[4:]:
+            worker.press(int(line)) if line.isdigit() else worker.send(line)
+            await worker.wait_for(expect)
+        officer.send(f"/start canbo-{_invite(db).replace('-', '')}")
+        await officer.wait_for("cán bộ công đoàn của")
+        officer.send("Trần Văn Hùng")
+        await officer.wait_for("muốn làm gì")
+        officer.send("/duyet")
+        card = await officer.wait_for("🎤 Nói: Khó khăn")
+        assert "Khách sạn" in card
+        officer.press(4)  # 🔊 Nghe ghi âm
+        await officer.wait_for("anh/chị thấy thế nào?")
+        played = [m for m in fake.sent["5151"] if "voice" in m]
+        assert len(played) == 1 and played[0]["data"] == spoken  # her own recording
+        assert played[0]["text"].startswith("🔊 Khó khăn · ")
+        officer.press(1)  # ✅ Hợp lệ, on the line that follows the recording
+        await officer.wait_for(msg.DECIDED_VALID)
+        assert _status(db) == "valid"
+    finally:
+        await channel.stop()
         fake.server.stop()

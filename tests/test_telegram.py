@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +15,8 @@ from sqlmodel import Session, select
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webhooks import create_app
 from bot.services.dispatch import Dispatcher
+from dialogs import messages as msg
+from dialogs.events import Reply
 from storage.models import GroupChat, Identity, Initiative, Unit
 from tests.fakes.base import served_here, wait_for_text
 from tests.fakes.telegram import FakeTelegram, TelegramUser
@@ -364,3 +367,18 @@ async def test_malformed_updates_with_the_right_secret_never_fail_the_server(
     assert not [r for r in caplog.records if r.exc_info], "a traceback reached the log"
     # A text that is an object is content the bot cannot read: the worker is told so.
     assert fake_telegram.texts(6100) != []
+
+
+async def test_a_kept_recording_goes_as_voice_or_as_a_file_and_a_lost_one_is_said(
+    polling: TelegramChannel, fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    ogg, aac = tmp_path / "a.ogg", tmp_path / "b.aac"
+    ogg.write_bytes(encode(samples(recording("vivos", "khách sạn")), "ogg"))
+    aac.write_bytes(encode(samples(recording("vivos", "khách sạn")), "aac"))
+    await polling.send("77", Reply("🔊 Khó khăn · 1 giây", voice=str(ogg)))
+    await polling.send("77", Reply("🔊 Cách làm <b> · 1 giây", voice=str(aac)))
+    await polling.send("77", Reply("🔊 Cùng làm · 1 giây", voice=str(tmp_path / "gone.ogg")))
+    voice, document, gone = fake_telegram.sent["77"]
+    assert voice["voice"] and voice["data"] == ogg.read_bytes()
+    assert document["document"] and document["text"] == "🔊 Cách làm &lt;b&gt; · 1 giây"
+    assert gone["text"] == f"🔊 Cùng làm · 1 giây\n{msg.RECORDING_GONE}"

@@ -23,6 +23,11 @@ from dialogs.events import Inbound, Reply
 T = TypeVar("T")
 
 
+# Channels whose sender plays a kept recording back (Telegram sends it as a voice message,
+# the terminal names its file); Zalo's Bot API sends no audio.
+PLAYS_VOICE = frozenset({"telegram", "terminal"})
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """Who is talking, where: the channel, the chat and the account that wrote in it."""

@@ -14,6 +14,7 @@ import html
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 # Opt in to python-telegram-bot's timedelta time periods now: the int form is deprecated
@@ -43,6 +44,7 @@ from bot.channels.base import (
     split_text,
 )
 from dialogs import engine as dialog
+from dialogs import messages as msg
 from dialogs.events import ChoiceIn, Reply, UnsupportedIn, parse_text
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 DEFAULT_BASE_URL = "https://api.telegram.org"
 MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+# What Telegram plays as a voice message (OGG/Opus, MP3, M4A); other audio goes as a file.
+VOICE_FORMATS = frozenset({"ogg", "oga", "opus", "mp3", "m4a"})
 T = TypeVar("T")
 
 
@@ -143,6 +148,9 @@ class TelegramChannel:
     # --- outbound ------------------------------------------------------------------------
 
     async def send(self, chat_id: str, reply: Reply) -> None:
+        if reply.voice is not None:
+            await self._send_recording(chat_id, reply, Path(reply.voice))
+            return
         parts = split_text(html.escape(reply.text, quote=False), MESSAGE_LIMIT)
         for number, part in enumerate(parts, start=1):
             markup = keyboard(reply) if number == len(parts) else None
@@ -152,6 +160,28 @@ class TelegramChannel:
                     chat_id=chat_id, text=part, parse_mode=ParseMode.HTML, reply_markup=markup
                 )
             )
+
+    async def _send_recording(self, chat_id: str, reply: Reply, path: Path) -> None:
+        """A kept recording as a voice message (a file to open, in a format Telegram does not
+        play as voice), its text the caption."""
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError:  # removed since (audio not kept any more, a cleaned data folder)
+            log.warning("telegram: a kept recording could not be read")
+            await self.send(chat_id, Reply(f"{reply.text}\n{msg.RECORDING_GONE}", reply.options))
+            return
+        caption = html.escape(reply.text[:CAPTION_LIMIT], quote=False)
+        common: dict[str, Any] = {
+            "chat_id": chat_id,
+            "caption": caption,
+            "parse_mode": ParseMode.HTML,
+            "reply_markup": keyboard(reply),
+        }
+        await self.throttle.wait(chat_id, group=chat_id.startswith("-"))
+        if path.suffix.lower().lstrip(".") in VOICE_FORMATS:
+            await mapped(self.app.bot.send_voice(voice=data, filename=path.name, **common))
+        else:
+            await mapped(self.app.bot.send_document(document=data, filename=path.name, **common))
 
     async def typing(self, chat_id: str) -> None:
         await mapped(self.app.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))

@@ -8,6 +8,7 @@ file as a voice note. Every line travels the same path as a Telegram or Zalo upd
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -40,7 +41,11 @@ class TerminalChannel:
     async def send(self, chat_id: str, reply: Reply) -> None:
         if reply.options:
             self._options = reply.options
-        self._write("🤖 " + render_numbered(reply).replace("\n", "\n   ") + "\n")
+        text = render_numbered(reply)
+        if reply.voice is not None:  # named for a player; there is no sound in a shell
+            found = await asyncio.to_thread(Path(reply.voice).is_file)
+            text += "\n" + (f"📁 {reply.voice}" if found else msg.RECORDING_GONE)
+        self._write("🤖 " + text.replace("\n", "\n   ") + "\n")
 
     async def typing(self, chat_id: str) -> None:
         """Nothing to show: the terminal waits for the answer anyway."""

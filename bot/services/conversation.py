@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from bot.channels.base import Turn
+from bot.channels.base import PLAYS_VOICE, Turn
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
 from bot.services.outbox import Delivery, deliveries_of, queue_replies
@@ -239,7 +239,9 @@ class ConversationService:
                 note_id = store.add_voice_note(_voice_note_row(recording, person_id, now))
                 event = dataclasses.replace(event, note_id=note_id)
 
-            desk = ReviewDesk(connection, person_id, self._levels, now)
+            desk = ReviewDesk(
+                connection, person_id, self._levels, now, playback=turn.channel in PLAYS_VOICE
+            )
             outcome = engine.handle(
                 state,
                 event,

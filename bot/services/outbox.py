@@ -40,6 +40,7 @@ def payload_of(replies: Sequence[Reply]) -> dict[str, Any]:
                 "options": [[option.label, option.value] for option in reply.options],
                 "nav": reply.nav,
                 "hint": reply.hint,
+                **({"voice": reply.voice} if reply.voice else {}),
             }
             for reply in replies
         ]
@@ -53,6 +54,7 @@ def replies_of(payload: dict[str, Any]) -> tuple[Reply, ...]:
             options=tuple(Option(label, value) for label, value in item.get("options", [])),
             nav=bool(item.get("nav")),
             hint=bool(item.get("hint")),
+            voice=item.get("voice"),
         )
         for item in payload.get("replies", [])
     )

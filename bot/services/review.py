@@ -24,7 +24,16 @@ from bot.services.outbox import payload_of
 from dialogs import messages as msg
 from dialogs.answers import phone_number
 from dialogs.events import Reply
-from dialogs.state import BenefitKind, Card, Decided, FieldOfWork, Step, UnitRef, Worker
+from dialogs.state import (
+    BenefitKind,
+    Card,
+    Decided,
+    FieldOfWork,
+    SpokenPart,
+    Step,
+    UnitRef,
+    Worker,
+)
 from nlp.text import match_key
 from storage import units as tree
 from storage.conversations import ConversationStore
@@ -92,6 +101,8 @@ class ReviewDesk:
     levels: tuple[UnitLevel, ...]
     now: dt.datetime
     notices: list[Notice] = field(default_factory=list)
+    # The officer's channel can play a recording back: cards then carry the spoken answers.
+    playback: bool = False
     _scopes: list[Scope] | None = None
 
     @property
@@ -181,7 +192,17 @@ class ReviewDesk:
             history=history,
             entered_by=entered_by,
             confirmed_by_author=row["confirmed_by_id"] == row["author_id"],
+            recordings=self._recordings(initiative_id, row["sources"]),
         )
+
+    def _recordings(self, initiative_id: int, sources: dict[str, str]) -> list[SpokenPart]:
+        if not self.playback or "voice" not in sources.values():
+            return []
+        return [
+            SpokenPart(field=r["field"], path=r["path"], seconds=r["duration_s"])
+            for r in self.store.recordings(initiative_id)
+            if sources.get(r["field"]) == "voice"  # not a part typed again since
+        ]
 
     def decide(
         self, initiative_id: int, level: str, decision: str, reason: str | None, part: Step | None

@@ -117,17 +117,39 @@ DEEP_LINKS = {"canbo-": "canbo"}
 def _card_prompt(ctx: Ctx) -> Reply:
     card = _shown(ctx)
     suffix = f":{card.id}" if card is not None else ""
-    text = card_text(card) if card is not None else msg.DECIDED_TAKEN
+    if card is None:
+        text = msg.PROMPTS[Step.REVIEW_CARD].format(card=msg.DECIDED_TAKEN)
+    elif ctx.state.review is not None and ctx.state.review.listened:
+        text = msg.REVIEW_AGAIN.format(id=card.id)  # the card is just above the recordings
+    else:
+        text = msg.PROMPTS[Step.REVIEW_CARD].format(card=card_text(card))
+    listen = (Option(msg.REVIEW_LISTEN, "listen" + suffix, ("nghe", "nghe ghi am")),)
     return Reply(
-        msg.PROMPTS[Step.REVIEW_CARD].format(card=text),
+        text,
         options=(
             Option(msg.REVIEW_VALID, "valid" + suffix, ("hop le", "duyet", "dat")),
             Option(msg.REVIEW_RETURN, "return" + suffix, ("tra lai", "tra", "sua lai")),
             Option(msg.REVIEW_REJECT, "reject" + suffix, ("khong hop le", "loai")),
+            *(listen if card is not None and card.recordings else ()),
             Option(msg.REVIEW_SKIP, "skip" + suffix, ("bo qua", "de sau", "tiep")),
             Option(msg.BACK_TO_MENU, "menu", ("menu", "ve menu")),
         ),
         nav=False,
+    )
+
+
+def _recordings(card: Card) -> tuple[Reply, ...]:
+    """Each spoken answer of `card` as a voice message captioned with its part."""
+    return tuple(
+        Reply(
+            msg.RECORDING.format(
+                part=msg.strip_emoji_label(msg.EDIT_LABELS[_PART_OF_SOURCE[spoken.field]]),
+                seconds=max(1, round(spoken.seconds)),
+            ),
+            voice=spoken.path,
+        )
+        for spoken in card.recordings
+        if spoken.field in _PART_OF_SOURCE
     )
 
 
@@ -152,6 +174,12 @@ def _on_card(ctx: Ctx, answer: Answer) -> Goto | Retry:
         return Goto(Step.MENU)
     if action == "valid":
         return _decide(ctx, "valid", None)
+    if action == "listen":
+        card = _shown(ctx)
+        if card is None or not card.recordings:
+            return Goto(Step.REVIEW_CARD)
+        review.listened = True
+        return Goto(Step.REVIEW_CARD, _recordings(card))
     if action == "return":
         review.decision = "returned"
         return Goto(Step.REVIEW_PART)
@@ -195,7 +223,7 @@ SPECS = (
         _on_card,
         Accepts.CHOICE,
         (
-            (Step.REVIEW_CARD, "hợp lệ / bỏ qua: thẻ sau"),
+            (Step.REVIEW_CARD, "hợp lệ / bỏ qua: thẻ sau; nghe ghi âm"),
             (Step.REVIEW_PART, "trả lại"),
             (Step.REVIEW_REASON, "không hợp lệ"),
             (Step.MENU, "hết thẻ / về menu"),

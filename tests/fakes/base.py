@@ -130,7 +130,8 @@ class Faults:
 
 
 async def params(request: Request) -> dict[str, Any]:
-    """Bot API parameters from a query string, a JSON body or a form (as clients send them)."""
+    """Bot API parameters from a query string, a JSON body or a form (as clients send them);
+    an uploaded file becomes its bytes."""
     values: dict[str, Any] = dict(request.query_params)
     content_type = request.headers.get("content-type", "")
     if "json" in content_type:
@@ -138,9 +139,11 @@ async def params(request: Request) -> dict[str, Any]:
         if body:
             values.update(json.loads(body))
     elif "form" in content_type:
-        form = await request.form()
-        for key, value in form.items():
-            if isinstance(value, str):
+        async with request.form() as form:  # closes the uploaded files' spools
+            for key, value in form.items():
+                if not isinstance(value, str):
+                    values[key] = await value.read()
+                    continue
                 try:
                     values[key] = json.loads(value) if value[:1] in "[{" else value
                 except ValueError:

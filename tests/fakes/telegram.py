@@ -208,6 +208,44 @@ class FakeTelegram:
         self.sent[chat_id].append({**message, "text": args.get("caption", "")})
         return message
 
+    async def _api_sendVoice(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        voice = args.get("voice")
+        if not isinstance(voice, bytes) or not voice:
+            return _error(400, "Bad Request: there is no voice in the request")
+        if not voice.startswith((b"OggS", b"ID3", b"\xff\xfb")) and voice[4:8] != b"ftyp":
+            return _error(400, "Bad Request: VOICE_MESSAGES_FORBIDDEN_FORMAT")
+        return self._media(args, "voice", voice)
+
+    async def _api_sendDocument(self, args: dict[str, Any]) -> Any:  # noqa: N802
+        document = args.get("document")
+        if not isinstance(document, bytes) or not document:
+            return _error(400, "Bad Request: there is no document in the request")
+        return self._media(args, "document", document)
+
+    def _media(self, args: dict[str, Any], kind: str, data: bytes) -> Any:
+        chat_id, caption = str(args.get("chat_id", "")), str(args.get("caption", ""))
+        if chat_id in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        if len(caption) > 1024:
+            return _error(400, "Bad Request: message caption is too long")
+        if args.get("parse_mode") == "HTML" and (problem := html_problem(caption)):
+            return _error(400, problem)
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(chat_id), "type": "private"},
+            "from": BOT,
+            kind: {
+                "file_id": f"{kind}{len(data)}",
+                "file_unique_id": f"{kind}{len(data)}",
+                **({"duration": 3} if kind == "voice" else {}),
+            },
+        }
+        self.sent[chat_id].append(
+            {**message, "text": caption, "data": data, "reply_markup": args.get("reply_markup")}
+        )
+        return message
+
     async def _api_editMessageText(self, args: dict[str, Any]) -> Any:  # noqa: N802
         return True
 
