@@ -15,7 +15,7 @@ from bot.services.database import Database
 from bot.services.dispatch import Dispatcher
 from bot.services.review import ReviewService
 from dialogs import messages as msg
-from storage.models import Initiative
+from storage.models import Initiative, UnitLevel
 from tests.fakes.telegram import FakeTelegram, TelegramUser
 from tests.fakes.zalo import FakeZalo, ZaloUser
 from tests.utils.audio import encode, recording, samples
@@ -37,15 +37,27 @@ IDEA = [
 ]
 
 
-def _invite(engine: Engine) -> str:
+def _invite(engine: Engine, unit: str = "HN-DM01") -> str:
     service = ReviewService(Database(engine), ())
-    return service.invite("HN-DM01", expires=dt.timedelta(days=1)).code
+    return service.invite(unit, expires=dt.timedelta(days=1)).code
 
 
 def _status(engine: Engine) -> str:
     with engine.connect() as connection:
         table = Initiative.__table__  # type: ignore[attr-defined]
         return str(connection.execute(table.select()).one().status)
+
+
+async def _answer(user: ZaloUser, line: str, fragment: str, seconds: float = 30) -> str:
+    """Send `line` and wait for a new message containing `fragment` (one said before, in an
+    earlier question, does not count); return everything the bot said."""
+    seen = user.said().count(fragment)
+    user.send(line)
+    deadline = asyncio.get_running_loop().time() + seconds
+    while user.said().count(fragment) <= seen:
+        assert asyncio.get_running_loop().time() < deadline, f"never said {fragment!r} again"
+        await asyncio.sleep(0.02)
+    return user.said()
 
 
 async def test_an_officer_on_telegram_reviews_with_buttons(db: Engine) -> None:
@@ -105,6 +117,16 @@ async def test_an_officer_on_zalo_returns_an_entry_with_numbers(db: Engine) -> N
         said = await worker.wait_for("cần sửa phần cách làm")
         assert "làm bằng gì" in said
         assert _status(db) == "returned"
+
+        # Lan mends it from her drafts, at the part the reason concerns, and sends it again.
+        await _answer(worker, "2", "Chọn bản nháp")
+        await _answer(worker, "1", "đã thay đổi gì")
+        assert "inox" in await _answer(worker, "Thanh dẫn bằng inox trước lưỡi cắt", "Xem lại")
+        await _answer(worker, "1", "Cảm ơn")
+        assert _status(db) == "submitted"
+        officer.send("/duyet")
+        card = await officer.wait_for("inox")
+        assert "cấp cơ sở: trả lại" in card  # the same queue, with its history
         await channel.drain()
     finally:
         task.cancel()
@@ -238,3 +260,77 @@ async def test_an_officer_on_telegram_listens_to_the_worker_s_own_voice(
     finally:
         await channel.stop()
         fake.server.stop()
+
+
+async def _join(officer: TelegramUser | ZaloUser, db: Engine, unit: str, name: str) -> None:
+    """An officer redeems an invitation (the link on Telegram, /canbo on Zalo) and says who."""
+    code = _invite(db, unit)
+    if isinstance(officer, TelegramUser):
+        officer.send(f"/start canbo-{code.replace('-', '')}")
+    else:
+        officer.send(f"/canbo {code}")
+    await officer.wait_for("cán bộ công đoàn của")
+    officer.send(name)
+    await officer.wait_for("muốn làm gì")
+
+
+async def test_two_levels_across_both_messengers_with_a_race_and_an_outsider(db: Engine) -> None:
+    telegram_fake, zalo_fake = FakeTelegram(), FakeZalo()
+    telegram_fake.server.start()
+    zalo_fake.server.start()
+    dispatcher = dispatcher_for(db, levels=(UnitLevel.GRASSROOTS, UnitLevel.DISTRICT))
+    telegram = TelegramChannel(telegram_fake.token, dispatcher, base_url=telegram_fake.base_url)
+    await telegram.start(poll_timeout=1)
+    client = ZaloClient(zalo_fake.token, zalo_fake.base_url, voice_hosts=("http://127.0.0.1",))
+    zalo = ZaloChannel(client, dispatcher)
+    task = asyncio.create_task(zalo.poll_forever(poll_timeout=1))
+    try:
+        worker = ZaloUser(zalo_fake, "lan-zalo")
+        for line, expect in IDEA:
+            worker.send(line)
+            await worker.wait_for(expect)
+        worker.send("/duyet")
+        await worker.wait_for(msg.OFFICERS_ONLY)  # a worker cannot reach the review
+
+        hung, hoa = TelegramUser(telegram_fake, 5151), TelegramUser(telegram_fake, 5252)
+        tuan, mai = TelegramUser(telegram_fake, 5353), ZaloUser(zalo_fake, "mai-zalo")
+        await _join(hung, db, "HN-DM01", "Trần Văn Hùng")
+        await _join(hoa, db, "HN-DM01", "Đỗ Thị Hoa")
+        await _join(tuan, db, "BN-YP", "Phạm Văn Tuấn")  # another province's district
+        await _join(mai, db, "HN-LB", "Lê Thị Mai")  # the district above HN-DM01
+        tuan.send("/duyet")
+        await tuan.wait_for(msg.QUEUE_EMPTY)
+
+        # Both grassroots officers open the same card and press ✅ at the same moment.
+        for officer in (hung, hoa):
+            officer.send("/duyet")
+            await officer.wait_for("Sáng kiến này thế nào?")
+        hung.press(1)
+        hoa.press(1)
+        for officer in (hung, hoa):  # each then told the queue is empty
+            await officer.wait_for(msg.QUEUE_EMPTY)
+        said = hung.said() + hoa.said()
+        assert said.count(msg.DECIDED_VALID) == 1 and said.count(msg.DECIDED_TAKEN) == 1, said
+        await dispatcher.flush(zalo)
+        await worker.wait_for("đã chuyển lên cấp trên cơ sở")
+
+        mai.send("/duyet")
+        card = await mai.wait_for("cấp trên cơ sở")
+        assert "cấp cơ sở: hợp lệ" in card
+        mai.send("3")  # ❌ Không hợp lệ
+        await mai.wait_for("Lý do là gì")
+        mai.send("Trùng với sáng kiến năm ngoái")
+        await mai.wait_for(msg.DECIDED_REJECTED)
+        await dispatcher.flush(zalo)
+        told = await worker.wait_for("chưa được công nhận")
+        assert "Trùng với sáng kiến năm ngoái" in told
+        assert _status(db) == "rejected"
+        await zalo.drain()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.aclose()
+        await telegram.stop()
+        dispatcher.close()
+        telegram_fake.server.stop()
+        zalo_fake.server.stop()

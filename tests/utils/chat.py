@@ -14,6 +14,7 @@ from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
 from bot.services.voice import VoiceInbox
 from dialogs.events import ChoiceIn, Inbound, Reply, UnsupportedIn, VoiceIn, parse_text
+from storage.models import UnitLevel
 
 
 class FakeClock:
@@ -30,13 +31,16 @@ class FakeClock:
 
 
 def dispatcher_for(
-    engine: Engine, voice: VoiceInbox | None = None, clock: Clock = system_clock
+    engine: Engine,
+    voice: VoiceInbox | None = None,
+    clock: Clock = system_clock,
+    levels: tuple[UnitLevel, ...] = (UnitLevel.GRASSROOTS,),
 ) -> Dispatcher:
-    """The messengers' async core over `engine`, assembled as the runtime does."""
+    """The messengers' async core over `engine`, assembled as the runtime does (`levels`:
+    the review levels)."""
     db = Database(engine)
-    return Dispatcher(
-        ConversationService(db, clock=clock), GroupService(db, clock), voice, clock=clock
-    )
+    service = ConversationService(db, clock=clock, review_levels=levels)
+    return Dispatcher(service, GroupService(db, clock), voice, clock=clock)
 
 
 class FakeUser:
