@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from storage.db import DriverStatement
 from storage.models import (
     Conversation,
     Identity,
@@ -73,6 +74,12 @@ _SELECT_CONVERSATION_LOCKED = _SELECT_CONVERSATION.with_for_update(of=_conversat
 # Statements without .values(): the columns set come from the parameters at execution.
 _INSERT_CONVERSATION = insert(_conversation)
 _UPDATE_CONVERSATION = update(_conversation).where(_conversation.c.id == bindparam("row_id"))
+# Every turn reads and writes its conversation: straight to the driver (see DriverStatement).
+_READ_CONVERSATION = {
+    False: DriverStatement(_SELECT_CONVERSATION),
+    True: DriverStatement(_SELECT_CONVERSATION_LOCKED),
+}
+_WRITE_CONVERSATION = DriverStatement(_UPDATE_CONVERSATION)
 
 _SELECT_PERSON = (
     select(_person.c.id, _person.c.name)
@@ -204,17 +211,19 @@ class ConversationStore:
     ) -> tuple[int, int, dict[str, Any], bool] | None:
         """(id, person_id, state, writer marked unreachable) of a chat; with `lock`, its row
         is held until the transaction ends."""
-        query = _SELECT_CONVERSATION_LOCKED if self._lock else _SELECT_CONVERSATION
         parameters = {"channel": channel, "chat_id": chat_id, "user_id": user_id}
-        row = self._run(query, parameters).first()
-        return (row.id, row.person_id, row.state, bool(row.unreachable)) if row else None
+        row = _READ_CONVERSATION[self._lock].first(self.connection, parameters)
+        if row is None:
+            return None
+        conversation_id, person_id, state, unreachable = row
+        return conversation_id, person_id, state, bool(unreachable)
 
     def save_conversation(self, conversation_id: int | None, values: dict[str, Any]) -> None:
         """Insert (id None; `values` then names channel, chat_id, person_id) or update."""
         if conversation_id is None:
             self._run(_INSERT_CONVERSATION, values)
         else:
-            self._run(_UPDATE_CONVERSATION, values | {"row_id": conversation_id})
+            _WRITE_CONVERSATION.execute(self.connection, values | {"row_id": conversation_id})
 
     def person_for(
         self, channel: str, external_id: str, *, now: dt.datetime

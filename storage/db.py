@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, insert
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
@@ -45,63 +46,86 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
-class DriverInsert:
-    """An INSERT of one row into `table`, compiled once per dialect and run on the driver's
-    cursor of the caller's connection (so in its transaction), returning the new id.
+class DriverStatement:
+    """A Core statement compiled once per dialect (and set of parameter names) and run on the
+    driver's cursor of the caller's connection, so in its transaction.
 
-    For the row every turn writes (its replies, to the outbox): a compiled Core insert spends
-    ~45-60 µs per row in SQLAlchemy's per-execution machinery, this ~15 µs (SQLite, measured
-    with ``python -m benchmarks.dialog``). Values are converted by the columns' own bind
-    processors (JSON with the engine's serializer, UTC timestamps), as Core would.
+    For the statements every turn runs (read and write the conversation, add its replies to
+    the outbox): through ``Connection.execute`` each spends ~35-55 µs in SQLAlchemy's
+    per-execution machinery, here ~10 µs (SQLite; ``python -m benchmarks.dialog``). Values are
+    converted by the statement's own bind and result processors (JSON with the engine's
+    serializer, UTC timestamps, booleans), and driver errors raised as Core raises them.
+    `returning` is the column an INSERT gives back (SQLite: the cursor's lastrowid).
     """
 
-    def __init__(self, table: Table, columns: Sequence[str]) -> None:
-        self._table = table
-        self._columns = tuple(columns)
-        self._compiled: dict[Dialect, _Compiled] = {}
+    def __init__(self, statement: Any, *, returning: Any = None) -> None:
+        self._statement = statement
+        self._returning = returning
+        self._compiled: dict[tuple[Dialect, tuple[str, ...]], _Compiled] = {}
 
-    def _for(self, dialect: Dialect) -> _Compiled:
-        found = self._compiled.get(dialect)
+    def _for(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+        found = self._compiled.get((dialect, keys))
         if found is None:
-            statement = insert(self._table).values({c: bindparam(c) for c in self._columns})
-            if dialect.name != "sqlite":  # SQLite gives the id as the cursor's lastrowid
-                statement = statement.returning(self._table.c.id)
-            compiled = statement.compile(dialect=dialect)
-            processors = {}
-            for name in self._columns:
-                processor = self._table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            statement = self._statement
+            if self._returning is not None and dialect.name != "sqlite":
+                statement = statement.returning(self._returning)
+            compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+            binds = {}
+            for name, bind in compiled.binds.items():
+                processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if processor is not None:
-                    processors[name] = processor
+                    binds[name] = processor
+            results = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in getattr(statement, "selected_columns", ())
+            )
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            found = self._compiled[dialect] = _Compiled(compiled.string, order, processors)
+            found = _Compiled(compiled, order, binds, results)
+            self._compiled[(dialect, keys)] = found
         return found
 
-    def run(self, connection: Connection, values: dict[str, Any]) -> int:
-        compiled = self._for(connection.dialect)
-        row = {name: values[name] for name in self._columns}
-        for name, processor in compiled.processors.items():
-            row[name] = processor(row[name])
-        parameters = row if compiled.order is None else tuple(row[n] for n in compiled.order)
+    def _run(self, connection: Connection, values: dict[str, Any], fetch: Callable[[Any], T]) -> T:
+        compiled = self._for(connection.dialect, tuple(values))
+        params = compiled.statement.construct_params(values)
+        for name, processor in compiled.binds.items():
+            params[name] = processor(params[name])
+        parameters = params if compiled.order is None else tuple(params[n] for n in compiled.order)
         dbapi_error = connection.dialect.loaded_dbapi.Error
+        sql = compiled.statement.string
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(compiled.sql, parameters)
-            if connection.dialect.name == "sqlite":
-                return int(cursor.lastrowid)
-            returned = cursor.fetchone()
-            assert returned is not None
-            return int(returned[0])
+            cursor.execute(sql, parameters)
+            return fetch(cursor)
         except dbapi_error as error:  # as Core raises it: IntegrityError for a duplicate key
-            raise DBAPIError.instance(compiled.sql, parameters, error, dbapi_error) from error
+            raise DBAPIError.instance(sql, parameters, error, dbapi_error) from error
         finally:
             cursor.close()
+
+    def first(self, connection: Connection, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a SELECT, its values converted, or None."""
+        results = self._for(connection.dialect, tuple(values)).results
+        row = self._run(connection, values, lambda cursor: cursor.fetchone())
+        if row is None:
+            return None
+        return tuple(p(v) if p is not None else v for p, v in zip(results, row, strict=True))
+
+    def execute(self, connection: Connection, values: dict[str, Any]) -> int:
+        """Run an UPDATE or DELETE; the number of rows it changed."""
+        return self._run(connection, values, lambda cursor: int(cursor.rowcount))
+
+    def insert(self, connection: Connection, values: dict[str, Any]) -> int:
+        """Run an INSERT of one row; its id."""
+        if connection.dialect.name == "sqlite":
+            return self._run(connection, values, lambda cursor: int(cursor.lastrowid))
+        return self._run(connection, values, lambda cursor: int(cursor.fetchone()[0]))
 
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    sql: str
+    statement: Any  # the dialect's Compiled
     order: tuple[str, ...] | None  # the parameters' order, for a positional paramstyle
-    processors: dict[str, Any]
+    binds: dict[str, Any]
+    results: tuple[Any, ...]
 
 
 def _compact_json(value: Any) -> str:
@@ -129,7 +153,8 @@ def _begin_immediate(connection: Any) -> None:
     lost (or fail on a stale snapshot); taking the lock first serialises them, as the row
     lock does on PostgreSQL.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # On the driver itself: every turn begins one, and this is SQLAlchemy's event for it.
+    connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
 
 def _alembic_config(engine: Engine) -> Config:

@@ -13,30 +13,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
-from storage.db import DriverInsert
+from storage.db import DriverStatement
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus
 
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
 
-# Every turn writes one row: straight to the driver (see DriverInsert for the measured cost).
-_ADD = DriverInsert(
-    _outbox,
-    (
-        "channel",
-        "chat_id",
-        "kind",
-        "status",
-        "payload",
-        "parts_sent",
-        "update_key",
-        "dedup_key",
-        "attempts",
-        "lease_until",
-        "created_at",
-    ),
-)
+# Every turn writes one row: straight to the driver (see DriverStatement for the cost).
+_ADD = DriverStatement(insert(_outbox), returning=_outbox.c.id)
 _FREE = or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < bindparam("now"))
 _COLUMNS = (
     _outbox.c.id,
@@ -143,7 +128,7 @@ class OutboxStore:
             "lease_until": lease_until,
             "created_at": now,
         }
-        return _ADD.run(self._connection, row)
+        return _ADD.insert(self._connection, row)
 
     def unsent_of_update(
         self, channel: str, update_key: str, *, now: dt.datetime, lease_until: dt.datetime
