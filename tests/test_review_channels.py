@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from contextlib import closing
 
 from sqlalchemy import Engine
 
-from bot.channels.telegram import TelegramChannel
-from bot.channels.zalo import ZaloChannel, ZaloClient
 from bot.services.database import Database
 from bot.services.dispatch import Dispatcher
 from bot.services.review import ReviewService
 from dialogs import messages as msg
 from storage.models import Initiative, UnitLevel
-from tests.fakes.telegram import FakeTelegram, TelegramUser
-from tests.fakes.zalo import FakeZalo, ZaloUser
+from tests.fakes.telegram import TelegramUser
+from tests.fakes.zalo import ZaloUser
 from tests.utils.audio import encode, recording, samples
+from tests.utils.bots import on_telegram, on_zalo
 from tests.utils.chat import dispatcher_for
 
 # What the worker types and what the bot answers; numbers are buttons pressed on Telegram.
@@ -48,6 +48,18 @@ def _status(engine: Engine) -> str:
         return str(connection.execute(table.select()).one().status)
 
 
+async def _join(officer: TelegramUser | ZaloUser, db: Engine, unit: str, name: str) -> None:
+    """An officer redeems an invitation (the link on Telegram, /canbo on Zalo) and says who."""
+    code = _invite(db, unit)
+    if isinstance(officer, TelegramUser):
+        officer.send(f"/start canbo-{code.replace('-', '')}")
+    else:
+        officer.send(f"/canbo {code}")
+    await officer.wait_for("cán bộ công đoàn của")
+    officer.send(name)
+    await officer.wait_for("muốn làm gì")
+
+
 async def _answer(user: ZaloUser, line: str, fragment: str, seconds: float = 30) -> str:
     """Send `line` and wait for a new message containing `fragment` (one said before, in an
     earlier question, does not count); return everything the bot said."""
@@ -61,79 +73,52 @@ async def _answer(user: ZaloUser, line: str, fragment: str, seconds: float = 30)
 
 
 async def test_an_officer_on_telegram_reviews_with_buttons(db: Engine) -> None:
-    fake = FakeTelegram()
-    fake.server.start()
-    dispatcher = dispatcher_for(db)
-    channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url)
-    await channel.start(poll_timeout=1)
-    try:
-        worker, officer = TelegramUser(fake, 4242), TelegramUser(fake, 5151, name="Hùng")
-        for line, expect in IDEA:
-            worker.press(int(line)) if line.isdigit() else worker.send(line)
-            await worker.wait_for(expect)
-        code = _invite(db).replace("-", "")
-        officer.send(f"/start canbo-{code}")  # the invitation link
-        await officer.wait_for("cán bộ công đoàn của")
-        officer.send("Trần Văn Hùng")
-        await officer.wait_for("muốn làm gì")
-        officer.press(4)  # 🗂️ Duyệt sáng kiến, offered to officers only
-        await officer.wait_for("Sáng kiến này thế nào?")
-        officer.press(1)  # ✅ Hợp lệ
-        await officer.wait_for(msg.DECIDED_VALID)
-        await dispatcher.flush(channel)  # the notice to the author, due at once
-        await worker.wait_for("được công nhận hợp lệ")
-        assert _status(db) == "valid"
-    finally:
-        await channel.stop()
-        dispatcher.close()
-        fake.server.stop()
+    with closing(dispatcher_for(db)) as dispatcher:
+        async with on_telegram(dispatcher) as (fake, channel):
+            worker, officer = TelegramUser(fake, 4242), TelegramUser(fake, 5151, name="Hùng")
+            for line, expect in IDEA:
+                worker.press(int(line)) if line.isdigit() else worker.send(line)
+                await worker.wait_for(expect)
+            await _join(officer, db, "HN-DM01", "Trần Văn Hùng")
+            officer.press(4)  # 🗂️ Duyệt sáng kiến, offered to officers only
+            await officer.wait_for("Sáng kiến này thế nào?")
+            officer.press(1)  # ✅ Hợp lệ
+            await officer.wait_for(msg.DECIDED_VALID)
+            await dispatcher.flush(channel)  # the notice to the author, due at once
+            await worker.wait_for("được công nhận hợp lệ")
+            assert _status(db) == "valid"
 
 
 async def test_an_officer_on_zalo_returns_an_entry_with_numbers(db: Engine) -> None:
-    fake = FakeZalo()
-    fake.server.start()
-    dispatcher = dispatcher_for(db)
-    client = ZaloClient(fake.token, fake.base_url, voice_hosts=("http://127.0.0.1",))
-    channel = ZaloChannel(client, dispatcher)
-    task = asyncio.create_task(channel.poll_forever(poll_timeout=1))
-    try:
-        worker, officer = ZaloUser(fake, "lan-zalo"), ZaloUser(fake, "hung-zalo")
-        for line, expect in IDEA:
-            worker.send(line)
-            await worker.wait_for(expect)
-        officer.send(f"/canbo {_invite(db)}")
-        await officer.wait_for("tên là gì")
-        officer.send("Trần Văn Hùng")
-        await officer.wait_for("muốn làm gì")
-        officer.send("/duyet")
-        await officer.wait_for("Sáng kiến này thế nào?")
-        officer.send("2")  # ↩️ Trả lại
-        await officer.wait_for("sửa phần nào")
-        officer.send("2")  # 💡 Cách làm
-        await officer.wait_for("Lý do là gì")
-        officer.send("Ghi rõ thanh dẫn làm bằng gì")
-        await officer.wait_for(msg.DECIDED_RETURNED)
-        await dispatcher.flush(channel)
-        said = await worker.wait_for("cần sửa phần cách làm")
-        assert "làm bằng gì" in said
-        assert _status(db) == "returned"
+    with closing(dispatcher_for(db)) as dispatcher:
+        async with on_zalo(dispatcher) as (fake, channel):
+            worker, officer = ZaloUser(fake, "lan-zalo"), ZaloUser(fake, "hung-zalo")
+            for line, expect in IDEA:
+                worker.send(line)
+                await worker.wait_for(expect)
+            await _join(officer, db, "HN-DM01", "Trần Văn Hùng")
+            officer.send("/duyet")
+            await officer.wait_for("Sáng kiến này thế nào?")
+            officer.send("2")  # ↩️ Trả lại
+            await officer.wait_for("sửa phần nào")
+            officer.send("2")  # 💡 Cách làm
+            await officer.wait_for("Lý do là gì")
+            officer.send("Ghi rõ thanh dẫn làm bằng gì")
+            await officer.wait_for(msg.DECIDED_RETURNED)
+            await dispatcher.flush(channel)
+            said = await worker.wait_for("cần sửa phần cách làm")
+            assert "làm bằng gì" in said
+            assert _status(db) == "returned"
 
-        # Lan mends it from her drafts, at the part the reason concerns, and sends it again.
-        await _answer(worker, "2", "Chọn bản nháp")
-        await _answer(worker, "1", "đã thay đổi gì")
-        assert "inox" in await _answer(worker, "Thanh dẫn bằng inox trước lưỡi cắt", "Xem lại")
-        await _answer(worker, "1", "Cảm ơn")
-        assert _status(db) == "submitted"
-        officer.send("/duyet")
-        card = await officer.wait_for("inox")
-        assert "cấp cơ sở: trả lại" in card  # the same queue, with its history
-        await channel.drain()
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await client.aclose()
-        dispatcher.close()
-        fake.server.stop()
+            # Lan mends it from her drafts, at the part the reason concerns, and sends it again.
+            await _answer(worker, "2", "Chọn bản nháp")
+            await _answer(worker, "1", "đã thay đổi gì")
+            assert "inox" in await _answer(worker, "Thanh dẫn bằng inox trước lưỡi cắt", "Xem lại")
+            await _answer(worker, "1", "Cảm ơn")
+            assert _status(db) == "submitted"
+            officer.send("/duyet")
+            card = await officer.wait_for("inox")
+            assert "cấp cơ sở: trả lại" in card  # the same queue, with its history
 
 
 # An officer enters Lan's idea for her: who, then the questions after "who", then "Gửi đi".
@@ -148,89 +133,59 @@ ENTERED = [
 async def test_an_idea_entered_on_telegram_is_confirmed_by_its_author_with_a_button(
     db: Engine,
 ) -> None:
-    fake = FakeTelegram()
-    fake.server.start()
-    dispatcher = dispatcher_for(db)
-    channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url)
-    await channel.start(poll_timeout=1)
-    try:
-        worker, officer = TelegramUser(fake, 4242), TelegramUser(fake, 5151, name="Hùng")
-        for line, expect in IDEA[:2]:
-            worker.send(line)
-            await worker.wait_for(expect)
-        officer.send(f"/start canbo-{_invite(db).replace('-', '')}")
-        await officer.wait_for("cán bộ công đoàn của")
-        officer.send("Trần Văn Hùng")
-        await officer.wait_for("muốn làm gì")
-        officer.press(5)  # ✍️ Nhập hộ công nhân
-        await officer.wait_for("Nhập hộ cho ai")
-        for line, expect in ENTERED:
-            officer.press(int(line)) if line.isdigit() else officer.send(line)
-            await officer.wait_for(expect)
-        assert _status(db) == "awaiting_author"
-        await dispatcher.flush(channel)  # Lan's question, written by Hùng's turn
-        await worker.wait_for("Đúng là ý tưởng của anh/chị?")
-        worker.press(1)  # ✅ Đúng, của tôi
-        await worker.wait_for("đã vào hàng chờ duyệt")
-        await dispatcher.flush(channel)
-        await officer.wait_for("Nguyễn Thị Lan xác nhận")
-        assert _status(db) == "submitted"
-        # The button pressed once more, as a double tap: one answer, nothing changed.
-        worker.press(1, on="Đúng là ý tưởng")
-        await worker.wait_for(msg.STALE_BUTTON)
-        assert worker.said().count("đã vào hàng chờ duyệt") == 1
-    finally:
-        await channel.stop()
-        dispatcher.close()
-        fake.server.stop()
+    with closing(dispatcher_for(db)) as dispatcher:
+        async with on_telegram(dispatcher) as (fake, channel):
+            worker, officer = TelegramUser(fake, 4242), TelegramUser(fake, 5151, name="Hùng")
+            for line, expect in IDEA[:2]:
+                worker.send(line)
+                await worker.wait_for(expect)
+            await _join(officer, db, "HN-DM01", "Trần Văn Hùng")
+            officer.press(5)  # ✍️ Nhập hộ công nhân
+            await officer.wait_for("Nhập hộ cho ai")
+            for line, expect in ENTERED:
+                officer.press(int(line)) if line.isdigit() else officer.send(line)
+                await officer.wait_for(expect)
+            assert _status(db) == "awaiting_author"
+            await dispatcher.flush(channel)  # Lan's question, written by Hùng's turn
+            await worker.wait_for("Đúng là ý tưởng của anh/chị?")
+            worker.press(1)  # ✅ Đúng, của tôi
+            await worker.wait_for("đã vào hàng chờ duyệt")
+            await dispatcher.flush(channel)
+            await officer.wait_for("Nguyễn Thị Lan xác nhận")
+            assert _status(db) == "submitted"
+            # The button pressed once more, as a double tap: one answer, nothing changed.
+            worker.press(1, on="Đúng là ý tưởng")
+            await worker.wait_for(msg.STALE_BUTTON)
+            assert worker.said().count("đã vào hàng chờ duyệt") == 1
 
 
 async def test_an_idea_entered_on_zalo_is_denied_by_its_author_with_a_number(db: Engine) -> None:
-    fake = FakeZalo()
-    fake.server.start()
-    dispatcher = dispatcher_for(db)
-    client = ZaloClient(fake.token, fake.base_url, voice_hosts=("http://127.0.0.1",))
-    channel = ZaloChannel(client, dispatcher)
-    task = asyncio.create_task(channel.poll_forever(poll_timeout=1))
-    try:
-        worker, officer = ZaloUser(fake, "lan-zalo"), ZaloUser(fake, "hung-zalo")
-        for line, expect in IDEA[:2]:
-            worker.send(line)
-            await worker.wait_for(expect)
-        officer.send(f"/canbo {_invite(db)}")
-        await officer.wait_for("tên là gì")
-        officer.send("Trần Văn Hùng")
-        await officer.wait_for("muốn làm gì")
-        officer.send("nhap ho")  # the menu's words, typed without diacritics
-        await officer.wait_for("Nhập hộ cho ai")
-        for line, expect in ENTERED:
-            officer.send(line)
-            await officer.wait_for(expect)
-        await dispatcher.flush(channel)
-        asked = await worker.wait_for("Đúng là ý tưởng của anh/chị?")
-        assert "2. ❌ Không phải" in asked  # numbers, since Zalo has no buttons
-        worker.send("2")
-        await worker.wait_for("Đã rút lại")
-        await dispatcher.flush(channel)
-        await officer.wait_for("không phải ý tưởng của mình")
-        assert _status(db) == "withdrawn"
-        await channel.drain()
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await client.aclose()
-        dispatcher.close()
-        fake.server.stop()
+    with closing(dispatcher_for(db)) as dispatcher:
+        async with on_zalo(dispatcher) as (fake, channel):
+            worker, officer = ZaloUser(fake, "lan-zalo"), ZaloUser(fake, "hung-zalo")
+            for line, expect in IDEA[:2]:
+                worker.send(line)
+                await worker.wait_for(expect)
+            await _join(officer, db, "HN-DM01", "Trần Văn Hùng")
+            officer.send("nhap ho")  # the menu's words, typed without diacritics
+            await officer.wait_for("Nhập hộ cho ai")
+            for line, expect in ENTERED:
+                officer.send(line)
+                await officer.wait_for(expect)
+            await dispatcher.flush(channel)
+            asked = await worker.wait_for("Đúng là ý tưởng của anh/chị?")
+            assert "2. ❌ Không phải" in asked  # numbers, since Zalo has no buttons
+            worker.send("2")
+            await worker.wait_for("Đã rút lại")
+            await dispatcher.flush(channel)
+            await officer.wait_for("không phải ý tưởng của mình")
+            assert _status(db) == "withdrawn"
 
 
 async def test_an_officer_on_telegram_listens_to_the_worker_s_own_voice(
     db: Engine, dispatcher: Dispatcher
 ) -> None:
-    fake = FakeTelegram()
-    fake.server.start()
-    channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url)
-    await channel.start(poll_timeout=1)
-    try:
+    async with on_telegram(dispatcher) as (fake, _channel):
         worker, officer = TelegramUser(fake, 4242), TelegramUser(fake, 5151, name="Hùng")
         for line, expect in IDEA[:3]:
             worker.press(int(line)) if line.isdigit() else worker.send(line)
@@ -242,10 +197,7 @@ async def test_an_officer_on_telegram_listens_to_the_worker_s_own_voice(
         for line, expect in IDEA[4:]:
             worker.press(int(line)) if line.isdigit() else worker.send(line)
             await worker.wait_for(expect)
-        officer.send(f"/start canbo-{_invite(db).replace('-', '')}")
-        await officer.wait_for("cán bộ công đoàn của")
-        officer.send("Trần Văn Hùng")
-        await officer.wait_for("muốn làm gì")
+        await _join(officer, db, "HN-DM01", "Trần Văn Hùng")
         officer.send("/duyet")
         card = await officer.wait_for("🎤 Nói: Khó khăn")
         assert "Khách sạn" in card
@@ -257,80 +209,55 @@ async def test_an_officer_on_telegram_listens_to_the_worker_s_own_voice(
         officer.press(1)  # ✅ Hợp lệ, on the line that follows the recording
         await officer.wait_for(msg.DECIDED_VALID)
         assert _status(db) == "valid"
-    finally:
-        await channel.stop()
-        fake.server.stop()
-
-
-async def _join(officer: TelegramUser | ZaloUser, db: Engine, unit: str, name: str) -> None:
-    """An officer redeems an invitation (the link on Telegram, /canbo on Zalo) and says who."""
-    code = _invite(db, unit)
-    if isinstance(officer, TelegramUser):
-        officer.send(f"/start canbo-{code.replace('-', '')}")
-    else:
-        officer.send(f"/canbo {code}")
-    await officer.wait_for("cán bộ công đoàn của")
-    officer.send(name)
-    await officer.wait_for("muốn làm gì")
 
 
 async def test_two_levels_across_both_messengers_with_a_race_and_an_outsider(db: Engine) -> None:
-    telegram_fake, zalo_fake = FakeTelegram(), FakeZalo()
-    telegram_fake.server.start()
-    zalo_fake.server.start()
-    dispatcher = dispatcher_for(db, levels=(UnitLevel.GRASSROOTS, UnitLevel.DISTRICT))
-    telegram = TelegramChannel(telegram_fake.token, dispatcher, base_url=telegram_fake.base_url)
-    await telegram.start(poll_timeout=1)
-    client = ZaloClient(zalo_fake.token, zalo_fake.base_url, voice_hosts=("http://127.0.0.1",))
-    zalo = ZaloChannel(client, dispatcher)
-    task = asyncio.create_task(zalo.poll_forever(poll_timeout=1))
-    try:
-        worker = ZaloUser(zalo_fake, "lan-zalo")
-        for line, expect in IDEA:
-            worker.send(line)
-            await worker.wait_for(expect)
-        worker.send("/duyet")
-        await worker.wait_for(msg.OFFICERS_ONLY)  # a worker cannot reach the review
+    levels = (UnitLevel.GRASSROOTS, UnitLevel.DISTRICT)
+    with closing(dispatcher_for(db, levels=levels)) as dispatcher:
+        async with (
+            on_telegram(dispatcher) as (telegram_fake, _),
+            on_zalo(dispatcher) as (
+                zalo_fake,
+                zalo,
+            ),
+        ):
+            worker = ZaloUser(zalo_fake, "lan-zalo")
+            for line, expect in IDEA:
+                worker.send(line)
+                await worker.wait_for(expect)
+            worker.send("/duyet")
+            await worker.wait_for(msg.OFFICERS_ONLY)  # a worker cannot reach the review
 
-        hung, hoa = TelegramUser(telegram_fake, 5151), TelegramUser(telegram_fake, 5252)
-        tuan, mai = TelegramUser(telegram_fake, 5353), ZaloUser(zalo_fake, "mai-zalo")
-        await _join(hung, db, "HN-DM01", "Trần Văn Hùng")
-        await _join(hoa, db, "HN-DM01", "Đỗ Thị Hoa")
-        await _join(tuan, db, "BN-YP", "Phạm Văn Tuấn")  # another province's district
-        await _join(mai, db, "HN-LB", "Lê Thị Mai")  # the district above HN-DM01
-        tuan.send("/duyet")
-        await tuan.wait_for(msg.QUEUE_EMPTY)
+            hung, hoa = TelegramUser(telegram_fake, 5151), TelegramUser(telegram_fake, 5252)
+            tuan, mai = TelegramUser(telegram_fake, 5353), ZaloUser(zalo_fake, "mai-zalo")
+            await _join(hung, db, "HN-DM01", "Trần Văn Hùng")
+            await _join(hoa, db, "HN-DM01", "Đỗ Thị Hoa")
+            await _join(tuan, db, "BN-YP", "Phạm Văn Tuấn")  # another province's district
+            await _join(mai, db, "HN-LB", "Lê Thị Mai")  # the district above HN-DM01
+            tuan.send("/duyet")
+            await tuan.wait_for(msg.QUEUE_EMPTY)
 
-        # Both grassroots officers open the same card and press ✅ at the same moment.
-        for officer in (hung, hoa):
-            officer.send("/duyet")
-            await officer.wait_for("Sáng kiến này thế nào?")
-        hung.press(1)
-        hoa.press(1)
-        for officer in (hung, hoa):  # each then told the queue is empty
-            await officer.wait_for(msg.QUEUE_EMPTY)
-        said = hung.said() + hoa.said()
-        assert said.count(msg.DECIDED_VALID) == 1 and said.count(msg.DECIDED_TAKEN) == 1, said
-        await dispatcher.flush(zalo)
-        await worker.wait_for("đã chuyển lên cấp trên cơ sở")
+            # Both grassroots officers open the same card and press ✅ at the same moment.
+            for officer in (hung, hoa):
+                officer.send("/duyet")
+                await officer.wait_for("Sáng kiến này thế nào?")
+            hung.press(1)
+            hoa.press(1)
+            for officer in (hung, hoa):  # each then told the queue is empty
+                await officer.wait_for(msg.QUEUE_EMPTY)
+            said = hung.said() + hoa.said()
+            assert said.count(msg.DECIDED_VALID) == 1 and said.count(msg.DECIDED_TAKEN) == 1, said
+            await dispatcher.flush(zalo)
+            await worker.wait_for("đã chuyển lên cấp trên cơ sở")
 
-        mai.send("/duyet")
-        card = await mai.wait_for("cấp trên cơ sở")
-        assert "cấp cơ sở: hợp lệ" in card
-        mai.send("3")  # ❌ Không hợp lệ
-        await mai.wait_for("Lý do là gì")
-        mai.send("Trùng với sáng kiến năm ngoái")
-        await mai.wait_for(msg.DECIDED_REJECTED)
-        await dispatcher.flush(zalo)
-        told = await worker.wait_for("chưa được công nhận")
-        assert "Trùng với sáng kiến năm ngoái" in told
-        assert _status(db) == "rejected"
-        await zalo.drain()
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await client.aclose()
-        await telegram.stop()
-        dispatcher.close()
-        telegram_fake.server.stop()
-        zalo_fake.server.stop()
+            mai.send("/duyet")
+            card = await mai.wait_for("cấp trên cơ sở")
+            assert "cấp cơ sở: hợp lệ" in card
+            mai.send("3")  # ❌ Không hợp lệ
+            await mai.wait_for("Lý do là gì")
+            mai.send("Trùng với sáng kiến năm ngoái")
+            await mai.wait_for(msg.DECIDED_REJECTED)
+            await dispatcher.flush(zalo)
+            told = await worker.wait_for("chưa được công nhận")
+            assert "Trùng với sáng kiến năm ngoái" in told
+            assert _status(db) == "rejected"

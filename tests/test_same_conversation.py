@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.channels.telegram import TelegramChannel
-from bot.channels.zalo import ZaloChannel, ZaloClient
 from storage.models import Initiative
-from tests.fakes.telegram import FakeTelegram, TelegramUser
-from tests.fakes.zalo import FakeZalo, ZaloUser
+from tests.fakes.telegram import TelegramUser
+from tests.fakes.zalo import ZaloUser
+from tests.utils.bots import on_telegram, on_zalo
 from tests.utils.chat import dispatcher_for
 
 # What the worker types; numbers answer the choices (buttons on Telegram are pressed instead).
@@ -94,24 +94,16 @@ async def _telegram(db_url: str) -> dict[str, Any]:
     from storage.db import create_db_engine
 
     engine = create_db_engine(db_url)
-    fake = FakeTelegram()
-    fake.server.start()
-    dispatcher = dispatcher_for(engine)
-    channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url)
-    await channel.start(poll_timeout=1)
-    try:
-        user = TelegramUser(fake, 4242)
-        for line, expect in SCRIPT:
-            if line.isdigit():
-                user.press(int(line))
-            else:
-                user.send(line)
-            await user.wait_for(expect)
-        stored = _stored(engine)
-    finally:
-        await channel.stop()
-        dispatcher.close()
-        fake.server.stop()
+    with closing(dispatcher_for(engine)) as dispatcher:
+        async with on_telegram(dispatcher) as (fake, _):
+            user = TelegramUser(fake, 4242)
+            for line, expect in SCRIPT:
+                if line.isdigit():
+                    user.press(int(line))
+                else:
+                    user.send(line)
+                await user.wait_for(expect)
+    stored = _stored(engine)
     _forget(engine)
     engine.dispose()
     return stored
@@ -121,25 +113,13 @@ async def _zalo(db_url: str) -> dict[str, Any]:
     from storage.db import create_db_engine
 
     engine = create_db_engine(db_url)
-    fake = FakeZalo()
-    fake.server.start()
-    dispatcher = dispatcher_for(engine)
-    client = ZaloClient(fake.token, fake.base_url, voice_hosts=("http://127.0.0.1",))
-    channel = ZaloChannel(client, dispatcher)
-    task = asyncio.create_task(channel.poll_forever(poll_timeout=1))
-    try:
-        user = ZaloUser(fake, "lan-zalo")
-        for line, expect in SCRIPT:
-            user.send(line)
-            await user.wait_for(expect)
-        await channel.drain()
-        stored = _stored(engine)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await client.aclose()
-        dispatcher.close()
-        fake.server.stop()
+    with closing(dispatcher_for(engine)) as dispatcher:
+        async with on_zalo(dispatcher) as (fake, _):
+            user = ZaloUser(fake, "lan-zalo")
+            for line, expect in SCRIPT:
+                user.send(line)
+                await user.wait_for(expect)
+    stored = _stored(engine)
     _forget(engine)
     engine.dispose()
     return stored

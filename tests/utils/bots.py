@@ -1,0 +1,47 @@
+"""The bot on a fake messenger: the real channel code polling a fake Bot API on 127.0.0.1,
+started and stopped around a test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel, ZaloClient
+from bot.services.dispatch import Dispatcher
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.zalo import FakeZalo
+
+
+@asynccontextmanager
+async def on_telegram(
+    dispatcher: Dispatcher,
+) -> AsyncIterator[tuple[FakeTelegram, TelegramChannel]]:
+    fake = FakeTelegram()
+    fake.server.start()
+    channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url)
+    await channel.start(poll_timeout=1)
+    try:
+        yield fake, channel
+    finally:
+        await channel.stop()
+        fake.server.stop()
+
+
+@asynccontextmanager
+async def on_zalo(dispatcher: Dispatcher) -> AsyncIterator[tuple[FakeZalo, ZaloChannel]]:
+    """Zalo, polling; the replies still being sent are waited for at the end."""
+    fake = FakeZalo()
+    fake.server.start()
+    client = ZaloClient(fake.token, fake.base_url, voice_hosts=("http://127.0.0.1",))
+    channel = ZaloChannel(client, dispatcher)
+    task = asyncio.create_task(channel.poll_forever(poll_timeout=1))
+    try:
+        yield fake, channel
+        await channel.drain()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.aclose()
+        fake.server.stop()
