@@ -194,6 +194,8 @@ _UPDATE_INITIATIVE = update(_initiative).where(
         _initiative.c.entered_by_id == bindparam("author"),
     ),
 )
+# A draft's answer, on most turns of a submission (see DriverStatement).
+_WRITE_INITIATIVE = DriverStatement(_UPDATE_INITIATIVE)
 
 
 class ConversationStore:
@@ -370,7 +372,8 @@ class ConversationStore:
 
     def update_initiative(self, initiative_id: int, author_id: int, values: dict[str, Any]) -> None:
         """Update an initiative, only if `author_id` wrote it or entered it for its author."""
-        self._run(_UPDATE_INITIATIVE, values | {"row_id": initiative_id, "author": author_id})
+        parameters = values | {"row_id": initiative_id, "author": author_id}
+        _WRITE_INITIATIVE.execute(self.connection, parameters)
 
     def person_name(self, person_id: int) -> str | None:
         row = self._run(_SELECT_PERSON_NAME, {"row_id": person_id}).first()
