@@ -55,7 +55,9 @@ class DriverStatement:
     per-execution machinery, here ~10 µs (SQLite; ``python -m benchmarks.dialog``). Values are
     converted by the statement's own bind and result processors (JSON with the engine's
     serializer, UTC timestamps, booleans), and driver errors raised as Core raises them.
-    `returning` is the column an INSERT gives back (SQLite: the cursor's lastrowid).
+    `returning` is the column an INSERT gives back (SQLite: the cursor's lastrowid). These
+    statements are not in SQLAlchemy's echo log, and a statement used with several sets of
+    parameter names (an UPDATE of different columns) is compiled once for each.
     """
 
     def __init__(self, statement: Any, *, returning: Any = None) -> None:
