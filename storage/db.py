@@ -82,13 +82,15 @@ class DriverStatement:
                 for column in getattr(statement, "selected_columns", ())
             )
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            found = _Compiled(compiled, order, binds, results)
+            # Values written into the statement (a status it filters on), not given per call.
+            fixed = {n: b.effective_value for n, b in compiled.binds.items() if n not in keys}
+            found = _Compiled(compiled, order, binds, results, fixed)
             self._compiled[(dialect, keys)] = found
         return found
 
     def _run(self, connection: Connection, values: dict[str, Any], fetch: Callable[[Any], T]) -> T:
         compiled = self._for(connection.dialect, tuple(values))
-        params = compiled.statement.construct_params(values)
+        params = compiled.fixed | values
         for name, processor in compiled.binds.items():
             params[name] = processor(params[name])
         parameters = params if compiled.order is None else tuple(params[n] for n in compiled.order)
@@ -128,6 +130,7 @@ class _Compiled:
     order: tuple[str, ...] | None  # the parameters' order, for a positional paramstyle
     binds: dict[str, Any]
     results: tuple[Any, ...]
+    fixed: dict[str, Any]
 
 
 def _compact_json(value: Any) -> str:
