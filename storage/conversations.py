@@ -329,6 +329,10 @@ class ConversationStore:
         """id, code, name and level of the unit with `code` (codes are stored upper-case)."""
         return self._run(_SELECT_UNIT, {"code": code.upper()}).mappings().first()
 
+    def unit_as_typed(self, code: str) -> RowMapping | None:
+        """The unit a person means by `code`: its code in any case, hyphens optional."""
+        return self.unit(code) or self.unit_without_hyphens(code)
+
     def unit_without_hyphens(self, code: str) -> RowMapping | None:
         """The unit whose code is `code` once hyphens are ignored ("HNDM01" is HN-DM01);
         None when there is none, or more than one."""

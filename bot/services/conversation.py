@@ -21,7 +21,14 @@ from bot.channels.base import PLAYS_VOICE, Turn
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
 from bot.services.outbox import Delivery, deliveries_of, queue_replies
-from bot.services.review import Notice, ReviewDesk, into_queue, queue_notices, worker_of
+from bot.services.review import (
+    Notice,
+    ReviewDesk,
+    into_queue,
+    name_key,
+    queue_notices,
+    worker_of,
+)
 from bot.services.voice import Recording
 from dialogs import engine
 from dialogs.events import Inbound, VoiceIn
@@ -38,7 +45,6 @@ from dialogs.state import (
     UnitRef,
 )
 from dialogs.summary import make_title, read_back
-from nlp.text import match_key
 from storage.conversations import ConversationStore
 from storage.models import InitiativeStatus, Role, UnitLevel
 from storage.outbox import OutboxStore
@@ -73,7 +79,7 @@ class StorageDirectory(Directory):
         self._drafts: list[IdeaRef] | None = None
 
     def find_unit(self, code: str) -> UnitRef | None:
-        unit = self._store.unit(code) or self._store.unit_without_hyphens(code)
+        unit = self._store.unit_as_typed(code)
         return _unit_ref(unit) if unit is not None else None
 
     def suggest_units(self, code: str) -> list[UnitRef]:
@@ -255,10 +261,10 @@ class ConversationService:
             new = outcome.state
             if (new.name, new.unit_code) != (state.name, state.unit_code):
                 unit_id = self._unit_id(new.unit_code, store)
-                name_key = match_key(new.name)[:100] if new.name else None
+                key = name_key(new.name) if new.name else None
                 store.update_person(
                     person_id,
-                    {"name": new.name, "name_key": name_key, "unit_id": unit_id, "updated_at": now},
+                    {"name": new.name, "name_key": key, "unit_id": unit_id, "updated_at": now},
                 )
                 if unit_id is not None:
                     store.add_role(person_id, unit_id, Role.WORKER)

@@ -77,6 +77,12 @@ class Notice:
     replies: tuple[Reply, ...] = ()
 
 
+def name_key(name: str) -> str:
+    """A person's name as found by a search: lower case, no diacritics, as long as the
+    column holds."""
+    return match_key(name)[:100]
+
+
 def into_queue(
     levels: tuple[UnitLevel, ...], now: dt.datetime, level: UnitLevel | None = None
 ) -> dict[str, Any]:
@@ -264,7 +270,7 @@ class ReviewDesk:
         """The grassroots union with `code` (id, code, name, level), if the officer serves it
         or a unit above it."""
         store = ConversationStore(self.connection)
-        unit = store.unit(code) or store.unit_without_hyphens(code)
+        unit = store.unit_as_typed(code)
         if unit is None or unit["level"] != UnitLevel.GRASSROOTS.value:
             return None
         chain = {row["id"] for row in store.unit_and_ancestors(unit["id"])}
@@ -285,7 +291,7 @@ class ReviewDesk:
         person_id = PeopleStore(self.connection).add(
             {
                 "name": name,
-                "name_key": match_key(name)[:100],
+                "name_key": name_key(name),
                 "phone": phone,
                 "unit_id": unit["id"],
                 "created_at": self.now,
