@@ -56,6 +56,10 @@ def _in_part(level: UnitLevel, unit_id: int) -> Any:
     return true()
 
 
+def _in_parts(parts: Sequence[tuple[UnitLevel, int]]) -> Any:
+    return or_(*(_in_part(level, unit_id) for level, unit_id in parts))
+
+
 def _workers() -> Any:
     return (
         select(*_WORKER_COLUMNS)
@@ -85,7 +89,7 @@ class PeopleStore:
         name, and whether they can be reached in a chat."""
         if not parts or (not words and phone is None):
             return []
-        query = _workers().where(or_(*(_in_part(level, unit_id) for level, unit_id in parts)))
+        query = _workers().where(_in_parts(parts))
         if phone is not None:
             query = query.where(_person.c.phone == phone)
         for word in words:
@@ -103,7 +107,7 @@ class PeopleStore:
         if parts is not None:
             if not parts:
                 return None
-            query = query.where(or_(*(_in_part(level, unit_id) for level, unit_id in parts)))
+            query = query.where(_in_parts(parts))
         return self.connection.execute(query).mappings().first()
 
     def add(self, values: dict[str, Any]) -> int:
