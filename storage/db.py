@@ -52,7 +52,8 @@ class DriverStatement:
 
     For the statements every turn runs (read and write the conversation, add its replies to
     the outbox): through ``Connection.execute`` each spends ~35-55 µs in SQLAlchemy's
-    per-execution machinery, here ~10 µs (SQLite; ``python -m benchmarks.dialog``). Values are
+    per-execution machinery, here ~10 µs (measured per statement on SQLite; the turn's gain
+    shows in ``python -m benchmarks.dialog``). Values are
     converted by the statement's own bind and result processors (JSON with the engine's
     serializer, UTC timestamps, booleans), and driver errors raised as Core raises them.
     `returning` is the column an INSERT gives back (SQLite: the cursor's lastrowid). These
@@ -88,7 +89,12 @@ class DriverStatement:
             self._compiled[(dialect, keys)] = found
         return found
 
-    def _run(self, connection: Connection, values: dict[str, Any], fetch: Callable[[Any], T]) -> T:
+    def _run(
+        self,
+        connection: Connection,
+        values: dict[str, Any],
+        fetch: Callable[[Any, _Compiled], T],
+    ) -> T:
         compiled = self._for(connection.dialect, tuple(values))
         params = compiled.fixed | values
         for name, processor in compiled.binds.items():
@@ -99,7 +105,7 @@ class DriverStatement:
         cursor = connection.connection.cursor()
         try:
             cursor.execute(sql, parameters)
-            return fetch(cursor)
+            return fetch(cursor, compiled)
         except dbapi_error as error:  # as Core raises it: IntegrityError for a duplicate key
             raise DBAPIError.instance(sql, parameters, error, dbapi_error) from error
         finally:
@@ -107,21 +113,17 @@ class DriverStatement:
 
     def first(self, connection: Connection, values: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row of a SELECT, its values converted, or None."""
-        results = self._for(connection.dialect, tuple(values)).results
-        row = self._run(connection, values, lambda cursor: cursor.fetchone())
-        if row is None:
-            return None
-        return tuple(p(v) if p is not None else v for p, v in zip(results, row, strict=True))
+        return self._run(connection, values, _first_row)
 
     def execute(self, connection: Connection, values: dict[str, Any]) -> int:
         """Run an UPDATE or DELETE; the number of rows it changed."""
-        return self._run(connection, values, lambda cursor: int(cursor.rowcount))
+        return self._run(connection, values, lambda cursor, _: int(cursor.rowcount))
 
     def insert(self, connection: Connection, values: dict[str, Any]) -> int:
         """Run an INSERT of one row; its id."""
         if connection.dialect.name == "sqlite":
-            return self._run(connection, values, lambda cursor: int(cursor.lastrowid))
-        return self._run(connection, values, lambda cursor: int(cursor.fetchone()[0]))
+            return self._run(connection, values, lambda cursor, _: int(cursor.lastrowid))
+        return self._run(connection, values, lambda cursor, _: int(cursor.fetchone()[0]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,14 @@ class _Compiled:
     binds: dict[str, Any]
     results: tuple[Any, ...]
     fixed: dict[str, Any]
+
+
+def _first_row(cursor: Any, compiled: _Compiled) -> tuple[Any, ...] | None:
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    pairs = zip(compiled.results, row, strict=True)
+    return tuple(process(value) if process is not None else value for process, value in pairs)
 
 
 def _compact_json(value: Any) -> str:
