@@ -373,33 +373,34 @@ class ConversationService:
         in it, whether it is theirs; their conversation is written in this transaction."""
         assert draft.author is not None and draft.id is not None
         author_id = draft.author.person_id
-        for channel, chat_id in ReviewStore(connection).chats_of(author_id)[:1]:
-            found = store.conversation(channel, chat_id, chat_id)
-            if found is None:
-                continue
-            conversation_id, _, stored, _ = found
-            asked = Confirmation(
-                initiative_id=draft.id,
-                title=make_title(draft),
-                officer=officer_name or "?",
-                summary=read_back(draft),
-            )
-            outcome = engine.interrupt(
-                State.model_validate(stored),
-                asked,
-                flow=SUBMIT,
-                now=now,
-                config=self._config,
-                directory=StorageDirectory(store, author_id),
-            )
-            store.save_conversation(
-                conversation_id,
-                {"state": outcome.state.model_dump(mode="json"), "step": outcome.state.step.value},
-            )
-            notice = Notice(
-                channel, chat_id, "", f"own:{draft.id}:ask", replies=tuple(outcome.replies)
-            )
-            queue_notices(connection, [notice], now=now)
+        chats = ReviewStore(connection).chats_of(author_id)
+        if not chats:
+            return
+        channel, chat_id = chats[0]  # the chat they used last
+        found = store.conversation(channel, chat_id, chat_id)  # private: the chat is the user
+        if found is None:
+            return
+        conversation_id, _, stored, _ = found
+        asked = Confirmation(
+            initiative_id=draft.id,
+            title=make_title(draft),
+            officer=officer_name or "?",
+            summary=read_back(draft),
+        )
+        outcome = engine.interrupt(
+            State.model_validate(stored),
+            asked,
+            flow=SUBMIT,
+            now=now,
+            config=self._config,
+            directory=StorageDirectory(store, author_id),
+        )
+        store.save_conversation(
+            conversation_id,
+            {"state": outcome.state.model_dump(mode="json"), "step": outcome.state.step.value},
+        )
+        notice = Notice(channel, chat_id, "", f"own:{draft.id}:ask", replies=tuple(outcome.replies))
+        queue_notices(connection, [notice], now=now)
 
     def _unit_id(self, code: str | None, store: ConversationStore) -> int | None:
         if code is None:
