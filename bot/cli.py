@@ -26,6 +26,7 @@ from bot.runtime import Services, open_database
 from bot.services.database import Database
 from bot.services.export import write_csv, write_xlsx
 from bot.services.groups import GroupService
+from bot.services.rankings import WeekError
 from bot.services.review import ReviewService
 from bot.services.units import UnitFileError, UnitService
 from bot.services.voice import VoiceInbox
@@ -37,6 +38,7 @@ from storage import initiatives, units
 from storage.conversations import ConversationStore
 from storage.db import create_db_engine, upgrade
 from storage.models import InitiativeStatus, UnitLevel
+from storage.outbox import OutboxStore
 
 app = typer.Typer(
     help="sangkien — hộp thư sáng kiến của Công đoàn / the union's initiative chatbot.",
@@ -54,6 +56,12 @@ app.add_typer(units_app, name="units")
 app.add_typer(voice_app, name="voice")
 periods_app = typer.Typer(help="Kỳ thi đua / quota periods.", no_args_is_help=True)
 app.add_typer(periods_app, name="periods")
+jobs_app = typer.Typer(help="Việc định kỳ / scheduled jobs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+outbox_app = typer.Typer(help="Tin chờ gửi / the outbox of messages.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+leaderboard_app = typer.Typer(help="Bảng xếp hạng / weekly rankings.", no_args_is_help=True)
+app.add_typer(leaderboard_app, name="leaderboard")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -538,6 +546,113 @@ def voice_install_model(
         raise typer.Exit(1) from None
     typer.echo(f"installed {installed.path} (sha256 {installed.sha256})")
     typer.echo(f'set in config.toml: [voice] vosk_model_path = "{installed.path}"')
+
+
+@contextmanager
+def _services(settings: Settings) -> Iterator[Services]:
+    with _database(settings) as db:
+        services = Services(settings, db)
+        try:
+            yield services
+        finally:
+            services.close()
+
+
+def _when(text: str | None, zone: str) -> dt.datetime:
+    """`--now`: an ISO date-time, in the programme's zone unless it names one."""
+    if text is None:
+        return system_clock()
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"sangkien: --now: not a date and time: {text!r} (e.g. 2026-12-04T16:00)")
+        raise typer.Exit(2) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))).astimezone(dt.UTC)
+
+
+@jobs_app.command("list")
+def jobs_list(ctx: typer.Context) -> None:
+    """Các việc định kỳ và lần chạy tới / each job, its next run and its last."""
+    settings = _settings(ctx)
+    zone = ZoneInfo(settings.jobs.timezone)
+    now = system_clock()
+    with _services(settings) as services:
+        for job in services.jobs.jobs.values():
+            upcoming = job.next_run(now)
+            last = services.jobs.latest(job.name)
+            shown = upcoming.astimezone(zone).strftime("%a %Y-%m-%d %H:%M") if upcoming else "-"
+            done = (
+                f"last {last.slot.astimezone(zone):%Y-%m-%d %H:%M} {last.status.value}"
+                if last
+                else "never run"
+            )
+            typer.echo(f"{job.name:<18} next {shown}  {done}  — {job.description}")
+
+
+@jobs_app.command("run")
+def jobs_run(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Tên việc / job name (see `jobs list`).")],
+    now: Annotated[
+        str | None,
+        typer.Option(help="Chạy như lúc này / run as at this time, e.g. 2026-12-04T16:00."),
+    ] = None,
+) -> None:
+    """Chạy một việc ngay / run one job now, by hand (even if its slot was done)."""
+    settings = _settings(ctx)
+    moment = _when(now, settings.jobs.timezone)
+    with _services(settings) as services:
+        if name not in services.jobs.jobs:
+            typer.echo(f"sangkien: no job {name!r}; see `sangkien jobs list`", err=True)
+            raise typer.Exit(2)
+        job = services.jobs.jobs[name]
+        slot = job.latest_slot(moment) or moment
+        typer.echo(f"{name}: {services.jobs.run(name, slot=slot, force=True)}")
+    typer.echo("messages go out from `sangkien run` (see `sangkien outbox status`)")
+
+
+@outbox_app.command("status")
+def outbox_status(ctx: typer.Context) -> None:
+    """Tin đã gửi, đang chờ, bị lỗi / messages sent, waiting and failed, per channel."""
+    with _database(_settings(ctx)) as db, db.connect() as connection:
+        outbox = OutboxStore(connection)
+        tallies = outbox.tally()
+        failures = outbox.failures()
+    if not tallies:
+        typer.echo("the outbox is empty")
+    for t in sorted(tallies, key=lambda t: (t.channel, t.kind, t.status)):
+        oldest = f"  oldest {t.oldest:%Y-%m-%d %H:%M}" if t.oldest and t.status == "pending" else ""
+        typer.echo(f"{t.channel:<9} {t.kind:<10} {t.status:<8} {t.count:>8}{oldest}")
+    for channel, chat_id, key, error in failures:
+        typer.echo(f"failed: {channel} {chat_id} {key or ''}: {error or ''}"[:200])
+
+
+@leaderboard_app.command("preview")
+def leaderboard_preview(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Option(help="Mã đơn vị của nhóm / the group's unit code.")],
+    week: Annotated[
+        str | None, typer.Option(help="Tuần / ISO week, e.g. 2026-W49 (default: the last).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Lưu ảnh / write the picture here.")] = None,
+) -> None:
+    """Xem trước bảng xếp hạng / print a group's ranking and draw its picture; sends nothing."""
+    settings = _settings(ctx)
+    with _services(settings) as services:
+        calendar = services.rankings.calendar
+        try:
+            chosen = calendar.week(week) if week else calendar.last_closed(system_clock())
+        except WeekError as error:
+            typer.echo(f"sangkien: --week: {error}", err=True)
+            raise typer.Exit(2) from None
+        board = services.rankings.preview(unit, chosen, now=system_clock())
+        if board is None:
+            typer.echo(f"sangkien: no unit {unit!r}; see `sangkien units list`", err=True)
+            raise typer.Exit(2)
+        typer.echo(board.text)
+        if out is not None:
+            out.write_bytes(board.picture())
+            typer.echo(f"picture: {out}")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import datetime as dt
 import fcntl
 import logging
 import signal
+import zoneinfo
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -23,13 +24,18 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.webhooks import create_app
 from bot.channels.zalo import ZaloChannel, ZaloClient
 from bot.clock import Clock, system_clock
+from bot.jobs.leader import Leadership
+from bot.jobs.schedule import Jobs
+from bot.jobs.scheduler import Scheduler, build_jobs
 from bot.services.conversation import ConversationService
 from bot.services.database import Database
 from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
+from bot.services.rankings import Calendar, Rankings
+from bot.services.reminders import ReminderPolicy, Reminders
 from bot.services.review import ReviewService
 from bot.services.voice import VoiceInbox
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, time_of
 from storage.db import create_db_engine, is_up_to_date, upgrade
 from storage.demo import seed_demo
 from storage.models import UnitLevel
@@ -115,6 +121,33 @@ class Services:
         self.groups = GroupService(self.db, clock)
         self.voice = voice or VoiceInbox(settings.voice, settings.data_dir, clock=clock)
         self.dispatcher = Dispatcher(self.conversations, self.groups, self.voice, clock=clock)
+        zone = zoneinfo.ZoneInfo(settings.jobs.timezone)
+        calendar = Calendar.of(
+            settings.jobs.timezone, settings.rankings.day, time_of(settings.rankings.time)
+        )
+        self.images = settings.data_dir / "images"
+        self.rankings = Rankings(self.db, calendar, self.images, top=settings.rankings.top)
+        policy = ReminderPolicy(
+            zone,
+            tuple(settings.review.levels),
+            stalled_after=dt.timedelta(days=settings.reminders.stalled_days),
+            worker_every=dt.timedelta(days=settings.reminders.worker_every_days),
+            quiet_from=time_of(settings.reminders.quiet_from),
+            quiet_until=time_of(settings.reminders.quiet_until),
+        )
+        self.reminders = Reminders(self.db, policy)
+        self.jobs = Jobs(
+            self.db,
+            build_jobs(
+                settings,
+                rankings=self.rankings,
+                reminders=self.reminders,
+                review=self.review,
+                db=self.db,
+                clock=clock,
+            ),
+            clock=clock,
+        )
 
     def close(self) -> None:
         self.dispatcher.close()
@@ -144,7 +177,19 @@ class Bot:
                 voice_hosts=tuple(settings.zalo.voice_hosts),
                 max_download_bytes=settings.voice.max_bytes,
             )
-            self.zalo = ZaloChannel(client, self.dispatcher)
+            images_url = (
+                f"{settings.server.public_base_url}/images"
+                if settings.server.public_base_url
+                else ""
+            )
+            self.zalo = ZaloChannel(
+                client, self.dispatcher, images_url=images_url, per_second=settings.zalo.per_second
+            )
+        self.scheduler = Scheduler(
+            self.services.jobs,
+            Leadership(engine),
+            check_every=settings.jobs.leader_check_seconds,
+        )
         self._down: dict[str, str] = {}
         self.base_backoff, self.max_backoff = 1.0, 300.0
         self.app = create_app(
@@ -153,6 +198,7 @@ class Bot:
             zalo=self.zalo,
             zalo_secret=settings.zalo.webhook_secret,
             failing=self.failing,
+            images=self.services.images,
         )
 
     def failing(self) -> dict[str, str]:
@@ -218,7 +264,7 @@ class Bot:
             tasks.append(asyncio.create_task(self._keep_up("zalo", self._run_zalo)))
         # Replies a crashed process wrote but never sent, and ones left for a later try.
         tasks += [asyncio.create_task(self.dispatcher.flush_forever(c)) for c in channels]
-        tasks.append(asyncio.create_task(self._notify_officers_forever()))
+        tasks.append(asyncio.create_task(self.scheduler.run_forever()))
         try:
             yield
         finally:
@@ -231,17 +277,6 @@ class Bot:
             if self.telegram is not None:
                 await self.telegram.stop()
             self.services.close()
-
-    async def _notify_officers_forever(self, every: float = 60.0) -> None:
-        """Tell officers of new entries in batches (at most every notify_every_minutes);
-        the scheduler of a later issue takes this over as a job."""
-        batch = dt.timedelta(minutes=self.settings.review.notify_every_minutes)
-        while True:
-            try:
-                await asyncio.to_thread(self.services.review.notify_officers, every=batch)
-            except Exception:
-                log.exception("could not notify officers; trying again in %.0f s", every)
-            await asyncio.sleep(every)
 
     async def serve(self) -> None:
         """Run until SIGINT or SIGTERM, then stop the web server, drain the channels and

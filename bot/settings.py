@@ -127,6 +127,8 @@ class TelegramSettings(ChannelSettings):
 
 class ZaloSettings(ChannelSettings):
     api_base_url: str = "https://bot-api.zaloplatforms.com"
+    # Zalo publishes no flood limit: messages a second, overall, this bot sends at most.
+    per_second: float = Field(default=10, gt=0, le=100)
     # Hosts voice notes are fetched from ("https://*.zdn.vn"); nothing else is fetched.
     voice_hosts: list[str] = Field(
         default_factory=lambda: ["https://*.zdn.vn", "https://*.zadn.vn", "https://*.zalo.me"]
@@ -164,6 +166,88 @@ class ServerSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    # The public https address of this server (behind its proxy), from which Zalo fetches
+    # ranking pictures (/images/…). Empty: Zalo groups get the ranking as text only.
+    public_base_url: str = ""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("a URL such as https://bot.congdoan.vn is required")
+        return value.rstrip("/")
+
+
+_CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _clock_time(value: str) -> str:
+    if not _CLOCK.fullmatch(value):
+        raise ValueError("a time of day such as 16:00 is required")
+    return value
+
+
+def time_of(value: str) -> dt.time:
+    """ "16:00" or "16:00:30" as a time of day."""
+    return dt.time.fromisoformat(value)
+
+
+class RankingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # When each registered group gets its unit's ranking (local time, see jobs.timezone).
+    day: Weekday = "fri"
+    time: str = "16:00"
+    # Units shown by name; a group's own unit is added below when it ranks lower.
+    top: int = Field(default=10, ge=3, le=30)
+
+    _time = field_validator("time")(classmethod(lambda cls, v: _clock_time(v)))
+
+
+class ReminderSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Officers: one message a day at this time, only when something waits for them.
+    officers_at: str = "08:00"
+    # A draft untouched this many days is stalled: officers hear of it, its author is nudged.
+    stalled_days: int = Field(default=3, ge=1, le=90)
+    # Workers: at this time of day, at most once every `worker_every_days` days.
+    workers_at: str = "10:00"
+    worker_every_days: int = Field(default=3, ge=1, le=90)
+    # Never nudge a worker between these times (local); a run in them sends nothing.
+    quiet_from: str = "21:00"
+    quiet_until: str = "07:00"
+
+    _times = field_validator("officers_at", "workers_at", "quiet_from", "quiet_until")(
+        classmethod(lambda cls, v: _clock_time(v))
+    )
+
+
+class JobSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Every schedule is read in this zone (the programme runs on Vietnamese time).
+    timezone: str = "Asia/Ho_Chi_Minh"
+    # Processed-update ids older than this many days are pruned every night at `prune_at`.
+    keep_updates_days: int = Field(default=14, ge=1, le=365)
+    prune_at: str = "03:00"
+    # Several `sangkien run` on one PostgreSQL database: how often a standby tries to take
+    # over as the one that runs jobs (the longest a dead leader's jobs wait).
+    leader_check_seconds: float = Field(default=10, gt=0, le=600)
+
+    _time = field_validator("prune_at")(classmethod(lambda cls, v: _clock_time(v)))
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class Settings(BaseSettings):
@@ -183,6 +267,9 @@ class Settings(BaseSettings):
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    rankings: RankingSettings = Field(default_factory=RankingSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
 
     @field_validator("database_url")
     @classmethod

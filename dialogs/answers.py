@@ -359,3 +359,33 @@ def phone_number(text: str) -> str | None:
     if len(digits) in (10, 11) and digits.startswith("0"):
         return digits
     return None
+
+
+# "Don't remind me": said any time it names reminding ("đừng nhắc nữa", "thôi nhắc"); a bare
+# "dừng" (or "dung" typed without marks, which could also be "đúng") only as the answer to a
+# reminder, since elsewhere it may answer a question.
+_STOP_REMINDING = _keys(
+    (
+        "đừng nhắc",
+        "đừng nhắc nữa",
+        "dừng nhắc",
+        "dừng nhắc nữa",
+        "thôi nhắc",
+        "thôi đừng nhắc",
+        "không nhắc nữa",
+        "không cần nhắc",
+        "không cần nhắc nữa",
+        "đừng nhắc tôi nữa",
+        "dừng nhắc nhở",
+        "tắt nhắc nhở",
+    )
+)
+_BARE_STOP = _keys(("dừng", "dừng lại", "thôi", "stop", "đừng"))
+
+
+def stops_reminders(text: str, *, just_reminded: bool) -> bool:
+    """Whether `text` asks the bot to stop reminding (see above)."""
+    words = _words(text)
+    if len(words) > 1 and words[0] == "da":  # "dạ, đừng nhắc nữa"
+        words = words[1:]
+    return words in _STOP_REMINDING or (just_reminded and words in _BARE_STOP)

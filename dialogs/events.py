@@ -72,13 +72,15 @@ class Reply:
     help buttons where there are buttons (Telegram); `hint` adds the line that says how to go
     back or stop on channels without them (only on the first questions and in help, so that
     every other bubble stays short). `voice` is a kept recording (its file) to play back,
-    with `text` as its caption, where the channel can play one."""
+    with `text` as its caption, where the channel can play one. `photo` is a picture (its
+    file) sent with `text`: a ranking."""
 
     text: str
     options: tuple[Option, ...] = field(default=())
     nav: bool = False
     hint: bool = False
     voice: str | None = None
+    photo: str | None = None
 
 
 COMMANDS = frozenset({"start", "menu", "help", "cancel", "back"})

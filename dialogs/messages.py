@@ -420,3 +420,31 @@ def strip_emoji_label(label: str) -> str:
     """A label without its leading emoji, for use inside sentences."""
     head, _, rest = label.partition(" ")
     return rest if rest and not any(ch.isalnum() for ch in head) else label
+
+
+# --- weekly ranking (posted in union groups) ------------------------------------------------
+
+RANKING_TITLE = "🏆 Xếp hạng sáng kiến tuần {week}"
+RANKING_PICTURE_TITLE = "Xếp hạng sáng kiến tuần {week}"  # in the picture: no emoji font
+RANKING_OF = "Các đơn vị thuộc «{unit}»"
+RANKING_LINE = "{mark}{rank}. {name}: {valid} hợp lệ{share}{change}"
+RANKING_SHARE = ", {percent}% chỉ tiêu"
+RANKING_NEW = "🆕 Tuần này có {count} sáng kiến mới."
+RANKING_OWN = "📍 Đơn vị mình: hạng {rank}/{of}{change}."
+RANKING_UP = ", tăng {n} bậc so với tuần trước"
+RANKING_DOWN = ", giảm {n} bậc so với tuần trước"
+RANKING_SAME = ", giữ nguyên hạng"
+
+# --- reminders ----------------------------------------------------------------------------
+
+OFFICER_DAY = "☀️ Việc sáng kiến hôm nay:"
+OFFICER_WAITING = "📥 {count} sáng kiến chờ duyệt, lâu nhất {days} ngày. Gõ /duyet để xem."
+OFFICER_STALLED = "✏️ {count} bản nháp bỏ dở quá {days} ngày ở «{unit}»."
+OFFICER_PACE = "📈 «{unit}»: {valid}/{target} hợp lệ ({percent}%), còn {days_left} ngày."
+WORKER_NUDGE = (
+    "⏰ Sáng kiến «{title}» còn dở. Nhắn bất kỳ để làm tiếp.\nKhông muốn nhắc nữa thì gõ «dừng»."
+)
+WORKER_NUDGE_UNTITLED = (
+    "⏰ Sáng kiến của anh/chị còn dở. Nhắn bất kỳ để làm tiếp.\nKhông muốn nhắc nữa thì gõ «dừng»."
+)
+REMINDERS_OFF = "🔕 Được rồi, tôi sẽ không nhắc nữa. Nháp vẫn giữ, nhắn lúc nào cũng được."

@@ -128,6 +128,9 @@ class Person(PersonBase, table=True):
     name_key: str | None = Field(default=None, sa_type=String(100))
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _created()
+    # Reminders of a stalled draft: when the last went out, and whether they said "dừng".
+    reminded_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminders_off: bool = False
 
 
 class Identity(SQLModel, table=True):
@@ -310,6 +313,15 @@ class OutboxKind(StrEnum):
     BROADCAST = "broadcast"  # scheduled or campaign posts (rankings, reminders)
 
 
+# Who goes first when rows wait: a worker in conversation before anybody's notice, notices
+# before broadcasts (a ranking to ten thousand groups never holds up an answer).
+OUTBOX_PRIORITY: dict[OutboxKind, int] = {
+    OutboxKind.REPLY: 0,
+    OutboxKind.NOTICE: 1,
+    OutboxKind.BROADCAST: 2,
+}
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -330,7 +342,7 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("channel", "dedup_key"),
-        Index("ix_outbox_pending", "status", "channel", "lease_until"),
+        Index("ix_outbox_pending", "status", "channel", "priority", "id"),
         Index("ix_outbox_update", "channel", "update_key"),
     )
 
@@ -338,6 +350,7 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(sa_type=String(20))
     chat_id: str = Field(sa_type=String(64))
     kind: str = Field(sa_type=String(20))  # an OutboxKind
+    priority: int = 0  # OUTBOX_PRIORITY of the kind: lower goes first
     status: str = Field(sa_type=String(10))  # an OutboxStatus
     # Channel-neutral: {"replies": [{"text": …, "options": [[label, value], …], "nav": …}, …]}
     payload: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
@@ -349,3 +362,48 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: dt.datetime = _created()
     sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RankingSnapshot(SQLModel, table=True):
+    """One unit's standing among its siblings in one ISO week, as posted that Friday: kept, so
+    that a re-run posts the same numbers and next week's change (▲2, ▼1) is exact.
+
+    `valid` and `entries` count initiatives up to the week's cut-off; `new_entries` those
+    submitted in the seven days before it; `target` is the unit's quota in the period the
+    cut-off falls in (its own, or the sum of its units' where it has none)."""
+
+    __tablename__ = "ranking_snapshot"
+    __table_args__ = (Index("ix_ranking_snapshot_parent", "week", "parent_id", "rank"),)
+
+    week: str = Field(sa_type=String(8), primary_key=True)  # "2026-W49"
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    parent_id: int | None = Field(default=None, foreign_key="unit.id")
+    valid: int
+    entries: int
+    new_entries: int
+    target: int | None = None
+    rank: int
+    computed_at: dt.datetime = _created()
+
+
+class JobStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job for one slot (the instant it was due): claimed before the
+    work, so that of several schedulers (an old leader and its successor) one does it."""
+
+    __tablename__ = "job_run"
+
+    name: str = Field(sa_type=String(40), primary_key=True)
+    slot: dt.datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    status: str = Field(sa_type=String(10))  # a JobStatus
+    owner: str = Field(sa_type=String(80))
+    started_at: dt.datetime = _created()
+    # A running claim older than this is a dead owner's: another may take it over.
+    lease_until: dt.datetime = _created()
+    finished_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    detail: str | None = Field(default=None, sa_type=Text)

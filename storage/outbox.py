@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
 from storage.db import DriverStatement
-from storage.models import OutboxKind, OutboxMessage, OutboxStatus
+from storage.models import OUTBOX_PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
 
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
 
@@ -29,6 +29,8 @@ _COLUMNS = (
     _outbox.c.chat_id,
     _outbox.c.payload,
     _outbox.c.parts_sent,
+    _outbox.c.kind,
+    _outbox.c.attempts,
 )
 _SELECT_OF_UPDATE = (
     select(*_COLUMNS)
@@ -48,7 +50,7 @@ _SELECT_DUE = (
         _outbox.c.status == OutboxStatus.PENDING.value,
         _FREE,
     )
-    .order_by(_outbox.c.id)
+    .order_by(_outbox.c.priority, _outbox.c.id)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
@@ -105,6 +107,51 @@ class Leased:
     chat_id: str
     payload: dict[str, Any]
     parts_sent: int = 0
+    kind: OutboxKind = OutboxKind.REPLY
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """How many rows of one channel, kind and status (for `sangkien outbox status`)."""
+
+    channel: str
+    kind: str
+    status: str
+    count: int
+    oldest: dt.datetime | None
+
+
+_TALLY = select(
+    _outbox.c.channel,
+    _outbox.c.kind,
+    _outbox.c.status,
+    func.count(),
+    func.min(_outbox.c.created_at),
+).group_by(_outbox.c.channel, _outbox.c.kind, _outbox.c.status)
+_FAILURES = (
+    select(_outbox.c.channel, _outbox.c.chat_id, _outbox.c.dedup_key, _outbox.c.last_error)
+    .where(_outbox.c.status == OutboxStatus.FAILED.value)
+    .order_by(_outbox.c.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def _row(message: Queued, now: dt.datetime, lease_until: dt.datetime | None) -> dict[str, Any]:
+    return {
+        "channel": message.channel,
+        "chat_id": message.chat_id,
+        "kind": message.kind.value,
+        "priority": OUTBOX_PRIORITY[message.kind],
+        "status": OutboxStatus.PENDING.value,
+        "payload": message.payload,
+        "parts_sent": 0,
+        "update_key": message.update_key,
+        "dedup_key": message.dedup_key,
+        "attempts": 0,
+        "lease_until": lease_until,
+        "created_at": now,
+    }
 
 
 class OutboxStore:
@@ -115,20 +162,7 @@ class OutboxStore:
 
     def add(self, message: Queued, *, now: dt.datetime, lease_until: dt.datetime | None) -> int:
         """Write `message` as pending, leased to the caller until `lease_until`; its id."""
-        row = {
-            "channel": message.channel,
-            "chat_id": message.chat_id,
-            "kind": message.kind.value,
-            "status": OutboxStatus.PENDING.value,
-            "payload": message.payload,
-            "parts_sent": 0,
-            "update_key": message.update_key,
-            "dedup_key": message.dedup_key,
-            "attempts": 0,
-            "lease_until": lease_until,
-            "created_at": now,
-        }
-        return _ADD.insert(self._connection, row)
+        return _ADD.insert(self._connection, _row(message, now, lease_until))
 
     def unsent_of_update(
         self, channel: str, update_key: str, *, now: dt.datetime, lease_until: dt.datetime
@@ -158,7 +192,12 @@ class OutboxStore:
     def _lease(self, rows: Sequence[Any], until: dt.datetime) -> list[Leased]:
         if rows:
             self._connection.execute(_LEASE, {"ids": [row.id for row in rows], "until": until})
-        return [Leased(r.id, r.channel, r.chat_id, r.payload, r.parts_sent) for r in rows]
+        return [
+            Leased(
+                r.id, r.channel, r.chat_id, r.payload, r.parts_sent, OutboxKind(r.kind), r.attempts
+            )
+            for r in rows
+        ]
 
     def mark_sent(self, ids: Iterable[int], *, now: dt.datetime, error: str | None = None) -> None:
         """Record rows as delivered (`error` notes a part the messenger refused)."""
@@ -185,3 +224,44 @@ class OutboxStore:
         """Leave a row pending, out of reach until `at`, resuming after `parts_sent` parts."""
         parameters = {"row_id": row_id, "parts": parts_sent, "error": error[:500], "at": at}
         self._connection.execute(_RETRY_LATER, parameters)
+
+    def add_many(self, messages: Sequence[Queued], *, now: dt.datetime) -> int:
+        """Write a campaign's rows, skipping recipients it already has a row for (its dedup
+        key): a campaign queued twice sends once. How many were new."""
+        taken = self._taken(messages)
+        fresh = [m for m in messages if (m.channel, m.dedup_key) not in taken]
+        for start in range(0, len(fresh), 1000):
+            rows = [_row(m, now, None) for m in fresh[start : start + 1000]]
+            self._connection.execute(insert(_outbox), rows)
+        return len(fresh)
+
+    def _taken(self, messages: Sequence[Queued]) -> set[tuple[str, str]]:
+        wanted = sorted({(m.channel, m.dedup_key) for m in messages if m.dedup_key is not None})
+        taken: set[tuple[str, str]] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._connection.execute(
+                select(_outbox.c.channel, _outbox.c.dedup_key).where(
+                    _outbox.c.channel.in_({channel for channel, _ in chunk}),
+                    _outbox.c.dedup_key.in_([key for _, key in chunk]),
+                )
+            )
+            taken |= {(row.channel, row.dedup_key) for row in rows}
+        return taken
+
+    def keys_starting(self, prefix: str) -> set[tuple[str, str]]:
+        """(channel, dedup key) of every row whose key starts with `prefix` (a campaign's)."""
+        rows = self._connection.execute(
+            select(_outbox.c.channel, _outbox.c.dedup_key).where(
+                _outbox.c.dedup_key.startswith(prefix, autoescape=True)
+            )
+        )
+        return {(row.channel, row.dedup_key) for row in rows}
+
+    def tally(self) -> list[Tally]:
+        rows = self._connection.execute(_TALLY)
+        return [Tally(*row) for row in rows]
+
+    def failures(self, limit: int = 10) -> list[tuple[str, str, str | None, str | None]]:
+        """The latest rows given up on: channel, chat, dedup key, why."""
+        return [tuple(row) for row in self._connection.execute(_FAILURES, {"limit": limit})]

@@ -85,7 +85,7 @@ class ReviewStore:
         """The oldest initiative waiting at `level` in the scope's part of the tree."""
         query = (
             select(_initiative.c.id)
-            .where(*_waiting(scope, level))
+            .where(*waiting(scope, level))
             .order_by(_initiative.c.submitted_at, _initiative.c.id)
             .limit(1)
         )
@@ -96,7 +96,7 @@ class ReviewStore:
     def count_pending(
         self, scope: Scope, level: UnitLevel, *, since: dt.datetime | None = None
     ) -> int:
-        query = select(func.count()).where(*_waiting(scope, level))
+        query = select(func.count()).where(*waiting(scope, level))
         if since is not None:
             query = query.where(_initiative.c.submitted_at > since)
         return int(self.connection.execute(query).scalar_one())
@@ -269,7 +269,7 @@ class ReviewStore:
         return [row.person_id for row in rows]
 
 
-def _waiting(scope: Scope, level: UnitLevel) -> tuple[Any, ...]:
+def waiting(scope: Scope, level: UnitLevel) -> tuple[Any, ...]:
     """Conditions for initiatives waiting at `level` in the scope's part of the tree."""
     return (
         in_scope(scope.level, scope.unit_id),

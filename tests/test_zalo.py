@@ -15,7 +15,6 @@ from bot.channels.base import BadRequestError, ForbiddenError, TransientError
 from bot.channels.webhooks import create_app
 from bot.channels.zalo import ZaloChannel, ZaloClient
 from bot.services.dispatch import Dispatcher
-from bot.services.groups import Delivered, post_to_group
 from storage.models import Identity, Initiative
 from tests.fakes.base import served_here
 from tests.fakes.zalo import FakeZalo, ZaloUser
@@ -175,40 +174,6 @@ async def test_webhook_secret_duplicates_and_blocked_users(
         with Session(db) as session:
             identity = session.exec(select(Identity).where(Identity.external_id == "z500")).one()
         assert identity.unreachable
-
-
-async def test_a_failed_group_post_reaches_the_officers_privately(
-    polling: ZaloChannel, fake_zalo: FakeZalo, dispatcher: Dispatcher
-) -> None:
-    service = dispatcher.groups
-    service.add_officer("zalo", "officer-1", "Phạm Thu Hà", "HN-DM01")
-    service.add_officer("zalo", "officer-2", "Lê Văn Tâm", "HN-DM01")
-    service.add_officer("zalo", "officer-3", "Ngô Lan", "BN-DT01")  # another unit
-    fake_zalo.push(
-        {
-            "event_name": "message.text.received",
-            "message": {
-                "message_id": "g1",
-                "date": 0,
-                "text": "/nhom HN-DM01",
-                "from": {"id": "officer-1", "is_bot": False},
-                "chat": {"id": "grp-1", "chat_type": "GROUP"},
-            },
-        }
-    )
-    for _ in range(500):
-        if fake_zalo.texts("grp-1"):
-            break
-        await asyncio.sleep(0.02)
-    assert "mỗi thứ Sáu" in fake_zalo.texts("grp-1")[0]
-
-    assert await post_to_group(polling, service, "grp-1", "🏆 Bảng xếp hạng") == Delivered.GROUP
-    fake_zalo.blocked.add("grp-1")  # group posting in beta: refused
-    result = await post_to_group(polling, service, "grp-1", "🏆 Bảng xếp hạng tuần 47")
-    assert result == Delivered.OFFICERS
-    assert fake_zalo.texts("officer-1") == ["🏆 Bảng xếp hạng tuần 47"]
-    assert fake_zalo.texts("officer-2") == ["🏆 Bảng xếp hạng tuần 47"]
-    assert fake_zalo.texts("officer-3") == []
 
 
 @pytest.mark.parametrize(

@@ -151,6 +151,8 @@ class TelegramChannel:
         if reply.voice is not None:
             await self._send_recording(chat_id, reply, Path(reply.voice))
             return
+        if reply.photo is not None and await self._send_photo(chat_id, reply, Path(reply.photo)):
+            return
         parts = split_text(html.escape(reply.text, quote=False), MESSAGE_LIMIT)
         for number, part in enumerate(parts, start=1):
             markup = keyboard(reply) if number == len(parts) else None
@@ -182,6 +184,31 @@ class TelegramChannel:
             await mapped(self.app.bot.send_voice(voice=data, filename=path.name, **common))
         else:
             await mapped(self.app.bot.send_document(document=data, filename=path.name, **common))
+
+    async def _send_photo(self, chat_id: str, reply: Reply, path: Path) -> bool:
+        """A picture with the text as its caption: one message. A text too long for a caption
+        follows the picture; a picture gone from disk leaves the text alone (False)."""
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError:
+            log.warning("telegram: a picture could not be read; sending the text alone")
+            await self.send(chat_id, Reply(reply.text, reply.options))
+            return True
+        fits = len(reply.text) <= CAPTION_LIMIT
+        await self.throttle.wait(chat_id, group=chat_id.startswith("-"))
+        await mapped(
+            self.app.bot.send_photo(
+                chat_id=chat_id,
+                photo=data,
+                filename=path.name,
+                caption=html.escape(reply.text, quote=False) if fits else None,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply) if fits else None,
+            )
+        )
+        if not fits:
+            await self.send(chat_id, Reply(reply.text, reply.options))
+        return True
 
     async def typing(self, chat_id: str) -> None:
         await mapped(self.app.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))

@@ -45,6 +45,8 @@ class TerminalChannel:
         if reply.voice is not None:  # named for a player; there is no sound in a shell
             found = await asyncio.to_thread(Path(reply.voice).is_file)
             text += "\n" + (f"📁 {reply.voice}" if found else msg.RECORDING_GONE)
+        if reply.photo is not None:
+            text += f"\n🖼️ {reply.photo}"
         self._write("🤖 " + text.replace("\n", "\n   ") + "\n")
 
     async def typing(self, chat_id: str) -> None:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.channels.telegram import TelegramChannel
@@ -30,6 +32,10 @@ log = logging.getLogger(__name__)
 
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+
+
+_IMAGE_NAME = re.compile(r"[A-Za-z0-9_-]{20,40}\.png")
+_IMAGE_HEADERS = {"Cache-Control": "public, max-age=604800", "X-Content-Type-Options": "nosniff"}
 
 
 def _secret_ok(request: Request, header: str, secret: str) -> bool:
@@ -52,6 +58,7 @@ def create_app(
     zalo: ZaloChannel | None = None,
     zalo_secret: str = "",
     failing: Callable[[], dict[str, str]] | None = None,
+    images: Path | None = None,
 ) -> Starlette:
     async def health(request: Request) -> Response:
         """200 while every channel serves; 503 naming the ones that do not (a load balancer
@@ -87,6 +94,17 @@ def create_app(
 
         return endpoint
 
+    async def image(request: Request) -> Response:
+        """A ranking picture, for Zalo's sendPhoto (which fetches a URL). Only names the bot
+        made (random, unguessable) are served, from the one folder; no listing."""
+        name = request.path_params["name"]
+        if images is None or not _IMAGE_NAME.fullmatch(name):
+            return Response(status_code=404)
+        path = images / name
+        if not path.is_file():
+            return Response(status_code=404)
+        return FileResponse(path, media_type="image/png", headers=_IMAGE_HEADERS)
+
     telegram_webhook = webhook(telegram, TELEGRAM_SECRET_HEADER, telegram_secret, unwrap=False)
     zalo_webhook = webhook(zalo, ZALO_SECRET_HEADER, zalo_secret, unwrap=True)
 
@@ -95,5 +113,6 @@ def create_app(
             Route("/health", health),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
+            Route("/images/{name}", image, methods=["GET"]),
         ]
     )

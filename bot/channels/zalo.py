@@ -12,6 +12,7 @@ import asyncio
 import fnmatch
 import logging
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from bot.channels.base import (
     Inbox,
     Incoming,
     RateLimitedError,
+    Throttle,
     TransientError,
     Turn,
     VoiceNoteIn,
@@ -233,14 +235,29 @@ class ZaloChannel:
 
     name = CHANNEL
 
-    def __init__(self, client: ZaloClient, inbox: Inbox) -> None:
+    def __init__(
+        self,
+        client: ZaloClient,
+        inbox: Inbox,
+        *,
+        images_url: str = "",
+        per_second: float = 10.0,
+    ) -> None:
         self.client = client
         self._inbox = inbox
+        # Where this server's /images/ are reachable from the internet: Zalo's sendPhoto
+        # takes a URL, not a file. Empty: pictures are left out, their text still goes.
+        self._images_url = images_url.rstrip("/")
+        self.throttle = Throttle(per_second=per_second)
         # Why the channel is not serving right now, for /health; None while it is.
         self.problem: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, chat_id: str, reply: Reply) -> None:
+        if reply.photo is not None and self._images_url:
+            await self.throttle.wait(chat_id)
+            await self.client.send_photo(chat_id, f"{self._images_url}/{Path(reply.photo).name}")
+        await self.throttle.wait(chat_id)
         await self.client.send_message(chat_id, render_numbered(reply))
 
     async def typing(self, chat_id: str) -> None:

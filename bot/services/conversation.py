@@ -31,7 +31,9 @@ from bot.services.review import (
 )
 from bot.services.voice import Recording
 from dialogs import engine
-from dialogs.events import Inbound, VoiceIn
+from dialogs import messages as msg
+from dialogs.answers import stops_reminders
+from dialogs.events import Inbound, Reply, TextIn, VoiceIn
 from dialogs.flow import DialogConfig
 from dialogs.flows.submit import SUBMIT
 from dialogs.state import (
@@ -45,6 +47,7 @@ from dialogs.state import (
     UnitRef,
 )
 from dialogs.summary import make_title, read_back
+from storage import reminders
 from storage.conversations import ConversationStore
 from storage.models import InitiativeStatus, Role, UnitLevel
 from storage.outbox import OutboxStore
@@ -241,6 +244,18 @@ class ConversationService:
                 state = State.model_validate(stored)
                 if unreachable:  # they blocked the bot once; writing again lifts that
                     store.reachable_again(turn.channel, turn.user_id)
+            if found is not None and self._stops_reminders(store, person_id, event, state):
+                reminders.stop_reminders(connection, person_id)
+                replies = [Reply(msg.REMINDERS_OFF)]
+                return queue_replies(
+                    connection,
+                    turn.channel,
+                    turn.chat_id,
+                    replies,
+                    update_key=update_key,
+                    now=now,
+                    lease=self._lease,
+                )
             if recording is not None and isinstance(event, VoiceIn):
                 note_id = store.add_voice_note(_voice_note_row(recording, person_id, now))
                 event = dataclasses.replace(event, note_id=note_id)
@@ -301,6 +316,19 @@ class ConversationService:
                 now=now,
                 lease=self._lease,
             )
+
+    @staticmethod
+    def _stops_reminders(
+        store: ConversationStore, person_id: int, event: Inbound, state: State
+    ) -> bool:
+        """ "Dừng" / "đừng nhắc nữa" to a reminder: the bare word only right after one (the
+        person was reminded since their last message), the phrase any time."""
+        if not isinstance(event, TextIn) or not stops_reminders(event.text, just_reminded=True):
+            return False
+        reminded_at, _ = reminders.reminder_state(store.connection, person_id)
+        last = state.last_activity
+        just = reminded_at is not None and (last is None or reminded_at > last)
+        return stops_reminders(event.text, just_reminded=just)
 
     def _save_draft(
         self,

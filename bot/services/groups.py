@@ -1,19 +1,17 @@
-"""Union group chats and their officers: registering a group for a unit's weekly ranking,
-making an account an officer, and posting to a group with a private fallback to officers.
+"""Union group chats and their officers: registering a group for a unit's weekly ranking
+and making an account an officer.
 
-Zalo's group chats are in beta: a post can fail where a private message works. When a group
-post fails, the same text goes to each reachable officer of the group's unit, so the ranking
-reaches the people who would share it anyway.
+A group post that fails goes to the unit's officers privately: see
+:meth:`bot.services.outbox.Deliverer.deliver` (Zalo's group chats are in beta, and a post can
+fail where a private message works).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-from enum import StrEnum
 
-from bot.channels.base import ChannelError, Sender, Turn, with_retries
+from bot.channels.base import Turn
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
 from bot.services.outbox import Delivery, queue_replies
@@ -93,43 +91,3 @@ class GroupService:
             person_id, _ = store.person_for(channel, user_id, now=now)
             store.update_person(person_id, {"name": name, "updated_at": now})
             store.add_role(person_id, unit.id, Role.OFFICER)
-
-
-class Delivered(StrEnum):
-    GROUP = "group"
-    OFFICERS = "officers"
-    NOBODY = "nobody"
-
-
-async def post_to_group(
-    sender: Sender, groups: GroupService, group_chat_id: str, text: str
-) -> Delivered:
-    """Post `text` to the group; if that fails, to its unit's officers privately."""
-    reply = Reply(text)
-
-    async def to_group() -> None:
-        await sender.send(group_chat_id, reply)
-
-    try:
-        await with_retries(to_group, attempts=3)
-        return Delivered.GROUP
-    except ChannelError as error:
-        log.warning(
-            "%s group %s refused the post (%s); sending to officers",
-            sender.name,
-            group_chat_id,
-            error,
-        )
-    chats = await asyncio.to_thread(groups.officer_chats, sender.name, group_chat_id)
-    delivered = 0
-    for chat_id in chats:
-
-        async def to_officer(chat_id: str = chat_id) -> None:
-            await sender.send(chat_id, reply)
-
-        try:
-            await with_retries(to_officer, attempts=3)
-            delivered += 1
-        except ChannelError:
-            log.warning("could not reach officer %s on %s", chat_id, sender.name)
-    return Delivered.OFFICERS if delivered else Delivered.NOBODY

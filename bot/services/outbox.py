@@ -24,6 +24,8 @@ from bot.clock import Clock
 from bot.services.database import Database
 from dialogs.events import Option, Reply
 from storage.conversations import ConversationStore
+from storage.groups import GroupStore
+from storage.models import OutboxKind
 from storage.outbox import Leased, OutboxStore, Queued
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ def payload_of(replies: Sequence[Reply]) -> dict[str, Any]:
                 "nav": reply.nav,
                 "hint": reply.hint,
                 **({"voice": reply.voice} if reply.voice else {}),
+                **({"photo": reply.photo} if reply.photo else {}),
             }
             for reply in replies
         ]
@@ -55,19 +58,32 @@ def replies_of(payload: dict[str, Any]) -> tuple[Reply, ...]:
             nav=bool(item.get("nav")),
             hint=bool(item.get("hint")),
             voice=item.get("voice"),
+            photo=item.get("photo"),
         )
         for item in payload.get("replies", [])
     )
 
 
 @dataclass(frozen=True, slots=True)
+class Fallback:
+    """A group post's way round: the unit whose officers get it privately if the group
+    refuses it, and the campaign it belongs to (their rows' keys)."""
+
+    unit_id: int
+    campaign: str
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
-    """One outbox row to send now: where it goes, its replies, and how many were sent."""
+    """One outbox row to send now: where it goes, its replies, how many were sent, how
+    often it was tried, and (a group post) who gets it if the group refuses it."""
 
     outbox_id: int
     chat_id: str
     replies: tuple[Reply, ...]
     parts_sent: int = 0
+    attempts: int = 0
+    fallback: Fallback | None = None
 
 
 def queue_replies(
@@ -91,7 +107,29 @@ def queue_replies(
 
 
 def deliveries_of(rows: Sequence[Leased]) -> list[Delivery]:
-    return [Delivery(row.id, row.chat_id, replies_of(row.payload), row.parts_sent) for row in rows]
+    return [
+        Delivery(
+            row.id,
+            row.chat_id,
+            replies_of(row.payload),
+            row.parts_sent,
+            row.attempts,
+            _fallback(row.payload.get("fallback")),
+        )
+        for row in rows
+    ]
+
+
+def _fallback(value: Any) -> Fallback | None:
+    if not isinstance(value, dict):
+        return None
+    return Fallback(int(value["unit_id"]), str(value["campaign"]))
+
+
+# A row the messenger keeps failing is retried later and later (30 s, 1 min, 2 min, … at
+# most an hour apart), then given up and recorded as failed: about six hours in all.
+MAX_ATTEMPTS = 12
+MAX_RETRY_DELAY = dt.timedelta(hours=1)
 
 
 class Deliverer:
@@ -115,21 +153,21 @@ class Deliverer:
     async def deliver(self, sender: Sender, deliveries: Sequence[Delivery]) -> None:
         """Send each row's replies in order and mark it sent. A user who blocked the bot is
         marked unreachable (a private chat's id is its user's id) and the row dropped; a
-        refused reply is noted and the rest still sent; a messenger that stays down leaves
-        the row (and those after it) pending for a later try, resuming after what was sent."""
+        refused reply is noted and the rest still sent; a group that refuses a post has it
+        go to its unit's officers instead; a messenger that stays down leaves the row (and
+        those after it) pending for a later try, resuming after what was sent, until it has
+        been tried MAX_ATTEMPTS times."""
         sent: list[int] = []
         refused: list[str] = []
         for number, delivery in enumerate(deliveries):
-            part = delivery.parts_sent
+            progress = [delivery.parts_sent]
             try:
-                for part in range(delivery.parts_sent, len(delivery.replies)):
-                    try:
-                        reply = delivery.replies[part]
-                        await with_retries(functools.partial(sender.send, delivery.chat_id, reply))
-                    except BadRequestError as error:
-                        log.warning("%s refused a reply: %s", sender.name, error)
-                        refused.append(f"part {part + 1}: {error}")
-            except ForbiddenError as error:
+                await self._send_parts(sender, delivery, refused, progress)
+            except (ForbiddenError, BadRequestError) as error:
+                if delivery.fallback is not None:
+                    log.warning("%s group refused a post (%s); to its officers", sender.name, error)
+                    await self._blocking(self._give_up, sender.name, [delivery], str(error))
+                    continue
                 log.info("%s chat %s blocked the bot", sender.name, delivery.chat_id)
                 rest = [d.outbox_id for d in deliveries[number:]]
                 await self._blocking(
@@ -138,24 +176,76 @@ class Deliverer:
                 return
             except ChannelError as error:
                 log.warning("%s is not answering (%s); will retry", sender.name, error)
-                later = [(delivery.outbox_id, part)]
-                later += [(d.outbox_id, d.parts_sent) for d in deliveries[number + 1 :]]
-                await self._blocking(self._settle, sent, refused, later, str(error))
+                later = [(delivery, progress[0])]
+                later += [(d, d.parts_sent) for d in deliveries[number + 1 :]]
+                await self._blocking(self._settle, sender.name, sent, refused, later, str(error))
                 return
             sent.append(delivery.outbox_id)
-        await self._blocking(self._settle, sent, refused, [], "")
+        await self._blocking(self._settle, sender.name, sent, refused, [], "")
+
+    @staticmethod
+    async def _send_parts(
+        sender: Sender, delivery: Delivery, refused: list[str], progress: list[int]
+    ) -> None:
+        """Send the row's parts from where it stopped; `progress` holds the next one."""
+        for part in range(delivery.parts_sent, len(delivery.replies)):
+            progress[0] = part
+            try:
+                reply = delivery.replies[part]
+                await with_retries(functools.partial(sender.send, delivery.chat_id, reply))
+            except BadRequestError as error:
+                if delivery.fallback is not None:
+                    raise
+                log.warning("%s refused a reply: %s", sender.name, error)
+                refused.append(f"part {part + 1}: {error}")
 
     def _settle(
-        self, sent: list[int], refused: list[str], later: list[tuple[int, int]], error: str
+        self,
+        channel: str,
+        sent: list[int],
+        refused: list[str],
+        later: list[tuple[Delivery, int]],
+        error: str,
     ) -> None:
         if not (sent or later):
             return
         now = self._clock()
+        spent = [delivery for delivery, _ in later if delivery.attempts + 1 >= MAX_ATTEMPTS]
         with self._db.write() as connection:
             outbox = OutboxStore(connection)
             outbox.mark_sent(sent, now=now, error="; ".join(refused) or None)
-            for row_id, parts_sent in later:
-                outbox.retry_later(row_id, parts_sent, error, at=now + self._retry_after)
+            for delivery, parts_sent in later:
+                if delivery.attempts + 1 < MAX_ATTEMPTS:
+                    delay = min(MAX_RETRY_DELAY, self._retry_after * 2**delivery.attempts)
+                    outbox.retry_later(delivery.outbox_id, parts_sent, error, at=now + delay)
+            if spent:
+                self._fail(connection, channel, spent, f"gave up: {error}", now)
+
+    def _give_up(self, channel: str, deliveries: list[Delivery], error: str) -> None:
+        with self._db.write() as connection:
+            self._fail(connection, channel, deliveries, error, self._clock())
+
+    @staticmethod
+    def _fail(
+        connection: Connection,
+        channel: str,
+        deliveries: list[Delivery],
+        error: str,
+        now: dt.datetime,
+    ) -> None:
+        """Record rows as failed; a group post's copy goes to its unit's officers."""
+        outbox = OutboxStore(connection)
+        outbox.mark_failed([d.outbox_id for d in deliveries], error)
+        copies = []
+        for delivery in deliveries:
+            if delivery.fallback is None:
+                continue
+            payload = payload_of(delivery.replies)
+            for chat_id in GroupStore(connection).officer_chats(delivery.fallback.unit_id, channel):
+                key = f"{delivery.fallback.campaign}:{delivery.chat_id}:officer:{chat_id}"
+                copies.append(Queued(channel, chat_id, payload, OutboxKind.BROADCAST, None, key))
+        if copies:
+            outbox.add_many(copies, now=now)
 
     def _blocked(
         self, channel: str, user_id: str, sent: list[int], rest: list[int], error: str

@@ -197,16 +197,14 @@ class FakeTelegram:
         return message
 
     async def _api_sendPhoto(self, args: dict[str, Any]) -> Any:  # noqa: N802
-        chat_id = str(args.get("chat_id", ""))
-        message = {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": {"id": int(chat_id), "type": "private"},
-            "from": BOT,
-            "photo": [{"file_id": "p1", "file_unique_id": "p1", "width": 1, "height": 1}],
-        }
-        self.sent[chat_id].append({**message, "text": args.get("caption", "")})
-        return message
+        photo = args.get("photo")
+        if not isinstance(photo, bytes) or not photo.startswith(b"\x89PNG\r\n\x1a\n"):
+            return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        limited = self._flood(str(args.get("chat_id", "")))
+        if limited is not None:
+            return limited
+        self.sent_at.append(time.monotonic())
+        return self._media(args, "photo", photo)
 
     async def _api_sendVoice(self, args: dict[str, Any]) -> Any:  # noqa: N802
         voice = args.get("voice")
@@ -230,16 +228,17 @@ class FakeTelegram:
             return _error(400, "Bad Request: message caption is too long")
         if args.get("parse_mode") == "HTML" and (problem := html_problem(caption)):
             return _error(400, problem)
+        media: dict[str, Any] = {
+            "file_id": f"{kind}{len(data)}",
+            "file_unique_id": f"{kind}{len(data)}",
+            **({"duration": 3} if kind == "voice" else {}),
+        }
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": {"id": int(chat_id), "type": "private"},
             "from": BOT,
-            kind: {
-                "file_id": f"{kind}{len(data)}",
-                "file_unique_id": f"{kind}{len(data)}",
-                **({"duration": 3} if kind == "voice" else {}),
-            },
+            kind: [media | {"width": 1080, "height": 600}] if kind == "photo" else media,
         }
         self.sent[chat_id].append(
             {**message, "text": caption, "data": data, "reply_markup": args.get("reply_markup")}

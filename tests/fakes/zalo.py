@@ -25,6 +25,7 @@ class FakeZalo:
     def __init__(self, token: str = "1234567890:FakeZaloSecretForTests") -> None:
         self.token = token
         self.sent: dict[str, list[str]] = defaultdict(list)
+        self.photos: dict[str, list[str]] = defaultdict(list)  # the URLs sendPhoto was given
         self.actions: list[tuple[str, str]] = []
         self.files: dict[str, bytes] = {}
         self.blocked: set[str] = set()
@@ -81,6 +82,8 @@ class FakeZalo:
                 return _fail(403, "The user has blocked the bot")
             if method == "sendMessage" and not 1 <= len(text) <= 2000:
                 return _fail(400, "text must be 1 to 2000 characters")
+            if method == "sendPhoto":
+                self.photos[chat_id].append(str(args.get("photo", "")))
             self.sent[chat_id].append(text if method == "sendMessage" else f"[photo] {text}")
             return _ok({"message_id": f"m{len(self.sent[chat_id])}", "date": int(time.time())})
         if method == "sendChatAction":

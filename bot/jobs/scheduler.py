@@ -1,0 +1,181 @@
+"""The jobs of `sangkien run` and the APScheduler that fires them while this process leads.
+
+:func:`build_jobs` turns the settings into the job table; :class:`Scheduler` keeps trying to
+lead (every ``jobs.leader_check_seconds``), starts firing jobs once it does (after catching up
+on a slot a dead leader left), and pauses the moment it loses the lead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import zoneinfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.clock import Clock, system_clock
+from bot.jobs.leader import Leadership
+from bot.jobs.schedule import Job, Jobs
+from bot.services.database import Database
+from bot.services.rankings import Calendar, Rankings
+from bot.services.reminders import Reminders
+from bot.services.review import ReviewService
+from bot.settings import Settings, time_of
+from storage import jobs as runs
+from storage.conversations import ConversationStore
+
+log = logging.getLogger(__name__)
+
+
+def _daily(at: str, zone: zoneinfo.ZoneInfo) -> CronTrigger:
+    moment = time_of(at)
+    return CronTrigger(hour=moment.hour, minute=moment.minute, second=moment.second, timezone=zone)
+
+
+def build_jobs(
+    settings: Settings,
+    *,
+    rankings: Rankings,
+    reminders: Reminders,
+    review: ReviewService,
+    db: Database,
+    clock: Clock = system_clock,
+) -> list[Job]:
+    """The job table, from the settings."""
+    zone = zoneinfo.ZoneInfo(settings.jobs.timezone)
+    at = time_of(settings.rankings.time)
+    calendar: Calendar = rankings.calendar
+
+    def rank(slot: dt.datetime) -> str:
+        week = calendar.last_closed(slot)
+        return f"week {week.name}: {rankings.broadcast(week, now=clock())} groups queued"
+
+    def officers(slot: dt.datetime) -> str:
+        return f"{reminders.officers(now=clock())} officers told"
+
+    def workers(slot: dt.datetime) -> str:
+        return f"{reminders.workers(now=clock())} workers nudged"
+
+    def notices(slot: dt.datetime) -> str:
+        every = dt.timedelta(minutes=settings.review.notify_every_minutes)
+        return f"{review.notify_officers(every=every, now=clock())} officers told"
+
+    def prune(slot: dt.datetime) -> str:
+        before = clock() - dt.timedelta(days=settings.jobs.keep_updates_days)
+        with db.write() as connection:
+            removed = ConversationStore(connection).forget_processed(before)
+            old_runs = runs.forget(connection, before)
+        return f"forgot {removed} processed update ids and {old_runs} job runs"
+
+    hours = dt.timedelta(hours=1)
+    return [
+        Job(
+            "rankings",
+            CronTrigger(
+                day_of_week=settings.rankings.day,
+                hour=at.hour,
+                minute=at.minute,
+                second=at.second,
+                timezone=zone,
+            ),
+            6 * hours,
+            rank,
+            "bảng xếp hạng tuần cho các nhóm / the weekly ranking to every group",
+        ),
+        Job(
+            "officer-reminders",
+            _daily(settings.reminders.officers_at, zone),
+            2 * hours,
+            officers,
+            "nhắc cán bộ / officers' daily message",
+        ),
+        Job(
+            "worker-reminders",
+            _daily(settings.reminders.workers_at, zone),
+            2 * hours,
+            workers,
+            "nhắc nháp dở / nudge authors of stalled drafts",
+        ),
+        Job(
+            "officer-notices",
+            CronTrigger(minute="*", timezone=zone),
+            dt.timedelta(minutes=5),
+            notices,
+            "báo sáng kiến mới chờ duyệt / new entries waiting, batched",
+        ),
+        Job(
+            "prune",
+            _daily(settings.jobs.prune_at, zone),
+            24 * hours,
+            prune,
+            "dọn dữ liệu cũ / forget old processed-update ids and job runs",
+        ),
+    ]
+
+
+class Scheduler:
+    """Fires the jobs while this process leads."""
+
+    def __init__(self, jobs: Jobs, leadership: Leadership, *, check_every: float = 10.0) -> None:
+        self.jobs = jobs
+        self._leadership = leadership
+        self._check_every = check_every
+        self._scheduler: AsyncIOScheduler | None = None
+
+    @property
+    def leading(self) -> bool:
+        return self._leadership.leading
+
+    async def run_forever(self) -> None:
+        """Try to lead, fire jobs while leading, step down when cancelled."""
+        try:
+            while True:
+                try:
+                    await self._check()
+                except Exception:
+                    log.exception("scheduler leadership check failed")
+                await asyncio.sleep(self._check_every)
+        finally:
+            self._stop()
+            await asyncio.to_thread(self._leadership.step_down)
+
+    async def _check(self) -> None:
+        was = self._leadership.leading
+        leads = await asyncio.to_thread(self._leadership.try_lead)
+        if leads and not was:
+            await asyncio.to_thread(self.jobs.catch_up)
+            self._start()
+        elif was and not leads:
+            self._stop()
+
+    def _start(self) -> None:
+        scheduler = AsyncIOScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+        for job in self.jobs.jobs.values():
+            scheduler.add_job(
+                self._fire,
+                trigger=job.trigger,
+                args=[job.name],
+                id=job.name,
+                name=job.name,
+                misfire_grace_time=int(job.grace.total_seconds()),
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def _stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+
+    async def _fire(self, name: str) -> None:
+        if not await asyncio.to_thread(self._leadership.still_leading):
+            self._stop()
+            return
+        try:
+            await asyncio.to_thread(self.jobs.run, name)
+        except Exception:
+            log.exception("job %s failed; it runs again at its next time", name)
