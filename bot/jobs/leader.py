@@ -11,6 +11,7 @@ database (see ``bot.runtime.sole_server``), so it always leads.
 from __future__ import annotations
 
 import logging
+import threading
 import zlib
 
 from sqlalchemy import Connection, Engine, text
@@ -31,6 +32,10 @@ class Leadership:
         self._connection: Connection | None = None
         self.shared = engine.dialect.name == "postgresql"
         self._sole = False  # SQLite: leading, once asked to
+        # A cancelled task's try_lead may still be running in its thread when step_down is
+        # called: one at a time, so that no lock's connection is left open behind it.
+        self._mutex = threading.Lock()
+        self._closed = False
 
     @property
     def leading(self) -> bool:
@@ -38,11 +43,17 @@ class Leadership:
 
     def try_lead(self) -> bool:
         """Become leader if nobody is; whether this process leads now."""
+        with self._mutex:
+            return self._try_lead()
+
+    def _try_lead(self) -> bool:
+        if self._closed:
+            return False
         if not self.shared:
             self._sole = True
             return True
         if self._connection is not None:
-            return self.still_leading()
+            return self._still_leading()
         connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             got = bool(
@@ -62,6 +73,10 @@ class Leadership:
 
     def still_leading(self) -> bool:
         """Whether the lock's connection is alive; when it is not, leadership is lost."""
+        with self._mutex:
+            return self._still_leading()
+
+    def _still_leading(self) -> bool:
         if not self.shared:
             return self._sole
         if self._connection is None:
@@ -75,6 +90,16 @@ class Leadership:
             return False
 
     def step_down(self) -> None:
+        with self._mutex:
+            self._step_down()
+
+    def close(self) -> None:
+        """Step down for good (the process is stopping)."""
+        with self._mutex:
+            self._closed = True
+            self._step_down()
+
+    def _step_down(self) -> None:
         if not self.shared:
             self._sole = False
             return

@@ -11,6 +11,8 @@ import asyncio
 import datetime as dt
 import logging
 import zoneinfo
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -27,6 +29,7 @@ from storage import jobs as runs
 from storage.conversations import ConversationStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _daily(at: str, zone: zoneinfo.ZoneInfo) -> CronTrigger:
@@ -118,11 +121,20 @@ def build_jobs(
 class Scheduler:
     """Fires the jobs while this process leads."""
 
-    def __init__(self, jobs: Jobs, leadership: Leadership, *, check_every: float = 10.0) -> None:
+    def __init__(
+        self,
+        jobs: Jobs,
+        leadership: Leadership,
+        *,
+        check_every: float = 10.0,
+        grace: float = 30.0,
+    ) -> None:
         self.jobs = jobs
         self._leadership = leadership
         self._check_every = check_every
+        self._grace = grace  # how long a stop waits for a job that is running
         self._scheduler: AsyncIOScheduler | None = None
+        self._work: set[asyncio.Future[Any]] = set()
 
     @property
     def leading(self) -> bool:
@@ -139,13 +151,23 @@ class Scheduler:
                 await asyncio.sleep(self._check_every)
         finally:
             self._stop()
-            await asyncio.to_thread(self._leadership.step_down)
+            if self._work:  # a job in its thread: let it finish its transaction
+                await asyncio.wait(set(self._work), timeout=self._grace)
+            await asyncio.to_thread(self._leadership.close)
+
+    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run blocking work in a thread; a stop waits for it (up to the grace) rather than
+        leaving it running on a database being closed."""
+        future = asyncio.ensure_future(asyncio.to_thread(function, *args))
+        self._work.add(future)
+        future.add_done_callback(self._work.discard)
+        return await asyncio.shield(future)
 
     async def _check(self) -> None:
         was = self._leadership.leading
-        leads = await asyncio.to_thread(self._leadership.try_lead)
+        leads = await self._in_thread(self._leadership.try_lead)
         if leads and not was:
-            await asyncio.to_thread(self.jobs.catch_up)
+            await self._in_thread(self.jobs.catch_up)
             self._start()
         elif was and not leads:
             self._stop()
@@ -172,10 +194,10 @@ class Scheduler:
             self._scheduler = None
 
     async def _fire(self, name: str) -> None:
-        if not await asyncio.to_thread(self._leadership.still_leading):
+        if not await self._in_thread(self._leadership.still_leading):
             self._stop()
             return
         try:
-            await asyncio.to_thread(self.jobs.run, name)
+            await self._in_thread(self.jobs.run, name)
         except Exception:
             log.exception("job %s failed; it runs again at its next time", name)

@@ -1,0 +1,226 @@
+"""The scheduler: triggers in Vietnamese time, one run per slot, one leader among processes
+on PostgreSQL and a bounded take-over, and the reminders it sends."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, insert, select
+from sqlmodel import Session, col
+
+from bot.jobs.leader import Leadership
+from bot.jobs.scheduler import Scheduler
+from bot.runtime import Services
+from dialogs import messages as msg
+from storage.db import create_db_engine
+from storage.models import JobRun, OutboxMessage
+from tests.utils.chat import FakeClock, FakeUser
+from tests.utils.programme import VN, entries, friday, group, services_for
+
+W49 = friday(4, 12)
+DAY = dt.timedelta(days=1)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(W49 + dt.timedelta(minutes=1))
+
+
+@pytest.fixture
+def services(db: Engine, clock: FakeClock, tmp_path: Path) -> Iterator[Services]:
+    services = services_for(db, clock, tmp_path)
+    yield services
+    services.close()
+
+
+def _outbox(db: Engine) -> list[OutboxMessage]:
+    with Session(db) as session:
+        statement = select(OutboxMessage).order_by(col(OutboxMessage.id))
+        return [row[0] for row in session.execute(statement)]
+
+
+def test_every_trigger_reads_vietnamese_time(services: Services) -> None:
+    jobs = services.jobs.jobs
+    thursday_night_utc = dt.datetime(2026, 12, 3, 19, 0, tzinfo=dt.UTC)  # Fri 02:00 in Hà Nội
+    assert jobs["rankings"].next_run(thursday_night_utc) == dt.datetime(
+        2026, 12, 4, 16, 0, tzinfo=VN
+    )
+    assert jobs["officer-reminders"].next_run(thursday_night_utc) == dt.datetime(
+        2026, 12, 4, 8, 0, tzinfo=VN
+    )
+    assert jobs["prune"].next_run(thursday_night_utc) == dt.datetime(2026, 12, 4, 3, 0, tzinfo=VN)
+    # The slot a run is for: the latest instant the job was due.
+    assert jobs["rankings"].latest_slot(W49 + 3 * DAY) == W49
+    assert jobs["rankings"].latest_slot(W49 - dt.timedelta(seconds=1)) == W49 - 7 * DAY
+
+
+def test_the_ranking_day_and_time_come_from_the_config(
+    db: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    services = services_for(db, clock, tmp_path, rankings={"day": "mon", "time": "07:30"})
+    try:
+        job = services.jobs.jobs["rankings"]
+        assert job.next_run(W49) == dt.datetime(2026, 12, 7, 7, 30, tzinfo=VN)
+    finally:
+        services.close()
+
+
+def test_a_slot_runs_once_and_a_dead_owners_run_is_taken_over(
+    db: Engine, services: Services, clock: FakeClock
+) -> None:
+    group(db, "telegram", "-1001", "HN-KCN", at=W49 - 7 * DAY)
+    # A leader claimed this Friday's run and died before its work committed.
+    with db.begin() as connection:
+        connection.execute(
+            insert(JobRun.__table__).values(  # type: ignore[attr-defined]
+                name="rankings",
+                slot=W49,
+                status="running",
+                owner="old-host:41",
+                started_at=W49,
+                lease_until=W49 + dt.timedelta(minutes=30),
+            )
+        )
+    assert services.jobs.run("rankings") == "already done"  # held: its lease is live
+    assert _outbox(db) == []
+    assert "rankings" in services.jobs.catch_up()  # the new leader frees it and runs it
+    assert len(_outbox(db)) == 1
+    assert "rankings" not in services.jobs.catch_up()
+    clock.advance(hours=7)  # past the grace: a Friday missed altogether is not posted Saturday
+    assert "rankings" not in services.jobs.catch_up()
+    assert len(_outbox(db)) == 1
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_of_two_processes_on_postgresql_one_runs_the_jobs_and_the_other_takes_over(
+    db: Engine, db_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    for n in range(5):
+        group(db, "telegram", f"-100{n}", "HN-KCN", at=W49 - 7 * DAY)
+    second_engine = create_db_engine(db_url)  # the other process's own connections
+    first = services_for(db, clock, tmp_path / "a")
+    second = services_for(second_engine, clock, tmp_path / "b")
+    leaders = [
+        Scheduler(first.jobs, Leadership(db), check_every=0.05),
+        Scheduler(second.jobs, Leadership(second_engine), check_every=0.05),
+    ]
+    tasks = [asyncio.create_task(s.run_forever()) for s in leaders]
+    try:
+        for _ in range(200):
+            if any(s.leading for s in leaders):
+                break
+            await asyncio.sleep(0.02)
+        for _ in range(500):  # the leader catches up on this Friday's ranking
+            if len(_outbox(db)) == 5:
+                break
+            await asyncio.sleep(0.02)
+        assert [s.leading for s in leaders].count(True) == 1
+        leader = 0 if leaders[0].leading else 1
+        assert len(_outbox(db)) == 5
+        tasks[leader].cancel()  # the leader dies: its lock goes with its connection
+        await asyncio.gather(tasks[leader], return_exceptions=True)
+        standby = leaders[1 - leader]
+        for _ in range(100):  # taken over within a few checks
+            if standby.leading:
+                break
+            await asyncio.sleep(0.02)
+        assert standby.leading
+        await asyncio.sleep(0.2)
+        assert len(_outbox(db)) == 5  # and nothing was sent twice
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        first.close()
+        second.close()
+        second_engine.dispose()
+
+
+# --- reminders -----------------------------------------------------------------------------
+
+
+def _start_an_idea(services: Services, user: str) -> FakeUser:
+    worker = FakeUser(services.conversations, user)
+    worker.send("/start HN-DM01")
+    worker.send("Nguyễn Thị Lan")
+    worker.press(1)  # a new idea
+    worker.send("Máy cắt chỉ hay kẹt, mỗi ca dừng 30 phút")
+    return worker
+
+
+def _nudges(db: Engine) -> list[str]:
+    return [
+        reply["text"]
+        for row in _outbox(db)
+        if row.kind == "broadcast"
+        for reply in row.payload["replies"]
+    ]
+
+
+def test_a_stalled_draft_is_nudged_gently_and_never_after_dung(
+    db: Engine, services: Services, clock: FakeClock
+) -> None:
+    clock.now = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)  # 10:00 in Hà Nội
+    lan = _start_an_idea(services, "lan")
+    reminders = services.reminders
+    assert reminders.workers(now=clock()) == 0  # not stalled yet
+    clock.advance(days=3, minutes=5)
+    assert reminders.workers(now=clock()) == 1
+    [nudge] = _nudges(db)
+    assert nudge.startswith("⏰ Sáng kiến") and "«dừng»" in nudge
+    clock.advance(days=1)
+    assert reminders.workers(now=clock()) == 0  # at most every three days
+    clock.advance(hours=12)  # 22:05 in Hà Nội: quiet hours
+    assert reminders.workers(now=clock() + 2 * DAY) == 0
+    # She answers the reminder: "dừng". Not an answer to the question: the nudges stop.
+    assert lan.send("dừng")[0].text == msg.REMINDERS_OFF
+    clock.advance(days=10)
+    clock.now = clock.now.replace(hour=3)
+    assert reminders.workers(now=clock()) == 0
+    assert len(_nudges(db)) == 1
+    # Her draft is untouched, and she picks it up where she left it.
+    assert "«Máy cắt chỉ hay kẹt, mỗi ca dừng 30 phút»" in lan.send("chào")[0].text
+    assert lan.press(1)[0].text.startswith("💡 Anh/chị đã thay đổi gì?")
+
+
+def test_dung_is_an_answer_when_no_reminder_came(services: Services, clock: FakeClock) -> None:
+    lan = _start_an_idea(services, "lan")
+    replies = lan.send("dung")  # typed without marks: "đúng" as much as "dừng"
+    assert all(reply.text != msg.REMINDERS_OFF for reply in replies)
+    replies = lan.send("Đừng nhắc nữa ạ")  # the words themselves work any time
+    assert replies[0].text == msg.REMINDERS_OFF
+
+
+def test_officers_hear_once_a_day_only_when_something_waits(
+    db: Engine, services: Services, clock: FakeClock
+) -> None:
+    officer = FakeUser(services.conversations, "ha")
+    officer.send("/start HN-DM01")
+    officer.send("Phạm Thu Hà")
+    services.groups.add_officer("test", "ha", "Phạm Thu Hà", "HN-DM01")
+    clock.now = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)  # 08:00
+    assert services.reminders.officers(now=clock()) == 0  # nothing waits: no message
+    entries(db, "HN-DM01", 3, at=clock() - 4 * DAY, status="submitted")
+    entries(db, "HN-DM01", 2, at=clock() - 5 * DAY, status="draft")
+    entries(db, "HN-DM01", 10, at=clock() - 20 * DAY)
+    with db.begin() as connection:
+        from sqlalchemy import update
+
+        from storage.models import Initiative
+
+        table = Initiative.__table__  # type: ignore[attr-defined]
+        connection.execute(update(table).values(review_level="grassroots"))
+    assert services.reminders.officers(now=clock()) == 1
+    assert services.reminders.officers(now=clock()) == 0  # the same day: once
+    [row] = [r for r in _outbox(db) if r.kind == "notice"]
+    text = row.payload["replies"][0]["text"]
+    assert text.splitlines() == [
+        "☀️ Việc sáng kiến hôm nay:",
+        "📥 3 sáng kiến chờ duyệt, lâu nhất 4 ngày. Gõ /duyet để xem.",
+        "✏️ 2 bản nháp bỏ dở quá 3 ngày ở «CĐCS Công ty CP May Đức Giang».",
+        "📈 «CĐCS Công ty CP May Đức Giang»: 10/40 hợp lệ (25%), còn 29 ngày.",
+    ]
