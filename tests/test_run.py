@@ -136,3 +136,73 @@ async def wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition never held"
         await asyncio.sleep(0.05)
+
+
+def _run_env(tmp_path: Path, telegram: FakeTelegram, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANGKIEN_")}
+    return env | {
+        "SANGKIEN_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
+        "SANGKIEN_DATA_DIR": str(tmp_path),
+        "SANGKIEN_TELEGRAM__TOKEN": telegram.token,
+        "SANGKIEN_TELEGRAM__API_BASE_URL": telegram.base_url,
+        "SANGKIEN_TELEGRAM__POLL_TIMEOUT": "1",
+        "SANGKIEN_SERVER__PORT": str(free_port()),
+        **extra,
+    }
+
+
+def test_a_broadcast_killed_in_the_middle_resumes_and_sends_each_group_one_ranking(
+    fakes: tuple[FakeTelegram, FakeZalo], tmp_path: Path
+) -> None:
+    """Friday 16:00 has just passed; `sangkien run` posts the ranking to 90 groups, is killed
+    (SIGKILL) a third of the way, and is started again."""
+    import datetime as dt
+    import zoneinfo
+
+    from bot.runtime import open_database
+    from bot.settings import Settings
+    from tests.utils.programme import group
+
+    telegram, _ = fakes
+    zone = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+    just_past = dt.datetime.now(zone) - dt.timedelta(minutes=1)
+    env = _run_env(
+        tmp_path,
+        telegram,
+        SANGKIEN_RANKINGS__DAY=just_past.strftime("%a").lower(),
+        SANGKIEN_RANKINGS__TIME=just_past.strftime("%H:%M"),
+    )
+    engine = open_database(Settings(database_url=env["SANGKIEN_DATABASE_URL"]))
+    groups = [f"-100{n:03d}" for n in range(90)]
+    for chat_id in groups:
+        group(engine, "telegram", chat_id, "HN-KCN", at=dt.datetime.now(dt.UTC))
+    engine.dispose()
+
+    def photos() -> int:
+        return sum(len(telegram.sent[chat_id]) for chat_id in groups)
+
+    with subprocess.Popen(["sangkien", "run"], env=env, cwd=tmp_path) as first:
+        deadline = time.monotonic() + 60
+        while photos() < 30:
+            assert time.monotonic() < deadline and first.poll() is None, "no broadcast"
+            time.sleep(0.01)
+        first.kill()  # in the middle of the broadcast
+    assert photos() < len(groups)
+    with subprocess.Popen(
+        ["sangkien", "run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE
+    ) as second:
+        try:
+            deadline = time.monotonic() + 60
+            while photos() < len(groups):
+                assert time.monotonic() < deadline, f"only {photos()} of {len(groups)} sent"
+                time.sleep(0.1)
+            time.sleep(1.0)  # anything sent twice would arrive by now
+        finally:
+            second.send_signal(signal.SIGTERM)
+            _, stderr = second.communicate(timeout=60)
+    for chat_id in groups:
+        [message] = telegram.sent[chat_id]
+        assert message["text"].startswith("🏆 Xếp hạng sáng kiến tuần")
+        assert message["data"].startswith(b"\x89PNG")
+    assert telegram.rate_limited == 0
+    assert b"Traceback" not in stderr

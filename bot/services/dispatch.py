@@ -57,7 +57,11 @@ class Dispatcher:
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-        self.deliverer = Deliverer(conversations.db, clock, self._blocking)
+        # Rows taken by a flush are leased briefly: a batch is sent in about a second, and a
+        # process that dies leaves its rows to the next one within this time.
+        self.deliverer = Deliverer(
+            conversations.db, clock, self._blocking, lease=dt.timedelta(seconds=20)
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -144,7 +148,7 @@ class Dispatcher:
 
         return await self._voice.areceive(data, note.extension, listening)
 
-    async def flush(self, sender: Sender, *, limit: int = 100, chat_id: str | None = None) -> int:
+    async def flush(self, sender: Sender, *, limit: int = 20, chat_id: str | None = None) -> int:
         """Deliver outbox rows of `sender`'s channel (of one chat, if `chat_id` is given: the
         terminal shows one person's) that nobody is delivering — a crashed process's, notices
         written by another's turn, ones left for a later try — each chat's in order; how many
