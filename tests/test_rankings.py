@@ -257,3 +257,16 @@ def test_the_picture_is_a_phone_wide_png_with_its_names_drawn() -> None:
     pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
     colours = {tuple(int(v) for v in pixel) for pixel in np.unique(pixels, axis=0)}
     assert (0xF9, 0xA8, 0x25) in colours and (0x2E, 0x7D, 0x32) in colours
+
+
+def test_many_pictures_are_drawn_in_worker_processes_the_same() -> None:
+    charts = [
+        chart.Chart(
+            f"Xếp hạng sáng kiến tuần {n}/2026", "Quận 5", (chart.Bar(1, "Đơn vị", n, 20, "="),)
+        )
+        for n in range(chart.POOL_FROM)
+    ]
+    drawn = chart.render_all(charts)
+    assert len(drawn) == len(charts)
+    assert drawn[3] == chart.render(charts[3].title, charts[3].subtitle, charts[3].bars)
+    assert len(set(drawn)) == len(charts)

@@ -15,6 +15,7 @@ import collections
 import datetime as dt
 import secrets
 import zoneinfo
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,6 +157,10 @@ class Board:
     subtitle: str
     bars: tuple[chart.Bar, ...]
 
+    @property
+    def chart(self) -> chart.Chart:
+        return chart.Chart(self.title, self.subtitle, self.bars)
+
     def picture(self) -> bytes:
         return chart.render(self.title, self.subtitle, self.bars)
 
@@ -192,6 +197,14 @@ class Rankings:
             previous = store.standings(connection, self.calendar.before(week).name)
             return _Boards(connection, week, current, previous, self._top).of(unit.id)
 
+    def boards(self, week: Week, unit_ids: Iterable[int]) -> Iterator[Board]:
+        """The stored week's boards of these units' groups, built from one read."""
+        with self._db.read() as connection:
+            current = store.standings(connection, week.name)
+            previous = store.standings(connection, self.calendar.before(week).name)
+            boards = _Boards(connection, week, current, previous, self._top)
+        return (boards.of(unit_id) for unit_id in unit_ids)
+
     def broadcast(self, week: Week, *, now: dt.datetime) -> int:
         """Queue the week's ranking for every registered group that has not had it yet (with
         its picture); how many rows were queued. The snapshot is made first if missing."""
@@ -210,12 +223,15 @@ class Rankings:
             current = store.standings(connection, week.name)
             previous = store.standings(connection, self.calendar.before(week).name)
             boards = _Boards(connection, week, current, previous, self._top)
-            pictures: dict[int, str] = {}
+            board_of = {unit_id: boards.of(unit_id) for _, _, unit_id in groups}
+            drawn = {board.unit_id: board.chart for board in board_of.values()}
+            pngs = chart.render_all(list(drawn.values()))
+            pictures = {
+                unit_id: str(self._save(png)) for unit_id, png in zip(drawn, pngs, strict=True)
+            }
             queued: list[Queued] = []
             for channel, chat_id, unit_id in groups:
-                board = boards.of(unit_id)
-                if board.unit_id not in pictures:
-                    pictures[board.unit_id] = str(self._save(board.picture()))
+                board = board_of[unit_id]
                 reply = Reply(board.text, photo=pictures[board.unit_id])
                 payload = payload_of([reply]) | {
                     "fallback": {"unit_id": unit_id, "campaign": campaign}
