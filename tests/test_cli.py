@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from bot.cli import app
 from storage.demo import DEMO_UNITS
@@ -293,3 +293,65 @@ def test_an_officer_enters_an_idea_for_a_worker_who_confirms_it_in_her_own_termi
     told = run("--config", config, "chat", "--script", str(answer), "--user", "hung")
     asked_hung, _, _ = told.stdout.partition("👤 dạ đúng")
     assert "Nguyễn Thị Lan xác nhận" in asked_hung  # the officer's notice, at his next start
+
+
+def test_jobs_outbox_and_leaderboard_commands(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from PIL import Image
+
+    from bot.runtime import demo_database
+    from tests.utils.programme import entries, group
+
+    url = f"sqlite:///{tmp_path}/j.db"
+    config = ["--config", str(_config(tmp_path, url))]
+    engine = demo_database(url)
+    friday = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)  # 16:00 in Hà Nội
+    entries(engine, "HN-DT03", 9, at=friday - dt.timedelta(days=1))
+    group(engine, "zalo", "grp-kcn", "HN-KCN", at=friday - dt.timedelta(days=30))
+    engine.dispose()
+
+    def cli(*args: str) -> Result:
+        return CliRunner().invoke(app, [*config, *args])
+
+    listed = cli("jobs", "list")
+    assert listed.exit_code == 0, listed.output
+    names = [line.split()[0] for line in listed.stdout.splitlines()]
+    assert names == [
+        "rankings",
+        "officer-reminders",
+        "worker-reminders",
+        "officer-notices",
+        "prune",
+    ]
+    assert "never run" in listed.stdout
+
+    ran = cli("jobs", "run", "rankings", "--now", "2026-12-04T16:05")
+    assert ran.exit_code == 0, ran.output
+    assert "rankings: week 2026-W49: 1 groups queued" in ran.stdout
+    again = cli("jobs", "run", "rankings", "--now", "2026-12-04T17:00")
+    assert "week 2026-W49: 0 groups queued" in again.stdout  # by hand, and nothing twice
+    assert "last 2026-12-04 16:00 done" in cli("jobs", "list").stdout
+
+    status = cli("outbox", "status")
+    assert status.exit_code == 0
+    assert status.stdout.split()[:4] == ["zalo", "broadcast", "pending", "1"]
+
+    picture = tmp_path / "kcn.png"
+    preview = cli(
+        "leaderboard", "preview", "--unit", "hn-kcn", "--week", "2026-W49", "--out", str(picture)
+    )
+    assert preview.exit_code == 0, preview.output
+    assert preview.stdout.startswith("🏆 Xếp hạng sáng kiến tuần 49/2026")
+    assert "1. CĐCS Công ty TNHH Điện tử Canon Việt Nam: 9 hợp lệ, 15% chỉ tiêu" in preview.stdout
+    with Image.open(picture) as image:
+        assert image.format == "PNG" and image.width == 1080
+
+    for args, said in [
+        (("jobs", "run", "weekly"), "no job 'weekly'"),
+        (("jobs", "run", "rankings", "--now", "thứ sáu"), "--now: not a date and time"),
+        (("leaderboard", "preview", "--unit", "HN", "--week", "49"), "a week is written YYYY-Www"),
+        (("leaderboard", "preview", "--unit", "XX-99"), "no unit 'XX-99'"),
+    ]:
+        refused = cli(*args)
+        assert refused.exit_code == 2 and said in refused.output, refused.output

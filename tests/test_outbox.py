@@ -3,6 +3,8 @@ sent; a crash between the commit and the send loses nothing and doubles nothing.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,11 +18,16 @@ from bot.channels.base import (
     Incoming,
     TransientError,
     Turn,
+    with_retries,
 )
+from bot.services import outbox
 from bot.services.dispatch import Dispatcher
+from bot.services.outbox import payload_of
 from dialogs import messages as msg
 from dialogs.events import Reply, parse_text
-from storage.models import Identity, Initiative, OutboxMessage, OutboxStatus
+from storage import units as tree
+from storage.models import Identity, Initiative, OutboxKind, OutboxMessage, OutboxStatus
+from storage.outbox import OutboxStore, Queued
 from tests.utils.chat import FakeClock, dispatcher_for
 
 TURN = Turn("test", "lan", "lan")
@@ -189,3 +196,70 @@ async def test_a_turn_that_cannot_be_saved_tells_the_worker_to_send_again(
         dispatcher.close()
         broken.dispose()
     assert messenger.seen == [msg.TRY_AGAIN]
+
+
+def _queue(db: Engine, *messages: Queued, clock: FakeClock) -> None:
+    with db.begin() as connection:
+        OutboxStore(connection).add_many(list(messages), now=clock())
+
+
+def _broadcast(chat_id: str, text: str, **payload: object) -> Queued:
+    body = payload_of([Reply(text)]) | payload
+    return Queued("test", chat_id, body, OutboxKind.BROADCAST, None, f"camp:{chat_id}")
+
+
+async def test_a_reply_to_a_worker_goes_before_a_broadcast_already_waiting(
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock
+) -> None:
+    _queue(db, *(_broadcast(f"-{n}", f"bảng {n}") for n in range(50)), clock=clock)
+    with db.begin() as connection:  # a worker's answer, left by a process that died
+        OutboxStore(connection).add(
+            Queued("test", "lan", payload_of([Reply("💡 Anh/chị đã thay đổi gì?")])),
+            now=clock(),
+            lease_until=None,
+        )
+    taken = dispatcher.deliverer.take_due("test", limit=5)
+    assert [row.chat_id for row in taken] == ["lan", "-0", "-1", "-2", "-3"]
+
+
+async def test_a_campaign_queued_twice_is_written_once(db: Engine, clock: FakeClock) -> None:
+    _queue(db, _broadcast("-1", "bảng"), _broadcast("-2", "bảng"), clock=clock)
+    _queue(db, _broadcast("-1", "bảng"), _broadcast("-3", "bảng"), clock=clock)
+    assert sorted(row.chat_id for row in _outbox(db)) == ["-1", "-2", "-3"]
+
+
+async def test_a_post_the_messenger_keeps_failing_is_given_up_recorded_and_sent_to_officers(
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(outbox, "with_retries", functools.partial(with_retries, sleep=no_wait))
+    dispatcher.groups.add_officer("test", "ha", "Phạm Thu Hà", "HN-DM01")
+    unit = _unit_id(db, "HN-DM01")
+    _queue(
+        db,
+        _broadcast("-9", "🏆 bảng", fallback={"unit_id": unit, "campaign": "camp"}),
+        clock=clock,
+    )
+    messenger = Messenger()
+    messenger.failures = [TransientError("502")] * (5 * outbox.MAX_ATTEMPTS)
+    delays = []
+    for _ in range(outbox.MAX_ATTEMPTS):
+        assert await dispatcher.flush(messenger) == 1
+        [row] = [r for r in _outbox(db) if r.chat_id == "-9"]
+        if row.lease_until is not None:
+            delays.append(row.lease_until - clock())
+        clock.advance(hours=2)
+    assert row.status == OutboxStatus.FAILED.value and row.attempts == outbox.MAX_ATTEMPTS
+    assert "gave up" in (row.last_error or "")
+    # Later and later: 30 s, 1 min, 2 min, … at most an hour apart.
+    assert delays[:3] == [dt.timedelta(seconds=s) for s in (30, 60, 120)]
+    assert max(delays) == dt.timedelta(hours=1)
+    assert await dispatcher.flush(messenger) == 1  # the officer's copy
+    assert messenger.seen == ["🏆 bảng"]
+
+
+def _unit_id(db: Engine, code: str) -> int:
+    with db.connect() as connection:
+        return tree.unit_rows(connection)[code].id

@@ -102,15 +102,25 @@ def rank_change(now: int, before: int | None) -> str:
     return "="
 
 
+def targets(units: Iterable[tree.UnitRow], quotas: dict[int, int]) -> dict[int, int | None]:
+    """Each unit's quota: its own, or the sum of its units' where it has none."""
+    below: dict[int, int] = collections.defaultdict(int)
+    found: dict[int, int | None] = {}
+    for unit in sorted(units, key=lambda u: LEVEL_RANK[u.level]):  # children before parents
+        found[unit.id] = quotas.get(unit.id) or below.get(unit.id) or None
+        if unit.parent_id is not None:
+            below[unit.parent_id] += found[unit.id] or 0
+    return found
+
+
 def compute(connection: Connection, week: Week, zone: zoneinfo.ZoneInfo) -> list[Standing]:
     """Every unit's counts and rank among its siblings at the week's cut-off."""
-    units = tree.unit_rows(connection).values()
+    units = list(tree.unit_rows(connection).values())
     tally = store.tally_grassroots(connection, week_start=week.start, cutoff=week.cutoff)
     period = tree.current_period(connection, week.cutoff.astimezone(zone).date())
     quotas = tree.quotas_of(connection, period.name) if period else {}
+    quota = targets(units, quotas)
     counts: dict[int, list[int]] = {}
-    child_targets: dict[int, int] = collections.defaultdict(int)
-    targets: dict[int, int | None] = {}
     for unit in sorted(units, key=lambda u: LEVEL_RANK[u.level]):  # children before parents
         own = tally.get(unit.id)
         mine = counts.setdefault(unit.id, [0, 0, 0])
@@ -118,13 +128,10 @@ def compute(connection: Connection, week: Week, zone: zoneinfo.ZoneInfo) -> list
             mine[0] += own.valid
             mine[1] += own.entries
             mine[2] += own.new_entries
-        target = quotas.get(unit.id) or child_targets.get(unit.id) or None
-        targets[unit.id] = target
         if unit.parent_id is not None:
             parent = counts.setdefault(unit.parent_id, [0, 0, 0])
             for index in range(3):
                 parent[index] += mine[index]
-            child_targets[unit.parent_id] += target or 0
     siblings: dict[int | None, list[tree.UnitRow]] = collections.defaultdict(list)
     for unit in units:
         siblings[unit.parent_id].append(unit)
@@ -132,7 +139,7 @@ def compute(connection: Connection, week: Week, zone: zoneinfo.ZoneInfo) -> list
     for parent_id, group in siblings.items():
 
         def key(unit: tree.UnitRow) -> tuple[float, int]:
-            valid, target = counts[unit.id][0], targets[unit.id]
+            valid, target = counts[unit.id][0], quota[unit.id]
             return (-(valid / target) if target else 1.0, -valid)
 
         group.sort(key=lambda u: (*key(u), u.code))
@@ -142,7 +149,7 @@ def compute(connection: Connection, week: Week, zone: zoneinfo.ZoneInfo) -> list
                 rank, previous = place, key(unit)
             valid, entries, new = counts[unit.id]
             standings.append(
-                Standing(unit.id, parent_id, valid, entries, new, targets[unit.id], rank)
+                Standing(unit.id, parent_id, valid, entries, new, quota[unit.id], rank)
             )
     return standings
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from bot.services.database import Database
 from bot.services.outbox import payload_of
+from bot.services.rankings import targets
 from dialogs import messages as msg
 from dialogs.events import Reply
 from storage import reminders as store
@@ -58,11 +59,12 @@ class Reminders:
             review = ReviewStore(connection)
             period = tree.current_period(connection, day)
             quotas = tree.quotas_of(connection, period.name) if period else {}
+            quota = targets(tree.unit_rows(connection).values(), quotas)
             for person_id in review.officer_ids():
                 chats = review.chats_of(person_id)
                 if not chats:
                     continue
-                lines = self._officer_lines(review, review.scopes(person_id), quotas, period, now)
+                lines = self._officer_lines(review, review.scopes(person_id), quota, period, now)
                 if lines is None:
                     continue
                 channel, chat_id = chats[0]
@@ -75,7 +77,7 @@ class Reminders:
         self,
         review: ReviewStore,
         scopes: list[Scope],
-        quotas: dict[int, int],
+        quotas: dict[int, int | None],
         period: Period | None,
         now: dt.datetime,
     ) -> list[str] | None:
