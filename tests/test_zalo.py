@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -11,10 +12,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.channels.base import BadRequestError, ForbiddenError, TransientError
+from bot.channels.base import BadRequestError, ForbiddenError, Incoming, TransientError
 from bot.channels.webhooks import create_app
 from bot.channels.zalo import ZaloChannel, ZaloClient
 from bot.services.dispatch import Dispatcher
+from dialogs.events import Reply
 from storage.models import Identity, Initiative
 from tests.fakes.base import served_here
 from tests.fakes.zalo import FakeZalo, ZaloUser
@@ -243,3 +245,18 @@ async def test_malformed_zalo_updates_are_acknowledged_and_ignored(
     await channel.drain()
     assert answers == [200] * len(bodies) and deep.status_code == 400
     assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_sends_keep_to_the_configured_pace(client: ZaloClient, fake_zalo: FakeZalo) -> None:
+    """Zalo publishes no limit: `[zalo] per_second` is the pace, for replies and broadcasts."""
+
+    class Nobody:
+        async def dispatch(self, sender: object, incoming: Incoming) -> None:
+            return None
+
+    channel = ZaloChannel(client, Nobody(), per_second=20)
+    started = time.monotonic()
+    for n in range(11):
+        await channel.send(f"grp-{n % 3}", Reply(f"tin {n}"))
+    assert time.monotonic() - started >= 10 / 20
+    assert sum(len(fake_zalo.texts(f"grp-{n}")) for n in range(3)) == 11
