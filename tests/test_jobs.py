@@ -224,3 +224,29 @@ def test_officers_hear_once_a_day_only_when_something_waits(
         "✏️ 2 bản nháp bỏ dở quá 3 ngày ở «CĐCS Công ty CP May Đức Giang».",
         "📈 «CĐCS Công ty CP May Đức Giang»: 10/40 hợp lệ (25%), còn 29 ngày.",
     ]
+
+
+def test_the_nightly_prune_forgets_old_update_ids_runs_and_pictures(
+    db: Engine, services: Services, clock: FakeClock
+) -> None:
+    import os
+
+    from storage.conversations import ConversationStore
+
+    with db.begin() as connection:
+        store = ConversationStore(connection)
+        store.claim_update("telegram", "old", now=clock() - 20 * DAY)
+        store.claim_update("telegram", "new", now=clock() - DAY)
+    services.images.mkdir(parents=True)
+    old, new = services.images / ("o" * 24 + ".png"), services.images / ("n" * 24 + ".png")
+    for path in (old, new):
+        path.write_bytes(b"\x89PNG")
+    stamp = (clock() - 9 * 7 * DAY).timestamp()
+    os.utime(old, (stamp, stamp))
+    os.utime(new, (clock().timestamp(), clock().timestamp()))
+    done = services.jobs.run("prune", slot=clock())
+    assert done == "forgot 1 update ids, 0 job runs, 1 pictures"
+    assert not old.exists() and new.exists()
+    with db.connect() as connection:
+        store = ConversationStore(connection)
+        assert not store.seen("telegram", "old") and store.seen("telegram", "new")

@@ -31,6 +31,9 @@ from storage.conversations import ConversationStore
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# Ranking pictures are kept this long (a group may scroll back a few weeks), then deleted.
+PICTURES_KEPT = dt.timedelta(weeks=8)
+
 
 def _daily(at: str, zone: zoneinfo.ZoneInfo) -> CronTrigger:
     moment = time_of(at)
@@ -70,7 +73,8 @@ def build_jobs(
         with db.write() as connection:
             removed = ConversationStore(connection).forget_processed(before)
             old_runs = runs.forget(connection, before)
-        return f"forgot {removed} processed update ids and {old_runs} job runs"
+        pictures = rankings.prune_pictures(before=clock() - PICTURES_KEPT)
+        return f"forgot {removed} update ids, {old_runs} job runs, {pictures} pictures"
 
     hours = dt.timedelta(hours=1)
     return [
@@ -113,7 +117,7 @@ def build_jobs(
             _daily(settings.jobs.prune_at, zone),
             24 * hours,
             prune,
-            "dọn dữ liệu cũ / forget old processed-update ids and job runs",
+            "dọn dữ liệu cũ / forget old update ids, job runs and ranking pictures",
         ),
     ]
 

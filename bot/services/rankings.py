@@ -214,12 +214,14 @@ class Rankings:
 
     def broadcast(self, week: Week, *, now: dt.datetime) -> int:
         """Queue the week's ranking for every registered group that has not had it yet (with
-        its picture); how many rows were queued. The snapshot is made first if missing."""
+        its picture); how many rows were queued. The snapshot is made first if missing.
+
+        The pictures are drawn between a read and a short write: a broadcast to thousands of
+        groups never holds the database's write lock while it draws."""
         self.snapshot(week, now=now)
         campaign = f"ranking:{week.name}"
-        with self._db.write() as connection:
-            outbox = OutboxStore(connection)
-            done = outbox.keys_starting(f"{campaign}:")
+        with self._db.read() as connection:
+            done = OutboxStore(connection).keys_starting(f"{campaign}:")
             groups = [
                 (channel, chat_id, unit_id)
                 for channel, chat_id, unit_id in store.registered_groups(connection)
@@ -231,21 +233,27 @@ class Rankings:
             previous = store.standings(connection, self.calendar.before(week).name)
             boards = _Boards(connection, week, current, previous, self._top)
             board_of = {unit_id: boards.of(unit_id) for _, _, unit_id in groups}
-            drawn = {board.unit_id: board.chart for board in board_of.values()}
-            pngs = chart.render_all(list(drawn.values()))
-            pictures = {
-                unit_id: str(self._save(png)) for unit_id, png in zip(drawn, pngs, strict=True)
-            }
-            queued: list[Queued] = []
-            for channel, chat_id, unit_id in groups:
-                board = board_of[unit_id]
-                reply = Reply(board.text, photo=pictures[board.unit_id])
-                payload = payload_of([reply]) | {
-                    "fallback": {"unit_id": unit_id, "campaign": campaign}
-                }
-                key = f"{campaign}:{chat_id}"
-                queued.append(Queued(channel, chat_id, payload, OutboxKind.BROADCAST, None, key))
-            return outbox.add_many(queued, now=now)
+        drawn = {board.unit_id: board.chart for board in board_of.values()}
+        pngs = chart.render_all(list(drawn.values()))
+        pictures = {unit_id: str(self._save(png)) for unit_id, png in zip(drawn, pngs, strict=True)}
+        queued: list[Queued] = []
+        for channel, chat_id, unit_id in groups:
+            board = board_of[unit_id]
+            reply = Reply(board.text, photo=pictures[board.unit_id])
+            payload = payload_of([reply]) | {"fallback": {"unit_id": unit_id, "campaign": campaign}}
+            key = f"{campaign}:{chat_id}"
+            queued.append(Queued(channel, chat_id, payload, OutboxKind.BROADCAST, None, key))
+        with self._db.write() as connection:  # rows another run wrote meanwhile are skipped
+            return OutboxStore(connection).add_many(queued, now=now)
+
+    def prune_pictures(self, *, before: dt.datetime) -> int:
+        """Delete pictures made before `before` (their posts are long delivered)."""
+        removed = 0
+        for path in self.images.glob("*.png") if self.images.is_dir() else ():
+            if dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) < before:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def _save(self, png: bytes) -> Path:
         """Write a picture under a name nobody can guess (Zalo fetches it by URL)."""
