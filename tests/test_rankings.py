@@ -20,6 +20,7 @@ from bot.runtime import Services
 from bot.services import chart
 from bot.services.dispatch import Dispatcher
 from bot.services.rankings import Board
+from dialogs.events import Reply
 from storage import units as tree
 from storage.models import OutboxMessage, OutboxStatus, Unit
 from tests.utils.bots import on_telegram, on_zalo
@@ -270,3 +271,33 @@ def test_many_pictures_are_drawn_in_worker_processes_the_same() -> None:
     assert len(drawn) == len(charts)
     assert drawn[3] == chart.render(charts[3].title, charts[3].subtitle, charts[3].bars)
     assert len(set(drawn)) == len(charts)
+
+
+async def test_a_ranking_too_long_for_a_caption_follows_its_picture(
+    db: Engine, services: Services, tmp_path: Path
+) -> None:
+    picture = tmp_path / ("p" * 24 + ".png")
+    picture.write_bytes(chart.render("t", "s", [chart.Bar(1, "Đơn vị", 3, 5, "=")]))
+    long_text = "🏆 Xếp hạng sáng kiến tuần 49/2026\n" + "\n".join(
+        f"{n}. Công đoàn cơ sở Công ty TNHH Điện tử số {n}: {n} hợp lệ" for n in range(1, 30)
+    )
+    assert len(long_text) > 1024
+    async with on_telegram(services.dispatcher) as (telegram, channel):
+        await channel.send("-1001", Reply(long_text, photo=str(picture)))
+        await channel.send("-1002", Reply("🏆 ngắn", photo=str(tmp_path / "gone.png")))
+    photo, text = telegram.sent["-1001"]
+    assert photo["data"].startswith(b"\x89PNG") and not photo["text"]
+    assert text["text"] == long_text
+    [alone] = telegram.sent["-1002"]  # the picture was deleted: the text still goes
+    assert alone["text"] == "🏆 ngắn" and "photo" not in alone
+
+
+async def test_zalo_without_a_public_address_gets_the_ranking_as_text(
+    db: Engine, services: Services
+) -> None:
+    group(db, "zalo", "grp-1", "HN-KCN", at=W47)
+    services.jobs.run("rankings")
+    async with on_zalo(services.dispatcher) as (zalo, sender):  # no images_url
+        await services.dispatcher.flush(sender)
+    [text] = zalo.texts("grp-1")
+    assert text.startswith("🏆 Xếp hạng sáng kiến tuần 49/2026") and zalo.photos["grp-1"] == []

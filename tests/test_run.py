@@ -206,3 +206,71 @@ def test_a_broadcast_killed_in_the_middle_resumes_and_sends_each_group_one_ranki
         assert message["data"].startswith(b"\x89PNG")
     assert telegram.rate_limited == 0
     assert b"Traceback" not in stderr
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_processes_on_postgresql_post_each_ranking_once_and_one_takes_over(
+    fakes: tuple[FakeTelegram, FakeZalo], tmp_path: Path, db_url: str
+) -> None:
+    import datetime as dt
+    import zoneinfo
+
+    from sqlalchemy import text
+
+    from storage.db import create_db_engine
+    from tests.utils.programme import group
+
+    telegram, _ = fakes
+    just_past = dt.datetime.now(zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")) - dt.timedelta(minutes=1)
+    schedule = {
+        "SANGKIEN_DATABASE_URL": db_url,
+        "SANGKIEN_RANKINGS__DAY": just_past.strftime("%a").lower(),
+        "SANGKIEN_RANKINGS__TIME": just_past.strftime("%H:%M"),
+        "SANGKIEN_JOBS__LEADER_CHECK_SECONDS": "0.5",
+        "SANGKIEN_LOG_LEVEL": "INFO",
+    }
+    engine = create_db_engine(db_url)
+    groups = [f"-200{n:03d}" for n in range(40)]
+    for chat_id in groups:
+        group(engine, "telegram", chat_id, "HN-KCN", at=dt.datetime.now(dt.UTC))
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    processes = []
+    for n, log in enumerate(logs):
+        env = _run_env(tmp_path / str(n), telegram, **schedule)
+        (tmp_path / str(n)).mkdir()
+        with log.open("wb") as sink:
+            processes.append(
+                subprocess.Popen(["sangkien", "run"], env=env, cwd=tmp_path, stderr=sink)
+            )
+    try:
+        deadline = time.monotonic() + 60
+        while sum(len(telegram.sent[chat_id]) for chat_id in groups) < len(groups):
+            assert time.monotonic() < deadline, "the ranking did not go out"
+            time.sleep(0.1)
+        time.sleep(1.5)
+        assert all(len(telegram.sent[chat_id]) == 1 for chat_id in groups)
+        leading = [
+            n for n, log in enumerate(logs) if b"now runs the scheduled jobs" in log.read_bytes()
+        ]
+        assert len(leading) == 1
+        with engine.connect() as connection:
+            runs = connection.execute(
+                text("SELECT status FROM job_run WHERE name = 'rankings'")
+            ).all()
+        assert [row.status for row in runs] == ["done"]
+        processes[leading[0]].kill()  # the leader dies; the other takes over at once
+        standby = logs[1 - leading[0]]
+        deadline = time.monotonic() + 30
+        while took not in standby.read_bytes():
+            assert time.monotonic() < deadline, "nobody took over"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert all(len(telegram.sent[chat_id]) == 1 for chat_id in groups)  # nothing re-sent
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(60)
+        engine.dispose()
+    assert b"Traceback" not in standby.read_bytes()
