@@ -249,9 +249,8 @@ def test_two_processes_on_postgresql_post_each_ranking_once_and_one_takes_over(
             time.sleep(0.1)
         time.sleep(1.5)
         assert all(len(telegram.sent[chat_id]) == 1 for chat_id in groups)
-        leading = [
-            n for n, log in enumerate(logs) if b"now runs the scheduled jobs" in log.read_bytes()
-        ]
+        took = b"now runs the scheduled jobs"
+        leading = [n for n, log in enumerate(logs) if took in log.read_bytes()]
         assert len(leading) == 1
         with engine.connect() as connection:
             runs = connection.execute(
