@@ -99,6 +99,26 @@ def handle(
     return outcome
 
 
+def say_and_ask_again(
+    state: State,
+    note: str,
+    *,
+    flow: Flow,
+    now: dt.datetime,
+    directory: Directory,
+    config: DialogConfig | None = None,
+) -> Outcome:
+    """Say `note` (the answer to a message that was not for the dialog, such as "dừng" to a
+    reminder) and ask again what is waiting, so the person sees where they are."""
+    ctx = Ctx(state.working_copy(), now, directory, config or DialogConfig())
+    outcome = Outcome(ctx.state)
+    turn = _Turn(flow, ctx, outcome)
+    turn.say(note)
+    turn.ask_again()
+    ctx.state.last_activity = now
+    return outcome
+
+
 def interrupt(
     state: State,
     confirmation: Confirmation,

@@ -447,4 +447,4 @@ WORKER_NUDGE = (
 WORKER_NUDGE_UNTITLED = (
     "⏰ Sáng kiến của anh/chị còn dở. Nhắn bất kỳ để làm tiếp.\nKhông muốn nhắc nữa thì gõ «dừng»."
 )
-REMINDERS_OFF = "🔕 Được rồi, tôi sẽ không nhắc nữa. Nháp vẫn giữ, nhắn lúc nào cũng được."
+REMINDERS_OFF = "🔕 Được rồi, tôi sẽ không nhắc nữa. Nháp vẫn giữ."

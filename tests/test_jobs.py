@@ -193,6 +193,9 @@ def test_dung_is_an_answer_when_no_reminder_came(services: Services, clock: Fake
     assert all(reply.text != msg.REMINDERS_OFF for reply in replies)
     replies = lan.send("Đừng nhắc nữa ạ")  # the words themselves work any time
     assert replies[0].text == msg.REMINDERS_OFF
+    assert replies[1].text.startswith("💡 Anh/chị đã thay đổi gì?")  # where she was, again
+    lan.send("Gắn thêm thanh dẫn vải")  # and her next answer lands on it
+    assert lan.replies[0].text.startswith("🎯 Thay đổi đó được lợi gì nhất?")
 
 
 def test_officers_hear_once_a_day_only_when_something_waits(

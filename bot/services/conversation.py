@@ -33,7 +33,7 @@ from bot.services.voice import Recording
 from dialogs import engine
 from dialogs import messages as msg
 from dialogs.answers import stops_reminders
-from dialogs.events import Inbound, Reply, TextIn, VoiceIn
+from dialogs.events import Inbound, TextIn, VoiceIn
 from dialogs.flow import DialogConfig
 from dialogs.flows.submit import SUBMIT
 from dialogs.state import (
@@ -244,18 +244,6 @@ class ConversationService:
                 state = State.model_validate(stored)
                 if unreachable:  # they blocked the bot once; writing again lifts that
                     store.reachable_again(turn.channel, turn.user_id)
-            if found is not None and self._stops_reminders(store, person_id, event, state):
-                reminders.stop_reminders(connection, person_id)
-                replies = [Reply(msg.REMINDERS_OFF)]
-                return queue_replies(
-                    connection,
-                    turn.channel,
-                    turn.chat_id,
-                    replies,
-                    update_key=update_key,
-                    now=now,
-                    lease=self._lease,
-                )
             if recording is not None and isinstance(event, VoiceIn):
                 note_id = store.add_voice_note(_voice_note_row(recording, person_id, now))
                 event = dataclasses.replace(event, note_id=note_id)
@@ -263,15 +251,27 @@ class ConversationService:
             desk = ReviewDesk(
                 connection, person_id, self._levels, now, playback=turn.channel in PLAYS_VOICE
             )
-            outcome = engine.handle(
-                state,
-                event,
-                flow=SUBMIT,
-                now=now,
-                config=self._config,
-                directory=StorageDirectory(store, person_id),
-                desk=desk,
-            )
+            directory = StorageDirectory(store, person_id)
+            if found is not None and self._stops_reminders(store, person_id, event, state):
+                reminders.stop_reminders(connection, person_id)
+                outcome = engine.say_and_ask_again(
+                    state,
+                    msg.REMINDERS_OFF,
+                    flow=SUBMIT,
+                    now=now,
+                    config=self._config,
+                    directory=directory,
+                )
+            else:
+                outcome = engine.handle(
+                    state,
+                    event,
+                    flow=SUBMIT,
+                    now=now,
+                    config=self._config,
+                    directory=directory,
+                    desk=desk,
+                )
             queue_notices(connection, desk.notices, now=now)
             new = outcome.state
             if (new.name, new.unit_code) != (state.name, state.unit_code):
