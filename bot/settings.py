@@ -11,9 +11,16 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -188,6 +195,9 @@ def _clock_time(value: str) -> str:
     return value
 
 
+ClockTime = Annotated[str, AfterValidator(_clock_time)]  # "16:00" or "16:00:30"
+
+
 def time_of(value: str) -> dt.time:
     """ "16:00" or "16:00:30" as a time of day."""
     return dt.time.fromisoformat(value)
@@ -198,30 +208,24 @@ class RankingSettings(BaseModel):
 
     # When each registered group gets its unit's ranking (local time, see jobs.timezone).
     day: Weekday = "fri"
-    time: str = "16:00"
+    time: ClockTime = "16:00"
     # Units shown by name; a group's own unit is added below when it ranks lower.
     top: int = Field(default=10, ge=3, le=30)
-
-    _time = field_validator("time")(classmethod(lambda cls, v: _clock_time(v)))
 
 
 class ReminderSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Officers: one message a day at this time, only when something waits for them.
-    officers_at: str = "08:00"
+    officers_at: ClockTime = "08:00"
     # A draft untouched this many days is stalled: officers hear of it, its author is nudged.
     stalled_days: int = Field(default=3, ge=1, le=90)
     # Workers: at this time of day, at most once every `worker_every_days` days.
-    workers_at: str = "10:00"
+    workers_at: ClockTime = "10:00"
     worker_every_days: int = Field(default=3, ge=1, le=90)
     # Never nudge a worker between these times (local); a run in them sends nothing.
-    quiet_from: str = "21:00"
-    quiet_until: str = "07:00"
-
-    _times = field_validator("officers_at", "workers_at", "quiet_from", "quiet_until")(
-        classmethod(lambda cls, v: _clock_time(v))
-    )
+    quiet_from: ClockTime = "21:00"
+    quiet_until: ClockTime = "07:00"
 
 
 class JobSettings(BaseModel):
@@ -231,12 +235,10 @@ class JobSettings(BaseModel):
     timezone: str = "Asia/Ho_Chi_Minh"
     # Processed-update ids older than this many days are pruned every night at `prune_at`.
     keep_updates_days: int = Field(default=14, ge=1, le=365)
-    prune_at: str = "03:00"
+    prune_at: ClockTime = "03:00"
     # Several `sangkien run` on one PostgreSQL database: how often a standby tries to take
     # over as the one that runs jobs (the longest a dead leader's jobs wait).
     leader_check_seconds: float = Field(default=10, gt=0, le=600)
-
-    _time = field_validator("prune_at")(classmethod(lambda cls, v: _clock_time(v)))
 
     @field_validator("timezone")
     @classmethod

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, select
+from sqlalchemy import Connection, case, delete, func, insert, select
 
 from storage.models import (
     GroupChat,
@@ -127,24 +127,6 @@ def standings(connection: Connection, week: str) -> dict[int, Standing]:
         ).where(_snapshot.c.week == week)
     )
     return {row.unit_id: Standing(*row) for row in rows}
-
-
-def children_standings(connection: Connection, week: str, parent_id: int) -> list[Standing]:
-    """The standings of the units directly under `parent_id` in `week`, best first."""
-    rows = connection.execute(
-        select(
-            _snapshot.c.unit_id,
-            _snapshot.c.parent_id,
-            _snapshot.c.valid,
-            _snapshot.c.entries,
-            _snapshot.c.new_entries,
-            _snapshot.c.target,
-            _snapshot.c.rank,
-        )
-        .where(and_(_snapshot.c.week == week, _snapshot.c.parent_id == parent_id))
-        .order_by(_snapshot.c.rank, _snapshot.c.unit_id)
-    )
-    return [Standing(*row) for row in rows]
 
 
 def registered_groups(connection: Connection) -> list[tuple[str, str, int]]:

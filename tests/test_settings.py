@@ -47,6 +47,11 @@ def test_config_path_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
         ('database_url = "mysql://x/y"\n', "database_url"),
         ('log_level = "LOUD"\n', "log_level"),
         ("colour = 'blue'\n", "colour"),
+        ('[rankings]\nday = "friday"\n', "rankings.day"),
+        ('[rankings]\ntime = "4pm"\n', "rankings.time"),
+        ('[reminders]\nquiet_from = "25:00"\n', "reminders.quiet_from"),
+        ('[jobs]\ntimezone = "Asia/Hanoi_City"\n', "jobs.timezone"),
+        ('[server]\npublic_base_url = "bot.congdoan.vn"\n', "server.public_base_url"),
     ],
 )
 def test_invalid_values_name_the_key(tmp_path: Path, content: str, key: str) -> None:
