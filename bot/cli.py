@@ -645,7 +645,7 @@ def leaderboard_preview(
         except WeekError as error:
             typer.echo(f"sangkien: --week: {error}", err=True)
             raise typer.Exit(2) from None
-        board = services.rankings.preview(unit, chosen, now=system_clock())
+        board = services.rankings.preview(unit, chosen)
         if board is None:
             typer.echo(f"sangkien: no unit {unit!r}; see `sangkien units list`", err=True)
             raise typer.Exit(2)

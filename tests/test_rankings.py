@@ -45,7 +45,7 @@ def _text(services: Services, code: str, moment: dt.datetime) -> str:
 
 
 def _board(services: Services, code: str, moment: dt.datetime) -> Board:
-    board = services.rankings.preview(code, services.rankings.calendar.week_of(moment), now=W49)
+    board = services.rankings.preview(code, services.rankings.calendar.week_of(moment))
     assert board is not None
     return board
 

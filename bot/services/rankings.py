@@ -191,25 +191,25 @@ class Rankings:
             store.save_snapshot(connection, week.name, standings, now=now)
             return True
 
-    def preview(self, code: str, week: Week, *, now: dt.datetime) -> Board | None:
-        """The board a group of unit `code` gets for `week`, computed (not stored) when the
-        week has no snapshot yet. None for an unknown unit."""
+    def _boards(self, connection: Connection, week: Week) -> _Boards:
+        """The week's boards from its stored standings (computed, not stored, when the week
+        was never ranked) and the week before's."""
+        current = store.standings(connection, week.name)
+        if not current:
+            current = {s.unit_id: s for s in compute(connection, week, self.calendar.zone)}
+        previous = store.standings(connection, self.calendar.before(week).name)
+        return _Boards(connection, week, current, previous, self._top)
+
+    def preview(self, code: str, week: Week) -> Board | None:
+        """The board a group of unit `code` gets for `week`; None for an unknown unit."""
         with self._db.read() as connection:
             unit = tree.unit_rows(connection).get(code.strip().upper())
-            if unit is None:
-                return None
-            current = store.standings(connection, week.name)
-            if not current:
-                current = {s.unit_id: s for s in compute(connection, week, self.calendar.zone)}
-            previous = store.standings(connection, self.calendar.before(week).name)
-            return _Boards(connection, week, current, previous, self._top).of(unit.id)
+            return self._boards(connection, week).of(unit.id) if unit is not None else None
 
     def boards(self, week: Week, unit_ids: Iterable[int]) -> Iterator[Board]:
-        """The stored week's boards of these units' groups, built from one read."""
+        """The week's boards of these units' groups, built from one read."""
         with self._db.read() as connection:
-            current = store.standings(connection, week.name)
-            previous = store.standings(connection, self.calendar.before(week).name)
-            boards = _Boards(connection, week, current, previous, self._top)
+            boards = self._boards(connection, week)
         return (boards.of(unit_id) for unit_id in unit_ids)
 
     def broadcast(self, week: Week, *, now: dt.datetime) -> int:
@@ -222,16 +222,14 @@ class Rankings:
         campaign = f"ranking:{week.name}"
         with self._db.read() as connection:
             done = OutboxStore(connection).keys_starting(f"{campaign}:")
+            boards = self._boards(connection, week)
             groups = [
                 (channel, chat_id, unit_id)
                 for channel, chat_id, unit_id in store.registered_groups(connection)
-                if (channel, f"{campaign}:{chat_id}") not in done
+                if (channel, f"{campaign}:{chat_id}") not in done and unit_id in boards.units
             ]
             if not groups:
                 return 0
-            current = store.standings(connection, week.name)
-            previous = store.standings(connection, self.calendar.before(week).name)
-            boards = _Boards(connection, week, current, previous, self._top)
             board_of = {unit_id: boards.of(unit_id) for _, _, unit_id in groups}
         drawn = {board.unit_id: board.chart for board in board_of.values()}
         pngs = chart.render_all(list(drawn.values()))
@@ -274,13 +272,13 @@ class _Boards:
         previous: dict[int, Standing],
         top: int,
     ) -> None:
-        self._units = {u.id: u for u in tree.unit_rows(connection).values()}
+        self.units = {u.id: u for u in tree.unit_rows(connection).values()}
         self._week, self._current, self._previous, self._top = week, current, previous, top
         self._children: dict[int | None, list[Standing]] = collections.defaultdict(list)
         for standing in current.values():
             self._children[standing.parent_id].append(standing)
         for group in self._children.values():
-            group.sort(key=lambda s: (s.rank, self._units[s.unit_id].code))
+            group.sort(key=lambda s: (s.rank, self.units[s.unit_id].code))
 
     def _change(self, standing: Standing) -> str:
         before = self._previous.get(standing.unit_id)
@@ -289,12 +287,12 @@ class _Boards:
         return rank_change(standing.rank, before.rank)
 
     def of(self, unit_id: int) -> Board:
-        unit = self._units[unit_id]
+        unit = self.units[unit_id]
         parent_id = unit_id if self._children.get(unit_id) else unit.parent_id
         ranked = self._children.get(parent_id, []) if parent_id is not None else []
         if not ranked and unit_id in self._current:
             ranked, parent_id = [self._current[unit_id]], unit_id
-        parent = self._units[parent_id] if parent_id is not None else unit
+        parent = self.units[parent_id] if parent_id is not None else unit
         shown = ranked[: self._top]
         bars = [self._bar(s, own=s.unit_id == unit_id) for s in shown]
         lines = [
@@ -320,7 +318,7 @@ class _Boards:
         )
 
     def _line(self, standing: Standing, *, own: bool) -> str:
-        name = self._units[standing.unit_id].name
+        name = self.units[standing.unit_id].name
         share = (
             msg.RANKING_SHARE.format(percent=round(100 * standing.valid / standing.target))
             if standing.target
@@ -338,7 +336,7 @@ class _Boards:
         )
 
     def _bar(self, standing: Standing, *, own: bool) -> chart.Bar:
-        unit = self._units[standing.unit_id]
+        unit = self.units[standing.unit_id]
         return chart.Bar(
             standing.rank, unit.name, standing.valid, standing.target, self._change(standing), own
         )
