@@ -52,10 +52,12 @@ class Reminders:
     def officers(self, *, now: dt.datetime) -> int:
         """Queue each officer's message of the day: entries waiting at their levels and for
         how long, drafts stalled in their units, each unit's pace against its quota. Only to
-        officers with something waiting or stalled. How many were queued."""
+        officers with something waiting or stalled. How many were queued.
+
+        Read first, then one short write: thousands of officers never hold the write lock."""
         day = now.astimezone(self.policy.zone).date()
         queued: list[Queued] = []
-        with self._db.write() as connection:
+        with self._db.read() as connection:
             review = ReviewStore(connection)
             period = tree.current_period(connection, day)
             quotas = tree.quotas_of(connection, period.name) if period else {}
@@ -71,6 +73,7 @@ class Reminders:
                 payload = payload_of([Reply("\n".join([msg.OFFICER_DAY, *lines]))])
                 key = f"officer-day:{day.isoformat()}:{person_id}"
                 queued.append(Queued(channel, chat_id, payload, OutboxKind.NOTICE, None, key))
+        with self._db.write() as connection:
             return OutboxStore(connection).add_many(queued, now=now)
 
     def _officer_lines(
