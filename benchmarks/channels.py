@@ -5,7 +5,7 @@
 Prints one JSON line:
 - ``webhook``: per channel, updates per second handled end to end (webhook app → dispatcher →
   dialog → SQLite → reply sent to the fake server) and p50/p99 latency from delivery to reply.
-  Telegram's pacing is off here: this measures our capacity, not Telegram's limit.
+  Pacing is off here: this measures our capacity, not the messengers' limits.
 - ``broadcast``: one message to each of N Telegram chats through the paced sender, against a
   fake that answers 429 past 30 messages a second: the time, the floor (N / 30 s), their
   ratio, and how many 429s were met. Target: within 10 % of the floor, zero 429s.
@@ -145,7 +145,7 @@ async def zalo_webhook(db_url: str, users: int, concurrency: int) -> dict[str, f
     fake.server.start()
     dispatcher = dispatcher_for(db)
     client = ZaloClient(fake.token, fake.base_url, voice_hosts=("http://127.0.0.1",))
-    channel = ZaloChannel(client, dispatcher)
+    channel = ZaloChannel(client, dispatcher, per_second=1e9)  # capacity, not a pace
     server, task, base = await _serve(create_app(zalo=channel, zalo_secret=SECRET))
     async with httpx.AsyncClient(base_url=base, limits=_LOAD_LIMITS) as http:
 

@@ -135,7 +135,7 @@ class TelegramSettings(ChannelSettings):
 class ZaloSettings(ChannelSettings):
     api_base_url: str = "https://bot-api.zaloplatforms.com"
     # Zalo publishes no flood limit: messages a second, overall, this bot sends at most.
-    per_second: float = Field(default=10, gt=0, le=100)
+    per_second: float = Field(default=30, gt=0, le=1000)
     # Hosts voice notes are fetched from ("https://*.zdn.vn"); nothing else is fetched.
     voice_hosts: list[str] = Field(
         default_factory=lambda: ["https://*.zdn.vn", "https://*.zadn.vn", "https://*.zalo.me"]

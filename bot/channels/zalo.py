@@ -241,7 +241,7 @@ class ZaloChannel:
         inbox: Inbox,
         *,
         images_url: str = "",
-        per_second: float = 10.0,
+        per_second: float = 30.0,
     ) -> None:
         self.client = client
         self._inbox = inbox
