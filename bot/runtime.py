@@ -189,6 +189,7 @@ class Bot:
             self.services.jobs,
             Leadership(engine),
             check_every=settings.jobs.leader_check_seconds,
+            grace=settings.server.shutdown_grace_seconds,
         )
         self._down: dict[str, str] = {}
         self.base_backoff, self.max_backoff = 1.0, 300.0
@@ -268,14 +269,33 @@ class Bot:
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._stop(tasks, channels)
+
+    async def _stop(self, tasks: list[asyncio.Task[None]], channels: list[Sender]) -> None:
+        """Stop taking updates, then within the grace: finish the turns under way and send
+        what the outbox can, without waiting on a messenger that does not answer. What is
+        left stays in the outbox (leased briefly) for the next start."""
+        grace = self.settings.server.shutdown_grace_seconds
+        self.dispatcher.deliverer.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            async with asyncio.timeout(grace):
+                if self.zalo is not None:
+                    await self.zalo.drain()
+                if self.telegram is not None:
+                    await self.telegram.stop()
+                for channel in channels:
+                    await self.dispatcher.flush(channel)
+        except TimeoutError:
+            unsent = self.dispatcher.deliverer.in_flight()
+            await _cancel_the_rest()
+            await asyncio.to_thread(self.dispatcher.deliverer.release, unsent)
+            log.warning("stopped after %.0f s; %d left for the next start", grace, len(unsent))
+        finally:
             if self.zalo is not None:
-                await self.zalo.drain()
                 await self.zalo.client.aclose()
-            if self.telegram is not None:
-                await self.telegram.stop()
             self.services.close()
 
     async def serve(self) -> None:
@@ -293,6 +313,16 @@ class Bot:
             loop.add_signal_handler(stop, server.stop)
         async with self.running():
             await server.serve()
+
+
+async def _cancel_the_rest(wait: float = 1.0) -> None:
+    """Cancel every other task (turns and sends under way once the grace is over)."""
+    current = asyncio.current_task()
+    others = [task for task in asyncio.all_tasks() if task is not current]
+    for task in others:
+        task.cancel()
+    if others:
+        await asyncio.wait(others, timeout=wait)
 
 
 class _WebServer(uvicorn.Server):

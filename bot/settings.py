@@ -173,6 +173,9 @@ class ServerSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    # On SIGTERM: stop taking updates, then this many seconds to finish the turns under way
+    # and send what the outbox can; whatever is left goes out at the next start.
+    shutdown_grace_seconds: float = Field(default=10, ge=0, le=300)
     # The public https address of this server (behind its proxy), from which Zalo fetches
     # ranking pictures (/images/…). Empty: Zalo groups get the ranking as text only.
     public_base_url: str = ""

@@ -199,6 +199,16 @@ class OutboxStore:
             for r in rows
         ]
 
+    def release(self, ids: Iterable[int]) -> None:
+        """Give up the lease on pending rows: any process may deliver them at once."""
+        ids = list(ids)
+        if ids:
+            self._connection.execute(
+                update(_outbox)
+                .where(_outbox.c.id.in_(ids), _outbox.c.status == OutboxStatus.PENDING.value)
+                .values(lease_until=None)
+            )
+
     def mark_sent(self, ids: Iterable[int], *, now: dt.datetime, error: str | None = None) -> None:
         """Record rows as delivered (`error` notes a part the messenger refused)."""
         self._mark(ids, OutboxStatus.SENT, error, now)

@@ -279,3 +279,43 @@ def test_two_processes_on_postgresql_post_each_ranking_once_and_one_takes_over(
             process.wait(60)
         engine.dispose()
     assert b"Traceback" not in standby.read_bytes()
+
+
+def test_shutdown_is_bounded_when_the_messenger_does_not_answer(
+    fakes: tuple[FakeTelegram, FakeZalo], tmp_path: Path
+) -> None:
+    """SIGTERM while a reply is being retried against a failing Telegram: the process stops
+    within its grace, and the reply goes at the next start."""
+    telegram, _ = fakes
+    telegram.faults.add("sendMessage", *["500"] * 200)
+    env = _run_env(tmp_path, telegram, SANGKIEN_SERVER__SHUTDOWN_GRACE_SECONDS="2")
+
+    def failures_left() -> int:
+        return len(telegram.faults._queue["sendMessage"])
+
+    with subprocess.Popen(
+        ["sangkien", "run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE
+    ) as first:
+        TelegramUser(telegram, 51).send("/start HN-DM01")
+        deadline = time.monotonic() + 60
+        while failures_left() == 200:
+            assert time.monotonic() < deadline, "the bot never tried to answer"
+            time.sleep(0.05)
+        time.sleep(0.5)  # inside its retries now
+        stopping = time.monotonic()
+        first.send_signal(signal.SIGTERM)
+        _, stderr = first.communicate(timeout=60)
+        stopped_in = time.monotonic() - stopping
+    assert first.returncode == 0, stderr.decode()
+    assert stopped_in < 2 + 3, f"took {stopped_in:.1f} s to stop"
+    assert b"Traceback" not in stderr
+    assert TelegramUser(telegram, 51).said() == ""
+
+    assert b"1 left for the next start" in stderr  # and released: not held by a lease
+    telegram.faults._queue["sendMessage"].clear()  # Telegram answers again
+    with subprocess.Popen(["sangkien", "run"], env=env, cwd=tmp_path) as second:
+        try:
+            asyncio.run(TelegramUser(telegram, 51).wait_for("tên là gì", seconds=90))
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(60)

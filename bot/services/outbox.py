@@ -149,6 +149,16 @@ class Deliverer:
         self._blocking = blocking
         self.lease = lease
         self._retry_after = retry_after
+        # Tries of one send before the row is left for later (see `stop`).
+        self.attempts = 5
+        self._stopping = False
+        self._in_flight: set[int] = set()  # rows being sent now (their lease is ours)
+
+    def stop(self) -> None:
+        """The process is stopping: one try per send, so that a messenger that does not
+        answer cannot hold the shutdown up, and what fails is left for the next start at
+        once rather than after a pause."""
+        self.attempts, self._stopping = 1, True
 
     async def deliver(self, sender: Sender, deliveries: Sequence[Delivery]) -> None:
         """Send each row's replies in order and mark it sent. A user who blocked the bot is
@@ -157,6 +167,24 @@ class Deliverer:
         go to its unit's officers instead; a messenger that stays down leaves the row (and
         those after it) pending for a later try, resuming after what was sent, until it has
         been tried MAX_ATTEMPTS times."""
+        ids = {delivery.outbox_id for delivery in deliveries}
+        self._in_flight |= ids
+        try:
+            await self._deliver(sender, deliveries)
+        finally:
+            self._in_flight -= ids
+
+    def in_flight(self) -> set[int]:
+        """The rows being sent now."""
+        return set(self._in_flight)
+
+    def release(self, ids: set[int]) -> None:
+        """Stopping with these rows' sends cancelled: let the next process send them at once
+        rather than after their lease."""
+        with self._db.write() as connection:
+            OutboxStore(connection).release(ids)
+
+    async def _deliver(self, sender: Sender, deliveries: Sequence[Delivery]) -> None:
         sent: list[int] = []
         refused: list[str] = []
         for number, delivery in enumerate(deliveries):
@@ -183,16 +211,16 @@ class Deliverer:
             sent.append(delivery.outbox_id)
         await self._blocking(self._settle, sender.name, sent, refused, [], "")
 
-    @staticmethod
     async def _send_parts(
-        sender: Sender, delivery: Delivery, refused: list[str], progress: list[int]
+        self, sender: Sender, delivery: Delivery, refused: list[str], progress: list[int]
     ) -> None:
         """Send the row's parts from where it stopped; `progress` holds the next one."""
         for part in range(delivery.parts_sent, len(delivery.replies)):
             progress[0] = part
             try:
                 reply = delivery.replies[part]
-                await with_retries(functools.partial(sender.send, delivery.chat_id, reply))
+                send = functools.partial(sender.send, delivery.chat_id, reply)
+                await with_retries(send, attempts=self.attempts)
             except BadRequestError as error:
                 if delivery.fallback is not None:
                     raise
@@ -217,6 +245,7 @@ class Deliverer:
             for delivery, parts_sent in later:
                 if delivery.attempts + 1 < MAX_ATTEMPTS:
                     delay = min(MAX_RETRY_DELAY, self._retry_after * 2**delivery.attempts)
+                    delay = dt.timedelta(0) if self._stopping else delay
                     outbox.retry_later(delivery.outbox_id, parts_sent, error, at=now + delay)
             if spent:
                 self._fail(connection, channel, spent, f"gave up: {error}", now)
