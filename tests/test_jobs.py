@@ -253,3 +253,18 @@ def test_the_nightly_prune_forgets_old_update_ids_runs_and_pictures(
     with db.connect() as connection:
         store = ConversationStore(connection)
         assert not store.seen("telegram", "old") and store.seen("telegram", "new")
+
+
+def test_a_job_that_fails_while_catching_up_is_recorded_and_the_others_still_run(
+    db: Engine, services: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services.rankings, "broadcast", broken)
+    ran = services.jobs.catch_up()
+    assert "rankings" not in ran and "officer-notices" in ran
+    last = services.jobs.latest("rankings")
+    assert last is not None and last.status.value == "failed" and "disk full" in (last.detail or "")
+    monkeypatch.undo()
+    assert "rankings" in services.jobs.catch_up()  # a failed slot is taken again

@@ -121,8 +121,11 @@ class Jobs:
             latest = job.latest_slot(now)
             if latest is None or now - latest > job.grace:
                 continue
-            if self.run(job.name, slot=latest) != "already done":
-                ran.append(job.name)
+            try:
+                if self.run(job.name, slot=latest) != "already done":
+                    ran.append(job.name)
+            except Exception:  # recorded as failed; the others still catch up
+                log.exception("job %s failed while catching up", job.name)
         return ran
 
     def latest(self, name: str) -> runs.Run | None:

@@ -171,8 +171,10 @@ class Scheduler:
         was = self._leadership.leading
         leads = await self._in_thread(self._leadership.try_lead)
         if leads and not was:
-            await self._in_thread(self.jobs.catch_up)
-            self._start()
+            try:
+                await self._in_thread(self.jobs.catch_up)
+            finally:  # a failing catch-up must not leave a leader that never schedules
+                self._start()
         elif was and not leads:
             self._stop()
 
