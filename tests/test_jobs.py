@@ -9,17 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert, select
-from sqlmodel import Session, col
+from sqlalchemy import Engine, insert
 
 from bot.jobs.leader import Leadership
 from bot.jobs.scheduler import Scheduler
 from bot.runtime import Services
 from dialogs import messages as msg
 from storage.db import create_db_engine
-from storage.models import JobRun, OutboxMessage
+from storage.models import JobRun
 from tests.utils.chat import FakeClock, FakeUser
-from tests.utils.programme import VN, entries, friday, group, services_for
+from tests.utils.programme import VN, entries, friday, group, outbox_rows, services_for
 
 W49 = friday(4, 12)
 DAY = dt.timedelta(days=1)
@@ -35,12 +34,6 @@ def services(db: Engine, clock: FakeClock, tmp_path: Path) -> Iterator[Services]
     services = services_for(db, clock, tmp_path)
     yield services
     services.close()
-
-
-def _outbox(db: Engine) -> list[OutboxMessage]:
-    with Session(db) as session:
-        statement = select(OutboxMessage).order_by(col(OutboxMessage.id))
-        return [row[0] for row in session.execute(statement)]
 
 
 def test_every_trigger_reads_vietnamese_time(services: Services) -> None:
@@ -86,13 +79,13 @@ def test_a_slot_runs_once_and_a_dead_owners_run_is_taken_over(
             )
         )
     assert services.jobs.run("rankings") == "already done"  # held: its lease is live
-    assert _outbox(db) == []
+    assert outbox_rows(db) == []
     assert "rankings" in services.jobs.catch_up()  # the new leader frees it and runs it
-    assert len(_outbox(db)) == 1
+    assert len(outbox_rows(db)) == 1
     assert "rankings" not in services.jobs.catch_up()
     clock.advance(hours=7)  # past the grace: a Friday missed altogether is not posted Saturday
     assert "rankings" not in services.jobs.catch_up()
-    assert len(_outbox(db)) == 1
+    assert len(outbox_rows(db)) == 1
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -115,12 +108,12 @@ async def test_of_two_processes_on_postgresql_one_runs_the_jobs_and_the_other_ta
                 break
             await asyncio.sleep(0.02)
         for _ in range(500):  # the leader catches up on this Friday's ranking
-            if len(_outbox(db)) == 5:
+            if len(outbox_rows(db)) == 5:
                 break
             await asyncio.sleep(0.02)
         assert [s.leading for s in leaders].count(True) == 1
         leader = 0 if leaders[0].leading else 1
-        assert len(_outbox(db)) == 5
+        assert len(outbox_rows(db)) == 5
         tasks[leader].cancel()  # the leader dies: its lock goes with its connection
         await asyncio.gather(tasks[leader], return_exceptions=True)
         standby = leaders[1 - leader]
@@ -130,7 +123,7 @@ async def test_of_two_processes_on_postgresql_one_runs_the_jobs_and_the_other_ta
             await asyncio.sleep(0.02)
         assert standby.leading
         await asyncio.sleep(0.2)
-        assert len(_outbox(db)) == 5  # and nothing was sent twice
+        assert len(outbox_rows(db)) == 5  # and nothing was sent twice
     finally:
         for task in tasks:
             task.cancel()
@@ -155,7 +148,7 @@ def _start_an_idea(services: Services, user: str) -> FakeUser:
 def _nudges(db: Engine) -> list[str]:
     return [
         reply["text"]
-        for row in _outbox(db)
+        for row in outbox_rows(db)
         if row.kind == "broadcast"
         for reply in row.payload["replies"]
     ]
@@ -219,7 +212,7 @@ def test_officers_hear_once_a_day_only_when_something_waits(
         connection.execute(update(table).values(review_level="grassroots"))
     assert services.reminders.officers(now=clock()) == 1
     assert services.reminders.officers(now=clock()) == 0  # the same day: once
-    [row] = [r for r in _outbox(db) if r.kind == "notice"]
+    [row] = [r for r in outbox_rows(db) if r.kind == "notice"]
     text = row.payload["replies"][0]["text"]
     assert text.splitlines() == [
         "☀️ Việc sáng kiến hôm nay:",

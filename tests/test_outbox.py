@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.channels.base import (
     BadRequestError,
@@ -29,6 +29,7 @@ from storage import units as tree
 from storage.models import Identity, Initiative, OutboxKind, OutboxMessage, OutboxStatus
 from storage.outbox import OutboxStore, Queued
 from tests.utils.chat import FakeClock, dispatcher_for
+from tests.utils.programme import outbox_rows
 
 TURN = Turn("test", "lan", "lan")
 
@@ -63,11 +64,6 @@ def dispatcher(db: Engine, clock: FakeClock) -> Iterator[Dispatcher]:
     dispatcher.close()
 
 
-def _outbox(db: Engine) -> list[OutboxMessage]:
-    with Session(db) as session:
-        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
-
-
 def _texts(rows: list[OutboxMessage]) -> list[str]:
     return [reply["text"] for row in rows for reply in row.payload["replies"]]
 
@@ -87,7 +83,7 @@ async def test_every_reply_is_written_with_its_turn_and_marked_sent(
 ) -> None:
     messenger = Messenger()
     await _onboard(dispatcher, messenger)
-    rows = _outbox(db)
+    rows = outbox_rows(db)
     assert len(rows) == 3  # one row per turn, holding its replies in order
     assert _texts(rows) == messenger.seen
     assert {row.status for row in rows} == {OutboxStatus.SENT.value}
@@ -115,7 +111,7 @@ async def test_a_crash_before_the_send_is_answered_on_redelivery_and_not_applied
     with Session(db) as session:
         idea = session.exec(select(Initiative)).one()
     assert (idea.problem, idea.solution) == ("Máy cắt hay kẹt vải", "Gắn thêm thanh dẫn vải")
-    assert {row.status for row in _outbox(db)} == {OutboxStatus.SENT.value}
+    assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}
 
 
 async def test_a_restarted_process_delivers_what_the_dead_one_left_in_order(
@@ -126,7 +122,7 @@ async def test_a_restarted_process_delivers_what_the_dead_one_left_in_order(
     messenger.failures = [CrashError()]
     await first.dispatch(messenger, Incoming(TURN, parse_text("/start HN-DM01"), "u1"))
     first.close()
-    left = _texts(_outbox(db))
+    left = _texts(outbox_rows(db))
     assert len(left) >= 2 and messenger.seen == []
 
     restarted = dispatcher_for(db, None, clock)
@@ -138,7 +134,7 @@ async def test_a_restarted_process_delivers_what_the_dead_one_left_in_order(
     finally:
         restarted.close()
     assert messenger.seen == left
-    assert {row.status for row in _outbox(db)} == {OutboxStatus.SENT.value}
+    assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}
 
 
 async def test_a_messenger_that_stays_down_leaves_replies_for_later(
@@ -148,14 +144,14 @@ async def test_a_messenger_that_stays_down_leaves_replies_for_later(
     messenger.failures = [None, *[TransientError("502")] * 5]  # the second reply never goes
     await _say(dispatcher, messenger, "/start HN-DM01", "u1")
     assert len(messenger.seen) == 1
-    [row] = _outbox(db)
+    [row] = outbox_rows(db)
     assert row.status == OutboxStatus.PENDING.value and row.parts_sent == 1
     assert row.attempts == 1 and "502" in (row.last_error or "")
     assert await dispatcher.flush(messenger) == 0  # not before the pause
     clock.advance(seconds=31)
     assert await dispatcher.flush(messenger) == 1
     assert messenger.seen == _texts([row])  # resumed after what was shown: nothing twice
-    assert _outbox(db)[0].status == OutboxStatus.SENT.value
+    assert outbox_rows(db)[0].status == OutboxStatus.SENT.value
 
 
 async def test_a_refused_reply_is_recorded_and_the_next_still_sent(
@@ -164,7 +160,7 @@ async def test_a_refused_reply_is_recorded_and_the_next_still_sent(
     messenger = Messenger()
     messenger.failures = [BadRequestError("message is too long")]
     await _say(dispatcher, messenger, "/start HN-DM01", "u1")
-    [row] = _outbox(db)
+    [row] = outbox_rows(db)
     assert row.status == OutboxStatus.SENT.value and "too long" in (row.last_error or "")
     assert messenger.seen == _texts([row])[1:]
 
@@ -176,7 +172,7 @@ async def test_a_user_who_blocked_the_bot_is_not_written_to_again(
     messenger.failures = [ForbiddenError("bot was blocked by the user")]
     await _say(dispatcher, messenger, "/start HN-DM01", "u1")
     assert messenger.seen == []
-    assert {row.status for row in _outbox(db)} == {OutboxStatus.FAILED.value}
+    assert {row.status for row in outbox_rows(db)} == {OutboxStatus.FAILED.value}
     with Session(db) as session:
         assert session.exec(select(Identity)).one().unreachable
     assert await dispatcher.flush(messenger) == 0
@@ -225,7 +221,7 @@ async def test_a_reply_to_a_worker_goes_before_a_broadcast_already_waiting(
 async def test_a_campaign_queued_twice_is_written_once(db: Engine, clock: FakeClock) -> None:
     _queue(db, _broadcast("-1", "bảng"), _broadcast("-2", "bảng"), clock=clock)
     _queue(db, _broadcast("-1", "bảng"), _broadcast("-3", "bảng"), clock=clock)
-    assert sorted(row.chat_id for row in _outbox(db)) == ["-1", "-2", "-3"]
+    assert sorted(row.chat_id for row in outbox_rows(db)) == ["-1", "-2", "-3"]
 
 
 async def test_a_post_the_messenger_keeps_failing_is_given_up_recorded_and_sent_to_officers(
@@ -247,7 +243,7 @@ async def test_a_post_the_messenger_keeps_failing_is_given_up_recorded_and_sent_
     delays = []
     for _ in range(outbox.MAX_ATTEMPTS):
         assert await dispatcher.flush(messenger) == 1
-        [row] = [r for r in _outbox(db) if r.chat_id == "-9"]
+        [row] = [r for r in outbox_rows(db) if r.chat_id == "-9"]
         if row.lease_until is not None:
             delays.append(row.lease_until - clock())
         clock.advance(hours=2)

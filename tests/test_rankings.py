@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops
 from sqlalchemy import Engine, insert
-from sqlmodel import Session, col, select
 
 from bot.channels.webhooks import create_app
 from bot.runtime import Services
@@ -22,10 +21,10 @@ from bot.services.dispatch import Dispatcher
 from bot.services.rankings import Board
 from dialogs.events import Reply
 from storage import units as tree
-from storage.models import OutboxMessage, OutboxStatus, Unit
+from storage.models import OutboxStatus, Unit
 from tests.utils.bots import on_telegram, on_zalo
 from tests.utils.chat import FakeClock
-from tests.utils.programme import entries, friday, group, services_for
+from tests.utils.programme import entries, friday, group, outbox_rows, services_for
 
 W47, W48, W49 = friday(20), friday(27), friday(4, 12)
 DAY = dt.timedelta(days=1)
@@ -138,11 +137,6 @@ def test_a_group_sees_its_own_place_below_the_top(db: Engine, services: Services
     assert len(text.bars) == 4 and text.bars[-1].own
 
 
-def _outbox(db: Engine) -> list[OutboxMessage]:
-    with Session(db) as session:
-        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
-
-
 async def test_every_group_gets_one_ranking_with_its_picture_on_both_messengers(
     db: Engine, services: Services, tmp_path: Path
 ) -> None:
@@ -190,7 +184,7 @@ async def test_every_group_gets_one_ranking_with_its_picture_on_both_messengers(
             assert served.status_code == 200 and served.content.startswith(b"\x89PNG")
             assert (await web.get("/images/..%2Fsangkien.db")).status_code == 404
             assert (await web.get("/images/nope.png")).status_code == 404
-    assert {row.status for row in _outbox(db)} == {OutboxStatus.SENT.value}
+    assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}
 
 
 @pytest.mark.parametrize("channel", ["telegram", "zalo"])
@@ -216,7 +210,7 @@ async def test_a_group_that_refuses_the_post_has_it_go_to_its_officers(
     for officer in ("501", "502"):
         [text] = texts[officer]
         assert text.startswith("🏆 Xếp hạng sáng kiến tuần 49/2026")
-    statuses = sorted(row.status for row in _outbox(db))
+    statuses = sorted(row.status for row in outbox_rows(db))
     assert statuses == [OutboxStatus.FAILED.value] + [OutboxStatus.SENT.value] * 2
 
 

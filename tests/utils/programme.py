@@ -7,12 +7,13 @@ import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import Engine, insert
+from sqlmodel import Session, col, select
 
 from bot.runtime import Services
 from bot.settings import Settings
 from storage import units as tree
 from storage.groups import GroupStore
-from storage.models import Conversation, Identity, Initiative, Person
+from storage.models import Conversation, Identity, Initiative, OutboxMessage, Person
 from tests.utils.chat import FakeClock
 
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -97,3 +98,9 @@ def group(db: Engine, channel: str, chat_id: str, code: str, *, at: dt.datetime)
     registrar, unit = person(db, "Cán bộ", at=at), unit_id(db, code)
     with db.begin() as connection:
         GroupStore(connection).bind(channel, chat_id, unit, registrar, now=at)
+
+
+def outbox_rows(db: Engine) -> list[OutboxMessage]:
+    """Every outbox row, oldest first."""
+    with Session(db) as session:
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
