@@ -53,13 +53,6 @@ def stalled_drafts(connection: Connection, scope: Scope, *, before: dt.datetime)
     return int(connection.execute(query).scalar_one())
 
 
-def valid_count(connection: Connection, scope: Scope) -> int:
-    query = select(func.count()).where(
-        in_scope(scope.level, scope.unit_id), _initiative.c.status == InitiativeStatus.VALID.value
-    )
-    return int(connection.execute(query).scalar_one())
-
-
 def to_nudge(
     connection: Connection, *, stalled_before: dt.datetime, reminded_before: dt.datetime
 ) -> list[Stalled]:
@@ -106,12 +99,12 @@ def reminded(connection: Connection, person_ids: list[int], *, now: dt.datetime)
         )
 
 
-def reminder_state(connection: Connection, person_id: int) -> tuple[dt.datetime | None, bool]:
-    """When the person was last reminded, and whether they turned reminders off."""
-    row = connection.execute(
-        select(_person.c.reminded_at, _person.c.reminders_off).where(_person.c.id == person_id)
-    ).first()
-    return (row.reminded_at, bool(row.reminders_off)) if row else (None, False)
+def reminded_at(connection: Connection, person_id: int) -> dt.datetime | None:
+    """When the person was last reminded of a stalled draft (None: never)."""
+    value: dt.datetime | None = connection.execute(
+        select(_person.c.reminded_at).where(_person.c.id == person_id)
+    ).scalar()
+    return value
 
 
 def stop_reminders(connection: Connection, person_id: int) -> None:

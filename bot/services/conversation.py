@@ -325,7 +325,7 @@ class ConversationService:
         person was reminded since their last message), the phrase any time."""
         if not isinstance(event, TextIn) or not stops_reminders(event.text, just_reminded=True):
             return False
-        reminded_at, _ = reminders.reminder_state(store.connection, person_id)
+        reminded_at = reminders.reminded_at(store.connection, person_id)
         last = state.last_activity
         just = reminded_at is not None and (last is None or reminded_at > last)
         return stops_reminders(event.text, just_reminded=just)

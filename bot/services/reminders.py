@@ -22,7 +22,7 @@ from dialogs import messages as msg
 from dialogs.events import Reply
 from storage import reminders as store
 from storage import units as tree
-from storage.models import OutboxKind, Period
+from storage.models import InitiativeStatus, OutboxKind, Period
 from storage.outbox import OutboxStore, Queued
 from storage.review import ReviewStore, Scope
 
@@ -121,7 +121,8 @@ class Reminders:
     ) -> str:
         if not target or period is None:
             return ""
-        valid = store.valid_count(connection, scope)
+        counts = tree.status_counts(connection, scope.level, scope.unit_id)
+        valid = counts.get(InitiativeStatus.VALID.value, 0)
         return msg.OFFICER_PACE.format(
             unit=scope.name,
             valid=valid,
