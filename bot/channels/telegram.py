@@ -115,6 +115,12 @@ _AUDIO_EXTENSIONS = {
 }
 
 
+def _poll_failed(error: TelegramError) -> None:
+    """A failed getUpdates, which python-telegram-bot retries with a backoff of its own: one
+    line, not its traceback at ERROR (a messenger's hiccup is no bug of ours)."""
+    log.warning("telegram poll failed (%s: %s); retrying", type(error).__name__, error)
+
+
 class TelegramChannel:
     name = CHANNEL
 
@@ -242,7 +248,12 @@ class TelegramChannel:
             if query.message is None or query.data is None:
                 return None
             turn = Turn(CHANNEL, str(query.message.chat.id), str(query.from_user.id))
-            return Incoming(turn, ChoiceIn(query.data), key, acknowledge=query.answer)
+            answer = query.answer
+
+            async def acknowledge() -> bool:
+                return await mapped(answer())
+
+            return Incoming(turn, ChoiceIn(query.data), key, acknowledge=acknowledge)
         message = update.edited_message or update.message
         if message is None or message.from_user is None or message.from_user.is_bot:
             return None
@@ -283,7 +294,10 @@ class TelegramChannel:
         if self.app.updater is not None and not self.app.updater.running:
             await mapped(self.app.bot.delete_webhook())
             await self.app.updater.start_polling(
-                timeout=poll_timeout, allowed_updates=Update.ALL_TYPES, poll_interval=0.0
+                timeout=poll_timeout,
+                allowed_updates=Update.ALL_TYPES,
+                poll_interval=0.0,
+                error_callback=_poll_failed,
             )
 
     async def stop(self) -> None:

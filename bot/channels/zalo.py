@@ -288,8 +288,10 @@ class ZaloChannel:
                 failures = 0
                 self.problem = None
             except ChannelError as error:
-                failures += 1
-                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                failures += 1  # 0.25 s, 0.5 s, 1 s … 30 s; a 429 waits as long as it says
+                delay = min(30.0, 0.25 * 2 ** min(failures - 1, 7))
+                if isinstance(error, RateLimitedError):
+                    delay = max(delay, min(error.retry_after, 30.0))
                 log.warning("zalo poll failed (%s); retrying in %.1fs", error, delay)
                 if failures >= 3:
                     self.problem = f"getUpdates failing: {error}"[:200]

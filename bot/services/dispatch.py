@@ -18,12 +18,15 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import OperationalError
+
 from bot.channels.base import (
     BlockedIn,
     GroupCommandIn,
     Incoming,
     Sender,
     VoiceNoteIn,
+    with_retries,
 )
 from bot.clock import Clock, system_clock
 from bot.services.conversation import ConversationService
@@ -83,20 +86,27 @@ class Dispatcher:
         turn = incoming.turn
         try:
             async with self._chat_lock(turn.channel, turn.chat_id):
-                if incoming.acknowledge is not None:
-                    await _quietly(incoming.acknowledge())
+                # A button press is acknowledged while the turn runs, not before it.
+                acknowledging = (
+                    asyncio.create_task(_acknowledge(incoming.acknowledge))
+                    if incoming.acknowledge is not None
+                    else None
+                )
                 try:
                     deliveries = await self._turn(sender, incoming)
-                except Exception:
+                except Exception as error:
                     # Nothing was saved (the transaction rolled back): say so, so the worker
                     # sends it again rather than waiting for an answer that never comes.
-                    log.exception("%s update %s failed", turn.channel, incoming.update_key)
+                    _failed(f"{turn.channel} update {incoming.update_key}", error)
                     if not isinstance(incoming.content, BlockedIn | GroupCommandIn):
                         await _quietly(sender.send(turn.chat_id, Reply(msg.TRY_AGAIN)))
                     return
+                finally:
+                    if acknowledging is not None:
+                        await acknowledging
                 await self.deliverer.deliver(sender, deliveries)
-        except Exception:
-            log.exception("%s update %s: delivery failed", turn.channel, incoming.update_key)
+        except Exception as error:
+            _failed(f"{turn.channel} update {incoming.update_key}: delivery", error)
 
     async def _turn(self, sender: Sender, incoming: Incoming) -> list[Delivery]:
         """The turn's transaction; the clock is read once and that instant used throughout."""
@@ -169,9 +179,24 @@ class Dispatcher:
             try:
                 while await self.flush(sender) > 0:
                     pass
-            except Exception:
-                log.exception("%s outbox flush failed", sender.name)
+            except Exception as error:
+                _failed(f"{sender.name} outbox flush", error)
             await asyncio.sleep(every)
+
+
+def _failed(what: str, error: Exception) -> None:
+    """Log a failed turn: one line when the database is down or restarting (no bug, and a
+    traceback per message would bury the log), the traceback otherwise."""
+    if isinstance(error, OperationalError):
+        log.warning("%s failed: the database is unreachable (%s)", what, type(error.orig).__name__)
+    else:
+        log.error("%s failed", what, exc_info=error)
+
+
+async def _acknowledge(acknowledge: Callable[[], Awaitable[object]]) -> None:
+    """Answer a button press (the spinner on the worker's button stops): retried briefly, as
+    the messenger accepts the answer only for a short while; never raised."""
+    await _quietly(with_retries(acknowledge, attempts=3, base_delay=0.2, max_delay=2.0))
 
 
 async def _quietly(action: Awaitable[object]) -> None:

@@ -6,11 +6,12 @@ import asyncio
 import collections
 import contextlib
 import json
+import random
 import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, TypeVar
 
 import httpx
@@ -95,22 +96,42 @@ def too_many_requests() -> Response:
 
 
 class Faults:
-    """Failures to inject, per Bot API method, consumed in order: "500", "429", "drop",
-    "timeout" (answers after `delay` seconds)."""
+    """Failures to inject, per Bot API method: "500", "429", "drop" (the connection breaks
+    mid-answer), "timeout" (answers 504 after `delay` seconds). Either queued, consumed in
+    order, or drawn at random for a fraction of the calls (a seeded generator). Every fault
+    strikes before the method runs: a failed send was not delivered."""
+
+    KINDS = ("500", "429", "drop", "timeout")
 
     def __init__(self) -> None:
         self._queue: dict[str, list[str]] = defaultdict(list)
         self._lock = threading.Lock()
         self.delay = 2.0
+        self._fraction = 0.0
+        self._methods: frozenset[str] = frozenset()
+        self._random = random.Random(0)
+        self.injected: collections.Counter[str] = collections.Counter()
 
     def add(self, method: str, *faults: str) -> None:
         with self._lock:
             self._queue[method].extend(faults)
 
+    def at_random(self, fraction: float, methods: Iterable[str], *, seed: int) -> None:
+        """From now on, fail `fraction` of the calls to `methods`, each fault one of KINDS."""
+        with self._lock:
+            self._fraction, self._methods = fraction, frozenset(methods)
+            self._random = random.Random(seed)
+
     def take(self, method: str) -> str | None:
         with self._lock:
             queue = self._queue.get(method)
-            return queue.pop(0) if queue else None
+            if queue:
+                return queue.pop(0)
+            if method in self._methods and self._random.random() < self._fraction:
+                fault = self._random.choice(self.KINDS)
+                self.injected[fault] += 1
+                return fault
+            return None
 
     async def response(self, fault: str) -> Response | None:
         """The faulty answer, or None for a drop (the caller then breaks the connection)."""

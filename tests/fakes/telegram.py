@@ -81,7 +81,7 @@ class FakeTelegram:
         self.rate_limited = 0
         self.flood_control = True
         self.sent_at: list[float] = []
-        self._ids = itertools.count(1)
+        self.update_ids = itertools.count(1)  # unique for the bot, as Telegram numbers them
         self._message_ids = itertools.count(100)
         self._recent: deque[float] = deque()
         self._group_recent: dict[str, deque[float]] = defaultdict(deque)
@@ -99,7 +99,7 @@ class FakeTelegram:
 
     def push(self, update_fields: dict[str, Any]) -> dict[str, Any]:
         """Deliver an update: to the webhook if one is set, else queue it for getUpdates."""
-        update = {"update_id": next(self._ids), **update_fields}
+        update = {"update_id": next(self.update_ids), **update_fields}
         self.deliver(update)
         return update
 
@@ -352,6 +352,9 @@ class TelegramUser:
     async def wait_for(self, fragment: str, seconds: float = 30) -> str:
         """Wait until the bot has sent a message containing `fragment`; return all it sent."""
         return await wait_for_text(lambda: self.fake.texts(self.id), fragment, seconds)
+
+    def __repr__(self) -> str:
+        return f"TelegramUser({self.id})"
 
     def said(self) -> str:
         return "\n".join(self.fake.texts(self.id))

@@ -152,5 +152,8 @@ class ZaloUser:
         """Wait until the bot has sent a message containing `fragment`; return all it sent."""
         return await wait_for_text(lambda: self.fake.texts(self.id), fragment, seconds)
 
+    def __repr__(self) -> str:
+        return f"ZaloUser({self.id})"
+
     def said(self) -> str:
         return "\n".join(self.fake.texts(self.id))
