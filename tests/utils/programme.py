@@ -34,11 +34,10 @@ def unit_id(db: Engine, code: str) -> int:
         return tree.unit_rows(connection)[code].id
 
 
-def person(db: Engine, name: str, *, at: dt.datetime) -> int:
+def person(db: Engine, name: str, *, at: dt.datetime, phone: str | None = None) -> int:
+    values = {"name": name, "phone": phone, "created_at": at, "updated_at": at}
     with db.begin() as connection:
-        row = connection.execute(
-            insert(Person.__table__).values(name=name, created_at=at, updated_at=at)  # type: ignore[attr-defined]
-        )
+        row = connection.execute(insert(Person.__table__).values(values))  # type: ignore[attr-defined]
         return int(row.inserted_primary_key[0])  # type: ignore[index]
 
 
