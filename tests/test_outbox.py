@@ -259,3 +259,50 @@ async def test_a_post_the_messenger_keeps_failing_is_given_up_recorded_and_sent_
 def _unit_id(db: Engine, code: str) -> int:
     with db.connect() as connection:
         return tree.unit_rows(connection)[code].id
+
+
+async def test_a_dead_process_s_replies_go_before_a_worker_would_type_again(
+    db: Engine, clock: FakeClock
+) -> None:
+    """A worker who hears nothing for a minute types the answer again, and it would land on
+    the next question: what a dead process left goes well within that."""
+    messenger = Messenger()
+    first = dispatcher_for(db, None, clock)
+    messenger.failures = [CrashError()]
+    await first.dispatch(messenger, Incoming(TURN, parse_text("/start HN-DM01"), "u1"))
+    first.close()
+    restarted = dispatcher_for(db, None, clock)
+    try:
+        clock.advance(seconds=30)  # the worker is still waiting, not typing again yet
+        assert await restarted.flush(messenger) == 1
+    finally:
+        restarted.close()
+
+
+async def test_a_send_slower_than_its_lease_is_not_sent_again_by_the_same_process(
+    db: Engine, clock: FakeClock
+) -> None:
+    import asyncio
+
+    sending, release = asyncio.Event(), asyncio.Event()
+
+    class Slow(Messenger):
+        async def send(self, chat_id: str, reply: Reply) -> None:
+            sending.set()
+            await release.wait()  # Telegram takes its time; the lease runs out meanwhile
+            await super().send(chat_id, reply)
+
+    messenger = Slow()
+    dispatcher = dispatcher_for(db, None, clock)
+    try:
+        turn = asyncio.create_task(
+            dispatcher.dispatch(messenger, Incoming(TURN, parse_text("/start HN-DM01"), "u1"))
+        )
+        await asyncio.wait_for(sending.wait(), 10)
+        clock.advance(seconds=120)
+        assert await asyncio.wait_for(dispatcher.flush(messenger), 5) == 0  # still ours
+        release.set()
+        await turn
+        assert len(messenger.seen) == len(set(messenger.seen)) >= 2
+    finally:
+        dispatcher.close()

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.channels.base import PLAYS_VOICE, Turn
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
-from bot.services.outbox import Delivery, deliveries_of, queue_replies
+from bot.services.outbox import REPLY_LEASE, Delivery, deliveries_of, queue_replies
 from bot.services.review import (
     Notice,
     ReviewDesk,
@@ -165,7 +165,7 @@ class ConversationService:
         config: DialogConfig | None = None,
         clock: Clock = system_clock,
         *,
-        lease: dt.timedelta = dt.timedelta(seconds=60),
+        lease: dt.timedelta = REPLY_LEASE,
         review_levels: Sequence[UnitLevel] = (UnitLevel.GRASSROOTS,),
     ) -> None:
         self.db = db

@@ -14,7 +14,7 @@ import logging
 from bot.channels.base import Turn
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
-from bot.services.outbox import Delivery, queue_replies
+from bot.services.outbox import REPLY_LEASE, Delivery, queue_replies
 from dialogs import messages as msg
 from dialogs.events import Reply
 from storage.conversations import ConversationStore
@@ -32,7 +32,7 @@ class GroupService:
         db: Database,
         clock: Clock = system_clock,
         *,
-        lease: dt.timedelta = dt.timedelta(seconds=60),
+        lease: dt.timedelta = REPLY_LEASE,
     ) -> None:
         self._db = db
         self._clock = clock

@@ -86,6 +86,12 @@ class Delivery:
     fallback: Fallback | None = None
 
 
+# How long a turn's replies are this process's to send. Short: if the process dies right after
+# the turn, another (or the next start) sends them once this runs out, and a worker who hears
+# nothing for a minute types the answer again, which would land on the next question.
+REPLY_LEASE = dt.timedelta(seconds=15)
+
+
 def queue_replies(
     connection: Connection,
     channel: str,
@@ -291,6 +297,8 @@ class Deliverer:
         leased to this process."""
         now = self._clock()
         with self._db.write() as connection:
-            return OutboxStore(connection).take_due(
+            rows = OutboxStore(connection).take_due(
                 channel, now=now, lease_until=now + self.lease, limit=limit, chat_id=chat_id
             )
+        # A slow send of ours can outlive its lease: it is still ours, not sent twice.
+        return [row for row in rows if row.id not in self._in_flight]
