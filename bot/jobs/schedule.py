@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock, system_clock
-from bot.services.database import Database
+from bot.services.database import Database, log_failure
 from storage import jobs as runs
 from storage.models import JobStatus
 
@@ -124,8 +124,8 @@ class Jobs:
             try:
                 if self.run(job.name, slot=latest) != "already done":
                     ran.append(job.name)
-            except Exception:  # recorded as failed; the others still catch up
-                log.exception("job %s failed while catching up", job.name)
+            except Exception as error:  # recorded as failed; the others still catch up
+                log_failure(log, f"job {job.name}, catching up,", error)
         return ran
 
     def latest(self, name: str) -> runs.Run | None:

@@ -20,7 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.clock import Clock, system_clock
 from bot.jobs.leader import Leadership
 from bot.jobs.schedule import Job, Jobs
-from bot.services.database import Database
+from bot.services.database import Database, log_failure
 from bot.services.rankings import Calendar, Rankings
 from bot.services.reminders import Reminders
 from bot.services.review import ReviewService
@@ -150,8 +150,8 @@ class Scheduler:
             while True:
                 try:
                     await self._check()
-                except Exception:
-                    log.exception("scheduler leadership check failed")
+                except Exception as error:
+                    log_failure(log, "scheduler leadership check", error)
                 await asyncio.sleep(self._check_every)
         finally:
             self._stop()
@@ -205,5 +205,5 @@ class Scheduler:
             return
         try:
             await self._in_thread(self.jobs.run, name)
-        except Exception:
-            log.exception("job %s failed; it runs again at its next time", name)
+        except Exception as error:
+            log_failure(log, f"job {name} (it runs again at its next time)", error)

@@ -7,11 +7,13 @@ sleeps and retries and turns contention into long tail latencies.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 
 class Database:
@@ -34,3 +36,13 @@ class Database:
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as connection:
             yield connection
+
+
+def log_failure(logger: logging.Logger, what: str, error: BaseException) -> None:
+    """Log that `what` failed: one line when the database is down or restarting (no bug, and
+    a traceback per message would bury the log), with the traceback otherwise."""
+    if isinstance(error, OperationalError):
+        kind = type(error.orig).__name__
+        logger.warning("%s failed: the database is unreachable (%s)", what, kind)
+    else:
+        logger.error("%s failed", what, exc_info=error)

@@ -18,8 +18,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import OperationalError
-
 from bot.channels.base import (
     BlockedIn,
     GroupCommandIn,
@@ -30,6 +28,7 @@ from bot.channels.base import (
 )
 from bot.clock import Clock, system_clock
 from bot.services.conversation import ConversationService
+from bot.services.database import log_failure
 from bot.services.groups import GroupService
 from bot.services.outbox import Deliverer, Delivery, deliveries_of
 from bot.services.voice import Heard, VoiceInbox
@@ -97,7 +96,7 @@ class Dispatcher:
                 except Exception as error:
                     # Nothing was saved (the transaction rolled back): say so, so the worker
                     # sends it again rather than waiting for an answer that never comes.
-                    _failed(f"{turn.channel} update {incoming.update_key}", error)
+                    log_failure(log, f"{turn.channel} update {incoming.update_key}", error)
                     if not isinstance(incoming.content, BlockedIn | GroupCommandIn):
                         await _quietly(sender.send(turn.chat_id, Reply(msg.TRY_AGAIN)))
                     return
@@ -106,7 +105,7 @@ class Dispatcher:
                         await acknowledging
                 await self.deliverer.deliver(sender, deliveries)
         except Exception as error:
-            _failed(f"{turn.channel} update {incoming.update_key}: delivery", error)
+            log_failure(log, f"{turn.channel} update {incoming.update_key}: delivery", error)
 
     async def _turn(self, sender: Sender, incoming: Incoming) -> list[Delivery]:
         """The turn's transaction; the clock is read once and that instant used throughout."""
@@ -180,17 +179,8 @@ class Dispatcher:
                 while await self.flush(sender) > 0:
                     pass
             except Exception as error:
-                _failed(f"{sender.name} outbox flush", error)
+                log_failure(log, f"{sender.name} outbox flush", error)
             await asyncio.sleep(every)
-
-
-def _failed(what: str, error: Exception) -> None:
-    """Log a failed turn: one line when the database is down or restarting (no bug, and a
-    traceback per message would bury the log), the traceback otherwise."""
-    if isinstance(error, OperationalError):
-        log.warning("%s failed: the database is unreachable (%s)", what, type(error.orig).__name__)
-    else:
-        log.error("%s failed", what, exc_info=error)
 
 
 async def _acknowledge(acknowledge: Callable[[], Awaitable[object]]) -> None:

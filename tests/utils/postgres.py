@@ -78,6 +78,11 @@ class Cluster:
             "--locale=C.UTF-8",
             "--no-sync",
         )
+        self.start_server()
+        return self.url
+
+    def start_server(self) -> None:
+        """Start the server on the cluster's data (again, after :meth:`stop_server`)."""
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.root} -c fsync=off "
@@ -96,7 +101,10 @@ class Cluster:
             "60",
             "start",
         )
-        return self.url
+
+    def stop_server(self) -> None:
+        """Stop the server as a crash would (immediate: connections cut, no checkpoint)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):

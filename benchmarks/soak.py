@@ -1,0 +1,431 @@
+"""Soak: `sangkien run` as a real process, SIGKILLed at random while a crowd submits ideas.
+
+    python -m benchmarks.soak [--workers 200] [--kills 50] [--pg-restarts 2] [--seed 1]
+
+A private PostgreSQL cluster, the fake Telegram and Zalo servers (in this process) and the bot
+(its own process, both messengers polling). Simulated workers, half on each messenger, go
+through the whole submission: sign-up, a new idea, problem (one in five speaks it: a real
+recording, transcribed by the bot, read back and confirmed), change, benefit, field, applied,
+co-authors, send. Each waits for the bot's next question before answering; one told «gửi lại
+sau ít phút» sends the answer again, and so does one who hears nothing for a minute (a Zalo
+update taken by a poll just before a kill is gone: Zalo's getUpdates has no redelivery).
+Meanwhile the bot is killed (SIGKILL) at random moments and started again, and PostgreSQL is
+restarted under it. Friday's ranking is due when the soak starts, so the broadcast to the
+unions' groups runs through the kills too. While kills remain when a crowd is done, another
+comes.
+
+Prints one JSON line: workers, updates sent, kills, PostgreSQL restarts, lost answers (an
+answer the bot acknowledged by asking the next question, not stored), unanswered answers (never
+acknowledged), duplicates (an idea stored twice, a ranking posted twice to a group), missing
+rankings, messages sent twice to a worker (a send in flight at a kill is repeated: the Bot API
+has no idempotency key), resends, the longest recovery (a kill to the next message out) and
+the longest wait for an answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import itertools
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, text
+
+from bot.runtime import demo_database
+from dialogs import messages as msg
+from tests.fakes.base import free_port
+from tests.fakes.telegram import FakeTelegram, TelegramUser
+from tests.fakes.zalo import FakeZalo, ZaloUser
+from tests.utils.audio import encode, recording, samples
+from tests.utils.postgres import Cluster, find_bin_dir
+from tests.utils.programme import group
+
+PROBLEM = "Máy cắt hay kẹt vải, mỗi ca dừng máy 30 phút"
+SOLUTION = "Gắn thêm thanh dẫn vải trước lưỡi cắt"
+NAMES = [
+    f"{family} {middle} {given}"
+    for family in ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng")
+    for middle in ("Văn", "Thị", "Đức", "Ngọc")
+    for given in ("An", "Bình", "Chi", "Dũng", "Hoa", "Lan", "Minh", "Nam", "Tâm", "Yến")
+]
+RESEND_AFTER = 60.0  # a worker who hears nothing for a minute sends the answer again
+GIVE_UP_AFTER = 300.0  # an answer not acknowledged in five minutes counts as unanswered
+GROUPS = 24
+
+
+@dataclass
+class Step:
+    """One answer and a fragment of the question that acknowledges it."""
+
+    answer: str  # "<voice>" for the recording
+    expect: str
+    press: int | None = None  # on Telegram, a button press instead of typing
+
+
+def script(voice: bool) -> list[Step]:
+    spoken = [Step("<voice>", "Tôi nghe được"), Step("đúng", "đã thay đổi gì")]
+    return [
+        Step("/start HN-DM01", "tên là gì"),
+        Step("<name>", "muốn làm gì"),
+        Step("1", "khó khăn hay lãng phí", press=1),
+        *(spoken if voice else [Step(PROBLEM, "đã thay đổi gì")]),
+        Step(SOLUTION, "được lợi gì nhất"),
+        Step("1", "bao nhiêu thời gian", press=1),
+        Step("30 phút mỗi ca", "thuộc mảng nào"),
+        Step("1", "Đã làm theo cách mới chưa", press=1),
+        Step("1", "Có ai cùng làm không", press=1),
+        Step("không", "Gửi đi nhé"),
+        Step("1", "Đã gửi sáng kiến", press=1),
+    ]
+
+
+@dataclass
+class Tally:
+    updates: int = 0
+    resends: int = 0
+    unanswered: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+class Worker:
+    """One person on one messenger, answering question by question."""
+
+    def __init__(
+        self, number: int, messenger: Any, telegram: bool, voice: bool, speech: bytes
+    ) -> None:
+        self.name = NAMES[number % len(NAMES)]
+        self.telegram = telegram
+        self.user: TelegramUser | ZaloUser = (
+            TelegramUser(messenger, 900_000 + number, self.name)
+            if telegram
+            else ZaloUser(messenger, f"zs{number}", self.name)
+        )
+        self.voice, self.speech = voice, speech
+        self.finished = False
+        self.sent_at: set[int] = set()  # how many messages the bot had sent at each answer
+        self.stuck_at = ""
+
+    def said(self) -> list[str]:
+        if isinstance(self.user, TelegramUser):
+            return self.user.fake.texts(self.user.id)
+        return self.user.fake.texts(self.user.id)
+
+    def _answer(self, step: Step) -> None:
+        if step.answer == "<voice>":
+            self.user.voice(self.speech)
+        elif step.press is not None and isinstance(self.user, TelegramUser):
+            self.user.press(step.press)
+        else:
+            self.user.send(self.name if step.answer == "<name>" else step.answer)
+
+    async def run(self, tally: Tally, rng: random.Random) -> None:
+        for step in script(self.voice):
+            await asyncio.sleep(rng.uniform(0.2, 2.0))  # reading, thinking, typing
+            if not await self._until_acknowledged(step, tally):
+                tally.unanswered += 1
+                said = self.said()
+                marked = [("» " if n in self.sent_at else "") + m for n, m in enumerate(said)]
+                self.stuck_at = f"{step.answer!r} (expecting {step.expect!r}): {marked}"
+                return
+        self.finished = True
+
+    async def _until_acknowledged(self, step: Step, tally: Tally) -> bool:
+        started = time.monotonic()
+        while time.monotonic() - started < GIVE_UP_AFTER:
+            seen = len(self.said())
+            self.sent_at.add(seen)
+            self._answer(step)
+            tally.updates += 1
+            sent = time.monotonic()
+            while time.monotonic() - sent < RESEND_AFTER:
+                new = self.said()[seen:]
+                if any(step.expect in reply for reply in new):
+                    tally.waits.append(time.monotonic() - started)
+                    return True
+                if any(reply.startswith(msg.TRY_AGAIN[:20]) for reply in new):
+                    break  # "send it again in a few minutes": a worker does, a bit later
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(2.0)
+            tally.resends += 1
+        return False
+
+
+class BotProcess:
+    """`sangkien run`, started again after every kill; its log appended to one file."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.env, self.folder = env, folder
+        self.log = folder / "bot.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as sink:
+            self.process = subprocess.Popen(
+                ["sangkien", "run"],
+                env=self.env,
+                cwd=self.folder,
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+            )
+
+    def wait_until_serving(self, seconds: float = 60) -> None:
+        """Until /health answers 200; the log's end if the process died instead."""
+        url = f"http://127.0.0.1:{self.env['SANGKIEN_SERVER__PORT']}/health"
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise SystemExit(f"sangkien run exited:\n{self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"sangkien run did not serve in {seconds:.0f} s")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(60)
+
+
+def _bot_env(url: str, telegram: FakeTelegram, zalo: FakeZalo, folder: Path) -> dict[str, str]:
+    just_past = dt.datetime.now(zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")) - dt.timedelta(minutes=1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANGKIEN_")}
+    return env | {
+        "SANGKIEN_DATABASE_URL": url,
+        "SANGKIEN_DATA_DIR": str(folder),
+        "SANGKIEN_TELEGRAM__TOKEN": telegram.token,
+        "SANGKIEN_TELEGRAM__API_BASE_URL": telegram.base_url,
+        "SANGKIEN_TELEGRAM__POLL_TIMEOUT": "1",
+        "SANGKIEN_ZALO__TOKEN": zalo.token,
+        "SANGKIEN_ZALO__API_BASE_URL": zalo.base_url,
+        "SANGKIEN_ZALO__POLL_TIMEOUT": "1",
+        "SANGKIEN_ZALO__VOICE_HOSTS": json.dumps(["http://127.0.0.1"]),
+        "SANGKIEN_SERVER__PORT": str(free_port()),
+        "SANGKIEN_RANKINGS__DAY": just_past.strftime("%a").lower(),
+        "SANGKIEN_RANKINGS__TIME": just_past.strftime("%H:%M"),
+        "SANGKIEN_JOBS__LEADER_CHECK_SECONDS": "0.5",
+        "SANGKIEN_LOG_LEVEL": "WARNING",
+    }
+
+
+async def _chaos(
+    bot: BotProcess,
+    cluster: Cluster,
+    plan: list[str],
+    crowd_done: asyncio.Event,
+    rng: random.Random,
+    recoveries: list[tuple[float, str]],
+) -> None:
+    """Work through `plan` ("kill" or "pg"), one at a random moment after the last, until the
+    plan or the crowd is done."""
+    while plan and not crowd_done.is_set():
+        try:
+            await asyncio.wait_for(crowd_done.wait(), rng.uniform(1.0, 6.0))
+            return
+        except TimeoutError:
+            pass
+        what = plan.pop(0)
+        if what == "kill":
+            bot.kill()
+            recoveries.append((time.monotonic(), "kill"))
+            bot.start()
+        else:
+            await asyncio.to_thread(cluster.stop_server)
+            recoveries.append((time.monotonic(), "pg"))
+            await asyncio.sleep(rng.uniform(2.0, 5.0))
+            await asyncio.to_thread(cluster.start_server)
+
+
+def _stored(engine: Engine) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every initiative by its author's (channel, account)."""
+    query = text(
+        "SELECT identity.channel, identity.external_id, initiative.problem, "
+        "initiative.solution, initiative.benefit_kind, initiative.benefit_detail, "
+        "initiative.field, initiative.applied, initiative.co_authors, initiative.status "
+        "FROM initiative JOIN identity ON identity.person_id = initiative.author_id"
+    )
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    with engine.connect() as connection:
+        for row in connection.execute(query).mappings():
+            found.setdefault((row["channel"], row["external_id"]), []).append(dict(row))
+    return found
+
+
+def _lost(worker: Worker, ideas: list[dict[str, Any]]) -> int:
+    """Answers of a finished worker that are not in their one sent idea."""
+    sent = [idea for idea in ideas if idea["status"] != "draft"]
+    if not sent:
+        return len(script(worker.voice)) - 3  # every answer about the idea
+    idea = sent[0]
+    problem = idea["problem"] or ""
+    problem_ok = "khách sạn" in problem.lower() if worker.voice else problem == PROBLEM
+    checks = [
+        problem_ok,
+        idea["solution"] == SOLUTION,
+        idea["benefit_kind"] == "time",
+        "30 phút" in (idea["benefit_detail"] or ""),
+        idea["field"] is not None,
+        idea["applied"] is True,
+        not idea["co_authors"],
+    ]
+    return checks.count(False)
+
+
+def _sent_twice(worker: Worker) -> int:
+    """Messages the bot sent again with no answer in between (a re-asked question after an
+    answer is no repeat)."""
+    said = worker.said()
+    return sum(
+        1
+        for n, (before, after) in enumerate(itertools.pairwise(said), start=1)
+        if before == after and n not in worker.sent_at
+    )
+
+
+async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL (initdb, pg_ctl) is not installed")
+    cluster = Cluster(bin_dir)
+    url = cluster.start()
+    folder = Path(tempfile.mkdtemp(prefix="sangkien-soak-"))
+    engine = demo_database(url)
+    for n in range(GROUPS):
+        group(engine, "telegram", f"-300{n:03d}", "HN-KCN", at=dt.datetime.now(dt.UTC))
+    telegram, zalo = FakeTelegram(), FakeZalo()
+    telegram.server.start()
+    zalo.server.start()
+    speech = encode(samples(recording("vivos", "khách sạn")), "ogg")
+    speech_aac = encode(samples(recording("vivos", "khách sạn")), "aac")
+    bot = BotProcess(_bot_env(url, telegram, zalo, folder), folder)
+    plan = ["kill"] * kills
+    for n in range(pg_restarts):  # spread through the kills
+        plan.insert((n + 1) * len(plan) // (pg_restarts + 1), "pg")
+    tally, crowd = Tally(), list[Worker]()
+    recoveries: list[tuple[float, str]] = []
+    started = time.monotonic()
+    bot.start()
+    bot.wait_until_serving()
+    try:
+        cohort = 0
+        while cohort == 0 or plan:
+            people = [
+                Worker(
+                    cohort * workers + n,
+                    telegram if n % 2 == 0 else zalo,
+                    telegram=n % 2 == 0,
+                    voice=n % 5 == 0,
+                    speech=speech if n % 2 == 0 else speech_aac,
+                )
+                for n in range(workers)
+            ]
+            crowd += people
+            done = asyncio.Event()
+            chaos = asyncio.create_task(_chaos(bot, cluster, plan, done, rng, recoveries))
+            runs = [person.run(tally, random.Random(rng.random())) for person in people]
+            await asyncio.gather(*runs)
+            done.set()
+            await chaos
+            cohort += 1
+        await asyncio.sleep(5.0)  # anything still to come (a repeated send) arrives
+        await _wait_for_rankings(telegram, seconds=120)
+    finally:
+        stopped = bot.stop()
+        telegram.server.stop()
+        zalo.server.stop()
+    engine.dispose()  # its connections died with the restarts
+    stored = _stored(engine)
+    engine.dispose()
+    cluster.stop()
+    lost = ideas_twice = 0
+    for person in crowd:
+        channel = "telegram" if person.telegram else "zalo"
+        ideas = stored.get((channel, str(person.user.id)), [])
+        ideas_twice += max(0, len([i for i in ideas if i["status"] != "draft"]) - 1)
+        if person.finished:
+            lost += _lost(person, ideas)
+        if person.stuck_at:
+            print(f"stuck: {person.user!r} at {person.stuck_at}", file=sys.stderr)
+    posts = [len(telegram.sent[f"-300{n:03d}"]) for n in range(GROUPS)]
+    rankings_twice = sum(max(0, count - 1) for count in posts)
+    log = bot.log.read_text(encoding="utf-8", errors="replace")
+    return {
+        "workers": len(crowd),
+        "finished": sum(1 for person in crowd if person.finished),
+        "updates": tally.updates,
+        "kills": sum(1 for _, what in recoveries if what == "kill"),
+        "pg_restarts": sum(1 for _, what in recoveries if what == "pg"),
+        "lost_answers": lost,
+        "unanswered_answers": tally.unanswered,
+        "duplicates": ideas_twice + rankings_twice,
+        "ideas_twice": ideas_twice,
+        "rankings_twice": rankings_twice,
+        "missing_rankings": posts.count(0),
+        "messages_sent_twice": sum(_sent_twice(person) for person in crowd),
+        "resends": tally.resends,
+        "max_recovery_s": round(_max_recovery(recoveries, telegram.sent_at), 2),
+        "max_wait_s": round(max(tally.waits, default=0.0), 2),
+        "p50_wait_s": round(sorted(tally.waits)[len(tally.waits) // 2], 3) if tally.waits else 0,
+        "rate_limited": telegram.rate_limited,
+        "log_tracebacks": log.count("Traceback"),
+        "clean_stop": stopped == 0,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+async def _wait_for_rankings(telegram: FakeTelegram, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if all(telegram.sent[f"-300{n:03d}"] for n in range(GROUPS)):
+            await asyncio.sleep(2.0)
+            return
+        await asyncio.sleep(0.2)
+
+
+def _max_recovery(recoveries: list[tuple[float, str]], sent_at: list[float]) -> float:
+    """The longest time from a kill or a database restart to the next message out."""
+    longest = 0.0
+    times = sorted(sent_at)
+    for at, _ in recoveries:
+        after = next((t for t in times if t > at), None)
+        if after is not None:
+            longest = max(longest, after - at)
+    return longest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=200)
+    parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--pg-restarts", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    figures = asyncio.run(soak(args.workers, args.kills, args.pg_restarts, args.seed))
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
