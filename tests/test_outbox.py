@@ -306,3 +306,30 @@ async def test_a_send_slower_than_its_lease_is_not_sent_again_by_the_same_proces
         assert len(messenger.seen) == len(set(messenger.seen)) >= 2
     finally:
         dispatcher.close()
+
+
+async def test_replies_recorded_while_the_database_restarts_are_not_sent_again(
+    db: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    real = outbox.Deliverer._settle
+    tries: list[int] = []
+
+    def restarting(self: outbox.Deliverer, *args: object) -> None:
+        tries.append(1)
+        if len(tries) == 1:  # the replies are out; the database is down for a moment
+            raise OperationalError("UPDATE outbox", {}, Exception("server closed the connection"))
+        real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox.Deliverer, "_settle", restarting)
+    messenger = Messenger()
+    dispatcher = dispatcher_for(db, None, clock)
+    try:
+        await dispatcher.dispatch(messenger, Incoming(TURN, parse_text("/start HN-DM01"), "u1"))
+        clock.advance(seconds=120)  # any lease long over
+        assert await dispatcher.flush(messenger) == 0
+    finally:
+        dispatcher.close()
+    assert len(tries) == 2 and len(messenger.seen) == len(set(messenger.seen)) >= 2
+    assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}

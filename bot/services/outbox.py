@@ -10,6 +10,7 @@ not per reply: it halves the writes of the hottest path (``benchmarks/dialog.py`
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import logging
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 
 from bot.channels.base import BadRequestError, ChannelError, ForbiddenError, Sender, with_retries
 from bot.clock import Clock
@@ -212,10 +214,22 @@ class Deliverer:
                 log.warning("%s is not answering (%s); will retry", sender.name, error)
                 later = [(delivery, progress[0])]
                 later += [(d, d.parts_sent) for d in deliveries[number + 1 :]]
-                await self._blocking(self._settle, sender.name, sent, refused, later, str(error))
+                await self._record(self._settle, sender.name, sent, refused, later, str(error))
                 return
             sent.append(delivery.outbox_id)
-        await self._blocking(self._settle, sender.name, sent, refused, [], "")
+        await self._record(self._settle, sender.name, sent, refused, [], "")
+
+    async def _record(self, settle: Callable[..., None], *args: Any) -> None:
+        """Record what was sent. The replies are out already: a database that is restarting
+        is waited for a few seconds rather than leaving them to be sent again."""
+        for delay in (0.5, 1.0, 2.0, 4.0, None):
+            try:
+                await self._blocking(settle, *args)
+                return
+            except OperationalError:
+                if delay is None or self._stopping:
+                    raise
+                await asyncio.sleep(delay)
 
     async def _send_parts(
         self, sender: Sender, delivery: Delivery, refused: list[str], progress: list[int]
