@@ -55,6 +55,20 @@ _SELECT_DUE = (
     .with_for_update(skip_locked=True)
 )
 _SELECT_DUE_FOR_CHAT = _SELECT_DUE.where(_outbox.c.chat_id == bindparam("of_chat"))
+# A chat's rows older than a new one that failed and wait out a retry pause. (Rows a dead
+# process left untried go by the flush once their short lease ends.)
+_SELECT_EARLIER = (
+    select(*_COLUMNS)
+    .where(
+        _outbox.c.channel == bindparam("of_channel"),
+        _outbox.c.chat_id == bindparam("of_chat"),
+        _outbox.c.id < bindparam("before"),
+        _outbox.c.status == OutboxStatus.PENDING.value,
+        _outbox.c.attempts > 0,
+    )
+    .order_by(_outbox.c.id)
+    .with_for_update(skip_locked=True)
+)
 _LEASE = (
     update(_outbox)
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
@@ -172,6 +186,15 @@ class OutboxStore:
             _SELECT_OF_UPDATE, {"of_channel": channel, "key": update_key, "now": now}
         ).all()
         return self._lease(rows, lease_until)
+
+    def earlier_of_chat(
+        self, channel: str, chat_id: str, before: int, *, now: dt.datetime, lease_until: dt.datetime
+    ) -> list[Leased]:
+        """The chat's pending rows older than row `before` that failed and wait for a retry,
+        oldest first, leased to the caller: they go before the new one, so the chat reads in
+        order."""
+        values = {"of_channel": channel, "of_chat": chat_id, "before": before, "now": now}
+        return self._lease(self._connection.execute(_SELECT_EARLIER, values).all(), lease_until)
 
     def take_due(
         self,

@@ -154,6 +154,22 @@ async def test_a_messenger_that_stays_down_leaves_replies_for_later(
     assert outbox_rows(db)[0].status == OutboxStatus.SENT.value
 
 
+async def test_what_a_chat_was_not_shown_goes_before_the_answer_to_its_next_message(
+    dispatcher: Dispatcher, db: Engine
+) -> None:
+    """The messenger failed the end of a reply and it waits for a retry; the worker writes
+    again: the rest of the old reply comes first, then the new one, each once."""
+    messenger = Messenger()
+    messenger.failures = [None, *[TransientError("502")] * 5]
+    await _say(dispatcher, messenger, "/start HN-DM01", "u1")
+    [paused] = outbox_rows(db)
+    assert messenger.seen == _texts([paused])[:1]
+    await _say(dispatcher, messenger, "Nguyễn Thị Lan", "u2")
+    first, second = outbox_rows(db)
+    assert messenger.seen == _texts([first]) + _texts([second])
+    assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}
+
+
 async def test_a_refused_reply_is_recorded_and_the_next_still_sent(
     dispatcher: Dispatcher, db: Engine
 ) -> None:

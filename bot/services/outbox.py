@@ -110,8 +110,12 @@ def queue_replies(
     message = Queued(
         channel, chat_id, payload_of(replies), update_key=update_key, dedup_key=update_key
     )
-    row_id = OutboxStore(connection).add(message, now=now, lease_until=now + lease)
-    return [Delivery(row_id, chat_id, tuple(replies))]
+    store = OutboxStore(connection)
+    row_id = store.add(message, now=now, lease_until=now + lease)
+    # What the chat has not been shown yet (a reply that failed a moment ago) goes first: the
+    # worker writing again is a sign the messenger works, and the chat must read in order.
+    earlier = store.earlier_of_chat(channel, chat_id, row_id, now=now, lease_until=now + lease)
+    return [*deliveries_of(earlier), Delivery(row_id, chat_id, tuple(replies))]
 
 
 def deliveries_of(rows: Sequence[Leased]) -> list[Delivery]:
