@@ -7,7 +7,9 @@ Telegram, numbered lines on Zalo and in the terminal.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from nlp.text import clean_text
@@ -81,6 +83,25 @@ class Reply:
     hint: bool = False
     voice: str | None = None
     photo: str | None = None
+
+
+def in_bubbles(replies: Sequence[Reply]) -> tuple[Reply, ...]:
+    """The replies of one turn as few messages as their content allows: a plain line (an
+    acknowledgement: "✅ CĐCS …", "⏱️ Tôi hiểu là: 30 phút/ca.") goes in the same bubble as
+    what follows it, so a worker gets one message a turn and never types between two. A
+    recording or a picture stays a message of its own, and so does anything after them."""
+    merged: list[Reply] = []
+    for reply in replies:
+        before = merged[-1] if merged else None
+        if before is not None and _plain(before) and reply.voice is None and reply.photo is None:
+            merged[-1] = dataclasses.replace(reply, text=f"{before.text}\n{reply.text}")
+        else:
+            merged.append(reply)
+    return tuple(merged)
+
+
+def _plain(reply: Reply) -> bool:
+    return not (reply.options or reply.nav or reply.hint or reply.voice or reply.photo)
 
 
 COMMANDS = frozenset({"start", "menu", "help", "cancel", "back"})

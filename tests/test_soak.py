@@ -12,8 +12,6 @@ from benchmarks.soak import soak
 from tests.conftest import IN_CI
 from tests.utils.postgres import find_bin_dir
 
-pytestmark = pytest.mark.postgresql
-
 
 def test_nothing_is_lost_or_doubled_across_kills_and_a_database_restart() -> None:
     if find_bin_dir() is None:  # .ci/run installs it; CI never skips

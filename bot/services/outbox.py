@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from bot.channels.base import BadRequestError, ChannelError, ForbiddenError, Sender, with_retries
 from bot.clock import Clock
 from bot.services.database import Database
-from dialogs.events import Option, Reply
+from dialogs.events import Option, Reply, in_bubbles
 from storage.conversations import ConversationStore
 from storage.groups import GroupStore
 from storage.models import OutboxKind
@@ -104,7 +104,9 @@ def queue_replies(
     now: dt.datetime,
     lease: dt.timedelta,
 ) -> list[Delivery]:
-    """Write `replies` to the outbox inside the caller's transaction, leased to this process."""
+    """Write `replies` to the outbox inside the caller's transaction, leased to this process;
+    a turn's acknowledgements ride in the bubble of what follows them (one message a turn)."""
+    replies = in_bubbles(replies)
     if not replies:
         return []
     message = Queued(
