@@ -29,7 +29,6 @@ import asyncio
 import datetime as dt
 import itertools
 import json
-import os
 import random
 import signal
 import subprocess
@@ -46,10 +45,10 @@ from sqlalchemy import Engine, text
 
 from bot.runtime import demo_database
 from dialogs import messages as msg
-from tests.fakes.base import free_port
 from tests.fakes.telegram import FakeTelegram, TelegramUser
 from tests.fakes.zalo import FakeZalo, ZaloUser
 from tests.utils.audio import encode, recording, samples
+from tests.utils.bots import run_env
 from tests.utils.postgres import Cluster, find_bin_dir
 from tests.utils.programme import group
 
@@ -210,18 +209,8 @@ class BotProcess:
 
 def _bot_env(url: str, telegram: FakeTelegram, zalo: FakeZalo, folder: Path) -> dict[str, str]:
     just_past = dt.datetime.now(zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")) - dt.timedelta(minutes=1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANGKIEN_")}
-    return env | {
-        "SANGKIEN_DATABASE_URL": url,
-        "SANGKIEN_DATA_DIR": str(folder),
-        "SANGKIEN_TELEGRAM__TOKEN": telegram.token,
-        "SANGKIEN_TELEGRAM__API_BASE_URL": telegram.base_url,
-        "SANGKIEN_TELEGRAM__POLL_TIMEOUT": "1",
-        "SANGKIEN_ZALO__TOKEN": zalo.token,
-        "SANGKIEN_ZALO__API_BASE_URL": zalo.base_url,
-        "SANGKIEN_ZALO__POLL_TIMEOUT": "1",
+    return run_env(url, str(folder), telegram, zalo) | {
         "SANGKIEN_ZALO__VOICE_HOSTS": json.dumps(["http://127.0.0.1"]),
-        "SANGKIEN_SERVER__PORT": str(free_port()),
         "SANGKIEN_RANKINGS__DAY": just_past.strftime("%a").lower(),
         "SANGKIEN_RANKINGS__TIME": just_past.strftime("%H:%M"),
         "SANGKIEN_JOBS__LEADER_CHECK_SECONDS": "0.5",
@@ -308,7 +297,7 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise SystemExit("PostgreSQL (initdb, pg_ctl) is not installed")
-    cluster = Cluster(bin_dir)
+    cluster = Cluster(bin_dir, durable=True)  # a restart must keep what was committed
     url = cluster.start()
     folder = Path(tempfile.mkdtemp(prefix="sangkien-soak-"))
     engine = demo_database(url)
@@ -364,8 +353,9 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
         channel = "telegram" if person.telegram else "zalo"
         ideas = stored.get((channel, str(person.user.id)), [])
         ideas_twice += max(0, len([i for i in ideas if i["status"] != "draft"]) - 1)
-        if person.finished:
-            lost += _lost(person, ideas)
+        if person.finished and (missing := _lost(person, ideas)):
+            lost += missing
+            print(f"lost: {person.user!r} {missing} answers: {ideas}", file=sys.stderr)
         if person.stuck_at:
             print(f"stuck: {person.user!r} at {person.stuck_at}", file=sys.stderr)
     posts = [len(telegram.sent[f"-300{n:03d}"]) for n in range(GROUPS)]

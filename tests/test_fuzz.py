@@ -317,16 +317,7 @@ def test_a_well_formed_telegram_message_is_always_answered(
 ) -> None:
     chat = 880_000 + user
     before = len(webhooks.telegram.sent[str(chat)])
-    update = {
-        "update_id": next(webhooks.update_ids),
-        "message": {
-            "message_id": 1,
-            "date": 0,
-            "chat": {"id": chat, "type": "private"},
-            "from": {"id": chat, "is_bot": False, "first_name": "Lan"},
-            "text": text,
-        },
-    }
+    update = _telegram_text(webhooks, chat, text)
     assert webhooks.post("/telegram/webhook", _encoded(update)) == 200
     assert len(webhooks.telegram.sent[str(chat)]) > before, f"no answer to {text!r}"
     _no_errors(webhooks)

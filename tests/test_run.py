@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fakes.base import free_port
 from tests.fakes.telegram import FakeTelegram, TelegramUser
 from tests.fakes.zalo import FakeZalo, ZaloUser
+from tests.utils.bots import run_env
 
 
 @pytest.fixture
@@ -33,19 +33,9 @@ def test_run_serves_both_messengers_and_stops_cleanly(
     fakes: tuple[FakeTelegram, FakeZalo], tmp_path: Path, log_level: str
 ) -> None:
     telegram, zalo = fakes
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANGKIEN_")} | {
-        "SANGKIEN_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
-        "SANGKIEN_DATA_DIR": str(tmp_path),
-        "SANGKIEN_TELEGRAM__TOKEN": telegram.token,
-        "SANGKIEN_TELEGRAM__API_BASE_URL": telegram.base_url,
-        "SANGKIEN_TELEGRAM__POLL_TIMEOUT": "1",
-        "SANGKIEN_ZALO__TOKEN": zalo.token,
-        "SANGKIEN_ZALO__API_BASE_URL": zalo.base_url,
-        "SANGKIEN_ZALO__POLL_TIMEOUT": "1",
-        "SANGKIEN_SERVER__PORT": str(port),
-        "SANGKIEN_LOG_LEVEL": log_level,
-    }
+    env = run_env(f"sqlite:///{tmp_path}/run.db", str(tmp_path), telegram, zalo)
+    env["SANGKIEN_LOG_LEVEL"] = log_level
+    port = int(env["SANGKIEN_SERVER__PORT"])
     with subprocess.Popen(
         ["sangkien", "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     ) as process:
@@ -139,16 +129,7 @@ async def wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:
 
 
 def _run_env(tmp_path: Path, telegram: FakeTelegram, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANGKIEN_")}
-    return env | {
-        "SANGKIEN_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
-        "SANGKIEN_DATA_DIR": str(tmp_path),
-        "SANGKIEN_TELEGRAM__TOKEN": telegram.token,
-        "SANGKIEN_TELEGRAM__API_BASE_URL": telegram.base_url,
-        "SANGKIEN_TELEGRAM__POLL_TIMEOUT": "1",
-        "SANGKIEN_SERVER__PORT": str(free_port()),
-        **extra,
-    }
+    return run_env(f"sqlite:///{tmp_path}/run.db", str(tmp_path), telegram) | extra
 
 
 def test_a_broadcast_killed_in_the_middle_resumes_and_sends_each_group_one_ranking(

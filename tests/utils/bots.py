@@ -4,14 +4,38 @@ started and stopped around a test."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel, ZaloClient
 from bot.services.dispatch import Dispatcher
+from tests.fakes.base import free_port
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.zalo import FakeZalo
+
+
+def run_env(
+    database_url: str, data_dir: str, telegram: FakeTelegram, zalo: FakeZalo | None = None
+) -> dict[str, str]:
+    """The environment of a `sangkien run` polling the fakes (no other SANGKIEN_ setting)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANGKIEN_")}
+    env |= {
+        "SANGKIEN_DATABASE_URL": database_url,
+        "SANGKIEN_DATA_DIR": data_dir,
+        "SANGKIEN_TELEGRAM__TOKEN": telegram.token,
+        "SANGKIEN_TELEGRAM__API_BASE_URL": telegram.base_url,
+        "SANGKIEN_TELEGRAM__POLL_TIMEOUT": "1",
+        "SANGKIEN_SERVER__PORT": str(free_port()),
+    }
+    if zalo is not None:
+        env |= {
+            "SANGKIEN_ZALO__TOKEN": zalo.token,
+            "SANGKIEN_ZALO__API_BASE_URL": zalo.base_url,
+            "SANGKIEN_ZALO__POLL_TIMEOUT": "1",
+        }
+    return env
 
 
 @asynccontextmanager

@@ -45,8 +45,12 @@ def _free_port() -> int:
 class Cluster:
     """initdb + pg_ctl in a temporary folder; :meth:`stop` removes everything."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, *, durable: bool = False) -> None:
+        """`durable`: commits reach the WAL before they return, so a server killed or stopped
+        at once keeps every committed transaction (the soak restarts it under the bot). Tests
+        otherwise run without, for speed."""
         self.bin_dir = bin_dir
+        self.durable = durable
         self.port = _free_port()
         self.root = Path(tempfile.mkdtemp(prefix="sangkien-pg-"))
         self.data = self.root / "data"
@@ -83,10 +87,11 @@ class Cluster:
 
     def start_server(self) -> None:
         """Start the server on the cluster's data (again, after :meth:`stop_server`)."""
+        commit = "on" if self.durable else "off"
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-c synchronous_commit={commit} -c full_page_writes=off -c max_connections=200"
         )
         self._run(
             "pg_ctl",
