@@ -89,7 +89,7 @@ def in_bubbles(replies: Sequence[Reply]) -> tuple[Reply, ...]:
     """The replies of one turn as few messages as their content allows: a plain line (an
     acknowledgement: "✅ CĐCS …", "⏱️ Tôi hiểu là: 30 phút/ca.") goes in the same bubble as
     what follows it, so a worker gets one message a turn and never types between two. A
-    recording or a picture stays a message of its own, and so does anything after them."""
+    recording or a picture is never merged with what comes before it (its text is a caption)."""
     merged: list[Reply] = []
     for reply in replies:
         before = merged[-1] if merged else None
