@@ -118,9 +118,7 @@ class Worker:
         self.stuck_at = ""
 
     def said(self) -> list[str]:
-        if isinstance(self.user, TelegramUser):
-            return self.user.fake.texts(self.user.id)
-        return self.user.fake.texts(self.user.id)
+        return self.user.texts()
 
     def _answer(self, step: Step) -> None:
         if step.answer == "<voice>":

@@ -155,5 +155,9 @@ class ZaloUser:
     def __repr__(self) -> str:
         return f"ZaloUser({self.id})"
 
+    def texts(self) -> list[str]:
+        """What the bot sent this person, message by message."""
+        return self.fake.texts(self.id)
+
     def said(self) -> str:
-        return "\n".join(self.fake.texts(self.id))
+        return "\n".join(self.texts())
