@@ -120,9 +120,10 @@ _SELECT_PROCESSED = select(_processed.c.update_key).where(
 )
 # One statement claims an update: the insert does nothing when the id is there already (on
 # PostgreSQL it waits for a concurrent claim of the same id, then does nothing).
+# RETURNING says whether the row went in: psycopg reports no rowcount (-1) for it.
 _CLAIM_PROCESSED = {
-    "sqlite": sqlite_insert(_processed).on_conflict_do_nothing(),
-    "postgresql": pg_insert(_processed).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(_processed).on_conflict_do_nothing().returning(_processed.c.channel),
+    "postgresql": pg_insert(_processed).on_conflict_do_nothing().returning(_processed.c.channel),
 }
 _DELETE_PROCESSED_BEFORE = delete(_processed).where(_processed.c.created_at < bindparam("before"))
 _MARK_UNREACHABLE = update(_identity).where(
@@ -284,7 +285,8 @@ class ConversationStore:
         on the id itself), so the second finds the first's claim.
         """
         row = {"channel": channel, "update_key": key, "created_at": now}
-        return bool(self._run(_CLAIM_PROCESSED[self.connection.dialect.name], row).rowcount)
+        claim = _CLAIM_PROCESSED[self.connection.dialect.name]
+        return self._run(claim, row).first() is not None
 
     def forget_processed(self, before: dt.datetime) -> int:
         """Drop the record of updates processed before `before`; returns how many.

@@ -164,3 +164,14 @@ def test_old_processed_update_ids_are_forgotten(db: Engine) -> None:
     with Session(db) as session:
         kept = [u.update_key for u in session.exec(select(ProcessedUpdate)).all()]
     assert (removed, kept) == (1, ["recent"])
+
+
+def test_an_update_is_claimed_once(db: Engine) -> None:
+    now = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
+    with db.begin() as connection:
+        store = ConversationStore(connection)
+        assert store.claim_update("telegram", "42", now=now)
+        assert not store.claim_update("telegram", "42", now=now)  # redelivered
+        assert store.claim_update("zalo", "42", now=now)  # another messenger's own numbering
+    with db.begin() as connection:
+        assert not ConversationStore(connection).claim_update("telegram", "42", now=now)
