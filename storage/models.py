@@ -344,6 +344,7 @@ class OutboxMessage(SQLModel, table=True):
         UniqueConstraint("channel", "dedup_key"),
         Index("ix_outbox_pending", "status", "channel", "priority", "id"),
         Index("ix_outbox_update", "channel", "update_key"),
+        Index("ix_outbox_chat", "channel", "chat_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

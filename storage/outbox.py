@@ -55,6 +55,16 @@ _SELECT_DUE = (
     .with_for_update(skip_locked=True)
 )
 _SELECT_DUE_FOR_CHAT = _SELECT_DUE.where(_outbox.c.chat_id == bindparam("of_chat"))
+_SELECT_REPLY_UNSENT = (
+    select(_outbox.c.id)
+    .where(
+        _outbox.c.channel == bindparam("of_channel"),
+        _outbox.c.chat_id == bindparam("of_chat"),
+        _outbox.c.status == OutboxStatus.PENDING.value,
+        _outbox.c.kind == OutboxKind.REPLY.value,
+    )
+    .limit(1)
+)
 # A chat's rows older than a new one that failed and wait out a retry pause. (Rows a dead
 # process left untried go by the flush once their short lease ends.)
 _SELECT_EARLIER = (
@@ -195,6 +205,11 @@ class OutboxStore:
         order."""
         values = {"of_channel": channel, "of_chat": chat_id, "before": before, "now": now}
         return self._lease(self._connection.execute(_SELECT_EARLIER, values).all(), lease_until)
+
+    def reply_unsent(self, channel: str, chat_id: str) -> bool:
+        """Whether an answer to this chat is still waiting to reach it."""
+        values = {"of_channel": channel, "of_chat": chat_id}
+        return self._connection.execute(_SELECT_REPLY_UNSENT, values).first() is not None
 
     def take_due(
         self,

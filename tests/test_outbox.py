@@ -114,6 +114,45 @@ async def test_a_crash_before_the_send_is_answered_on_redelivery_and_not_applied
     assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}
 
 
+async def test_an_answer_typed_again_before_its_reply_arrived_is_not_the_next_answer(
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock
+) -> None:
+    messenger = Messenger()
+    await _onboard(dispatcher, messenger)
+    messenger.seen.clear()
+    messenger.failures = [CrashError()]
+    await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u4")  # saved, never shown
+    # They heard nothing, so they type it again (as a new message, spaced differently).
+    await _say(dispatcher, messenger, "máy cắt  hay kẹt vải ", "u5")
+    assert messenger.seen == []
+    clock.advance(seconds=61)
+    assert await dispatcher.flush(messenger) == 1
+    assert len(messenger.seen) == 1 and "đã thay đổi gì" in messenger.seen[0]
+    # Once shown the question, the same words are an answer to it like any other.
+    await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u6")
+    assert "được lợi gì nhất" in messenger.seen[-1]
+    with Session(db) as session:
+        idea = session.exec(select(Initiative)).one()
+    assert (idea.problem, idea.solution) == ("Máy cắt hay kẹt vải", "Máy cắt hay kẹt vải")
+
+
+async def test_a_retyped_choice_before_its_reply_arrived_picks_nothing(
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock
+) -> None:
+    messenger = Messenger()
+    await _onboard(dispatcher, messenger)
+    for key, answer in (("u4", "Máy cắt hay kẹt vải"), ("u5", "Gắn thêm thanh dẫn vải")):
+        await _say(dispatcher, messenger, answer, key)
+    messenger.failures = [CrashError()]
+    await _say(dispatcher, messenger, "1", "u6")  # time saved; the next question never shown
+    await _say(dispatcher, messenger, "1", "u7")  # not «1» to a question they have not seen
+    clock.advance(seconds=61)
+    await dispatcher.flush(messenger)
+    assert "bao nhiêu thời gian" in messenger.seen[-1]
+    await _say(dispatcher, messenger, "30 phút mỗi ca", "u8")
+    assert "thuộc mảng nào" in messenger.seen[-1]
+
+
 async def test_a_restarted_process_delivers_what_the_dead_one_left_in_order(
     db: Engine, clock: FakeClock
 ) -> None:

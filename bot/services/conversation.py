@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -244,6 +245,8 @@ class ConversationService:
                 state = State.model_validate(stored)
                 if unreachable:  # they blocked the bot once; writing again lifts that
                     store.reachable_again(turn.channel, turn.user_id)
+                if self._typed_again(connection, turn, event, state):
+                    return []  # the answer they have not seen yet is on its way
             if recording is not None and isinstance(event, VoiceIn):
                 note_id = store.add_voice_note(_voice_note_row(recording, person_id, now))
                 event = dataclasses.replace(event, note_id=note_id)
@@ -298,6 +301,8 @@ class ConversationService:
             if new.draft is not None and (new.draft != state.draft or new.draft.id is None):
                 self._save_draft(store, person_id, new, new.draft, now, before=state.draft)
 
+            typed = fingerprint(event.text) if isinstance(event, TextIn) else None
+            new = new.model_copy(update={"last_text": typed})
             values: dict[str, Any] = {
                 "state": new.model_dump(mode="json"),
                 "step": new.step.value,
@@ -316,6 +321,18 @@ class ConversationService:
                 now=now,
                 lease=self._lease,
             )
+
+    @staticmethod
+    def _typed_again(connection: Connection, turn: Turn, event: Inbound, state: State) -> bool:
+        """The same text as the last message while the answer to that one has not reached
+        the chat: a worker who heard nothing and typed it again. It cannot be an answer to a
+        question they have not been shown (a retyped «1» would pick the next choice)."""
+        return (
+            isinstance(event, TextIn)
+            and state.last_text is not None
+            and fingerprint(event.text) == state.last_text
+            and OutboxStore(connection).reply_unsent(turn.channel, turn.chat_id)
+        )
 
     @staticmethod
     def _stops_reminders(
@@ -439,6 +456,12 @@ class ConversationService:
                 return None
             self._unit_ids[code] = unit.id
         return self._unit_ids[code]
+
+
+def fingerprint(text: str) -> str:
+    """Short, stable and blind to spacing and case: stored, not the text itself."""
+    folded = " ".join(text.split()).casefold().encode("utf-8", "replace")
+    return hashlib.blake2b(folded, digest_size=8).hexdigest()
 
 
 def _voice_note_row(recording: Recording, person_id: int, now: dt.datetime) -> dict[str, Any]:
