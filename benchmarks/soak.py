@@ -141,6 +141,7 @@ class Worker:
 
     async def _until_acknowledged(self, step: Step, tally: Tally) -> bool:
         started = time.monotonic()
+        first = len(self.said())  # the answer is acknowledged by anything read since
         while time.monotonic() - started < GIVE_UP_AFTER:
             seen = len(self.said())
             self.sent_at.add(seen)
@@ -148,16 +149,21 @@ class Worker:
             tally.updates += 1
             sent = time.monotonic()
             while time.monotonic() - sent < RESEND_AFTER:
-                new = self.said()[seen:]
-                if any(step.expect in reply for reply in new):
+                if self._acknowledged(step, first):
                     tally.waits.append(time.monotonic() - started)
                     return True
-                if any(reply.startswith(msg.TRY_AGAIN[:20]) for reply in new):
+                if any(reply.startswith(msg.TRY_AGAIN[:20]) for reply in self.said()[seen:]):
                     break  # "send it again in a few minutes": a worker does, a bit later
                 await asyncio.sleep(0.05)
             await asyncio.sleep(2.0)
+            if self._acknowledged(step, first):  # it came while they were looking away
+                tally.waits.append(time.monotonic() - started)
+                return True
             tally.resends += 1
         return False
+
+    def _acknowledged(self, step: Step, since: int) -> bool:
+        return any(step.expect in reply for reply in self.said()[since:])
 
 
 class BotProcess:

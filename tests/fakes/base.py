@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 T = TypeVar("T")
@@ -150,9 +150,17 @@ class Faults:
         return None
 
 
-async def params(request: Request) -> dict[str, Any]:
+async def params(request: Request) -> dict[str, Any] | None:
     """Bot API parameters from a query string, a JSON body or a form (as clients send them);
-    an uploaded file becomes its bytes."""
+    an uploaded file becomes its bytes. None when the client hung up mid-request (a killed
+    bot): the call never happened."""
+    try:
+        return await _params(request)
+    except ClientDisconnect:
+        return None
+
+
+async def _params(request: Request) -> dict[str, Any]:
     values: dict[str, Any] = dict(request.query_params)
     content_type = request.headers.get("content-type", "")
     if "json" in content_type:

@@ -118,6 +118,8 @@ class FakeTelegram:
         if refused is not None:
             return refused
         args = await params(request)
+        if args is None:
+            return Response(status_code=499)  # nobody is listening any more
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")

@@ -55,6 +55,8 @@ class FakeZalo:
         if refused is not None:
             return refused
         args = await params(request)
+        if args is None:
+            return Response(status_code=499)  # nobody is listening any more
         if method == "getMe":
             return _ok(
                 {
