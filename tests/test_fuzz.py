@@ -46,7 +46,7 @@ from tests.fakes.telegram import FakeTelegram
 from tests.fakes.zalo import FakeZalo
 from tests.test_properties import PROFILE, Conversation, _fields
 from tests.utils.audio import encode, recording, samples
-from tests.utils.chat import dispatcher_for
+from tests.utils.chat import dispatcher_for, read
 
 SECRET = "fuzz-webhook-secret-0123456789abcdef"
 # Few examples each in CI: every one goes through HTTP, the dialog and SQLite.
@@ -384,11 +384,10 @@ class ServiceConversation(Conversation):
 
     def _send(self, event: Inbound) -> None:
         before = self._stored()
-        deliveries = self.service.handle(self.turn, event, now=self.now)
-        self.replies = sum(len(delivery.replies) for delivery in deliveries)
-        for delivery in deliveries:
-            for reply in delivery.replies:
-                reply.text.encode("utf-8")  # no lone surrogate ever goes out
+        replies = read(self.service.db, self.service.handle(self.turn, event, now=self.now))
+        self.replies = len(replies)
+        for reply in replies:
+            reply.text.encode("utf-8")  # no lone surrogate ever goes out
         self.state = self._stored()
         self._check(before, self.state)
 

@@ -32,6 +32,7 @@ from storage.models import (
     Unit,
     UnitLevel,
 )
+from tests.utils.chat import read
 
 NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
 IDEA = ["1", "Máy hay kẹt vải", "Gắn thanh dẫn vải", "1", "30 phút mỗi ca", "1", "2", "không"]
@@ -58,7 +59,7 @@ class Union:
         deliveries = self.service.handle(
             Turn(channel, user, user), event, f"u{self.count}", now=self.now
         )
-        self.last = [r for d in deliveries for r in d.replies]
+        self.last = read(self.database, deliveries)
         return "\n".join(r.text for r in self.last)
 
     def labels(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
@@ -12,9 +13,11 @@ from bot.services.conversation import ConversationService
 from bot.services.database import Database
 from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
+from bot.services.outbox import Delivery
 from bot.services.voice import VoiceInbox
 from dialogs.events import ChoiceIn, Inbound, Reply, UnsupportedIn, VoiceIn, parse_text
 from storage.models import UnitLevel
+from storage.outbox import OutboxStore
 
 
 class FakeClock:
@@ -43,6 +46,15 @@ def dispatcher_for(
     return Dispatcher(service, GroupService(db, clock), voice, clock=clock)
 
 
+def read(db: Database, deliveries: Sequence[Delivery]) -> list[Reply]:
+    """A turn's replies as the person reads them, recorded as delivered (as the deliverer
+    does once the messenger has them)."""
+    with db.write() as connection:
+        sent = [delivery.outbox_id for delivery in deliveries]
+        OutboxStore(connection).mark_sent(sent, now=dt.datetime.now(dt.UTC))
+    return [reply for delivery in deliveries for reply in delivery.replies]
+
+
 class FakeUser:
     """Talks to the conversation service as a person in a private chat would."""
 
@@ -52,11 +64,7 @@ class FakeUser:
         self.replies: list[Reply] = []
 
     def _send(self, event: Inbound) -> list[Reply]:
-        self.replies = [
-            reply
-            for delivery in self.service.handle(self.turn, event)
-            for reply in delivery.replies
-        ]
+        self.replies = read(self.service.db, self.service.handle(self.turn, event))
         return self.replies
 
     def send(self, text: str) -> list[Reply]:
