@@ -359,6 +359,9 @@ class OutboxMessage(SQLModel, table=True):
     update_key: str | None = Field(default=None, sa_type=String(100))
     dedup_key: str | None = Field(default=None, sa_type=String(160))
     attempts: int = 0
+    # A broadcast whose post began and whose outcome was never recorded (the sender died in
+    # between): the messenger may have it, so it is not posted a second time.
+    in_doubt: bool = False
     last_error: str | None = Field(default=None, sa_type=Text)
     lease_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: dt.datetime = _created()

@@ -31,6 +31,7 @@ _COLUMNS = (
     _outbox.c.parts_sent,
     _outbox.c.kind,
     _outbox.c.attempts,
+    _outbox.c.in_doubt,
 )
 _SELECT_OF_UPDATE = (
     select(*_COLUMNS)
@@ -96,6 +97,7 @@ _MARK = (
         attempts=_outbox.c.attempts + 1,
         last_error=bindparam("error"),
         lease_until=None,
+        in_doubt=False,
     )
 )
 _RETRY_LATER = (
@@ -106,8 +108,10 @@ _RETRY_LATER = (
         parts_sent=bindparam("parts"),
         last_error=bindparam("error"),
         lease_until=bindparam("at"),
+        in_doubt=False,
     )
 )
+_POSTING = update(_outbox).where(_outbox.c.id == bindparam("row_id")).values(in_doubt=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,7 @@ class Leased:
     parts_sent: int = 0
     kind: OutboxKind = OutboxKind.REPLY
     attempts: int = 0
+    in_doubt: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +178,7 @@ def _row(message: Queued, now: dt.datetime, lease_until: dt.datetime | None) -> 
         "update_key": message.update_key,
         "dedup_key": message.dedup_key,
         "attempts": 0,
+        "in_doubt": False,
         "lease_until": lease_until,
         "created_at": now,
     }
@@ -232,7 +238,14 @@ class OutboxStore:
             self._connection.execute(_LEASE, {"ids": [row.id for row in rows], "until": until})
         return [
             Leased(
-                r.id, r.channel, r.chat_id, r.payload, r.parts_sent, OutboxKind(r.kind), r.attempts
+                r.id,
+                r.channel,
+                r.chat_id,
+                r.payload,
+                r.parts_sent,
+                OutboxKind(r.kind),
+                r.attempts,
+                bool(r.in_doubt),
             )
             for r in rows
         ]
@@ -267,6 +280,11 @@ class OutboxStore:
                 "error": error[:500] if error else None,
             }
             self._connection.execute(_MARK, parameters)
+
+    def posting(self, row_id: int) -> None:
+        """A broadcast's post is about to leave: until its outcome is recorded, a process
+        that finds the row again cannot know whether the messenger has it."""
+        self._connection.execute(_POSTING, {"row_id": row_id})
 
     def retry_later(self, row_id: int, parts_sent: int, error: str, *, at: dt.datetime) -> None:
         """Leave a row pending, out of reach until `at`, resuming after `parts_sent` parts."""

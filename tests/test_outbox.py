@@ -273,6 +273,46 @@ async def test_a_reply_to_a_worker_goes_before_a_broadcast_already_waiting(
     assert [row.chat_id for row in taken] == ["lan", "-0", "-1", "-2", "-3"]
 
 
+async def test_a_post_in_doubt_after_a_crash_is_not_posted_twice(
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock
+) -> None:
+    _queue(db, _broadcast("-1", "🏆 bảng 1"), _broadcast("-2", "🏆 bảng 2"), clock=clock)
+    messenger = Messenger()
+    messenger.failures = [None, CrashError()]  # the second post: did Telegram get it?
+    with pytest.raises(CrashError):
+        await dispatcher.flush(messenger)
+    clock.advance(seconds=61)  # the dead sender's lease runs out
+    restarted = dispatcher_for(db, None, clock)
+    try:
+        assert await restarted.flush(messenger) == 0
+    finally:
+        restarted.close()
+    rows = {row.chat_id: row for row in outbox_rows(db)}
+    assert messenger.seen == ["🏆 bảng 1"]
+    assert rows["-1"].status == OutboxStatus.SENT.value
+    assert rows["-2"].status == OutboxStatus.FAILED.value
+    assert rows["-2"].last_error == outbox.IN_DOUBT
+
+
+async def test_a_post_the_messenger_refused_is_not_in_doubt_and_goes_again(
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(outbox, "with_retries", functools.partial(with_retries, sleep=no_wait))
+    _queue(db, _broadcast("-1", "🏆 bảng 1"), clock=clock)
+    messenger = Messenger()
+    messenger.failures = [TransientError("502")] * 10  # every try of the first flush
+    assert await dispatcher.flush(messenger) == 1
+    assert messenger.seen == [] and not outbox_rows(db)[0].in_doubt
+    messenger.failures = []
+    clock.advance(seconds=61)
+    assert await dispatcher.flush(messenger) == 1
+    assert messenger.seen == ["🏆 bảng 1"]
+    assert outbox_rows(db)[0].status == OutboxStatus.SENT.value
+
+
 async def test_a_campaign_queued_twice_is_written_once(db: Engine, clock: FakeClock) -> None:
     _queue(db, _broadcast("-1", "bảng"), _broadcast("-2", "bảng"), clock=clock)
     _queue(db, _broadcast("-1", "bảng"), _broadcast("-3", "bảng"), clock=clock)

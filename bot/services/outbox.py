@@ -86,8 +86,10 @@ class Delivery:
     parts_sent: int = 0
     attempts: int = 0
     fallback: Fallback | None = None
+    broadcast: bool = False  # posted at most once: never again after a post in doubt
 
 
+IN_DOUBT = "in doubt: the sender stopped while posting it; not posted twice"
 # How long a turn's replies are this process's to send. Short: if the process dies right after
 # the turn, another (or the next start) sends them once this runs out, and a worker who hears
 # nothing for a minute types the answer again, which would land on the next question.
@@ -129,6 +131,7 @@ def deliveries_of(rows: Sequence[Leased]) -> list[Delivery]:
             row.parts_sent,
             row.attempts,
             _fallback(row.payload.get("fallback")),
+            row.kind is OutboxKind.BROADCAST,
         )
         for row in rows
     ]
@@ -245,6 +248,8 @@ class Deliverer:
             progress[0] = part
             try:
                 reply = delivery.replies[part]
+                if delivery.broadcast:
+                    await self._blocking(self._posting, delivery.outbox_id)
                 send = functools.partial(sender.send, delivery.chat_id, reply)
                 await with_retries(send, attempts=self.attempts)
             except BadRequestError as error:
@@ -312,13 +317,27 @@ class Deliverer:
             outbox.mark_failed(rest, error)
             ConversationStore(connection).set_unreachable(channel, user_id)
 
+    def _posting(self, row_id: int) -> None:
+        with self._db.write() as connection:
+            OutboxStore(connection).posting(row_id)
+
     def take_due(self, channel: str, limit: int = 100, chat_id: str | None = None) -> list[Leased]:
         """Pending rows of `channel` (of one chat, if given) that nobody is delivering,
-        leased to this process."""
+        leased to this process. A broadcast whose sender died mid-post is given up instead:
+        the Bot APIs have no idempotency key, and a ranking posted twice is worse than the
+        one post in a thousand kills that may be missing (it is recorded, and counted by
+        `sangkien outbox status`)."""
         now = self._clock()
         with self._db.write() as connection:
-            rows = OutboxStore(connection).take_due(
+            outbox = OutboxStore(connection)
+            rows = outbox.take_due(
                 channel, now=now, lease_until=now + self.lease, limit=limit, chat_id=chat_id
             )
+            doubtful = [row for row in rows if row.in_doubt and row.kind is OutboxKind.BROADCAST]
+            if doubtful:
+                outbox.mark_failed([row.id for row in doubtful], IN_DOUBT)
+                log.warning("%s: %d posts in doubt not posted again", channel, len(doubtful))
+                given_up = {row.id for row in doubtful}
+                rows = [row for row in rows if row.id not in given_up]
         # A slow send of ours can outlive its lease: it is still ours, not sent twice.
         return [row for row in rows if row.id not in self._in_flight]
