@@ -276,7 +276,10 @@ async def test_a_reply_to_a_worker_goes_before_a_broadcast_already_waiting(
 async def test_a_post_in_doubt_after_a_crash_is_not_posted_twice(
     dispatcher: Dispatcher, db: Engine, clock: FakeClock
 ) -> None:
-    _queue(db, _broadcast("-1", "🏆 bảng 1"), _broadcast("-2", "🏆 bảng 2"), clock=clock)
+    dispatcher.groups.add_officer("test", "ha", "Phạm Thu Hà", "HN-DM01")
+    fallback = {"unit_id": _unit_id(db, "HN-DM01"), "campaign": "camp"}
+    posts = [_broadcast("-1", "🏆 bảng 1"), _broadcast("-2", "🏆 bảng 2", fallback=fallback)]
+    _queue(db, *posts, clock=clock)
     messenger = Messenger()
     messenger.failures = [None, CrashError()]  # the second post: did Telegram get it?
     with pytest.raises(CrashError):
@@ -284,11 +287,13 @@ async def test_a_post_in_doubt_after_a_crash_is_not_posted_twice(
     clock.advance(seconds=61)  # the dead sender's lease runs out
     restarted = dispatcher_for(db, None, clock)
     try:
-        assert await restarted.flush(messenger) == 0
+        assert await restarted.flush(messenger) == 0  # not posted again …
+        assert await restarted.flush(messenger) == 1  # … but copied to the unit's officer
     finally:
         restarted.close()
     rows = {row.chat_id: row for row in outbox_rows(db)}
-    assert messenger.seen == ["🏆 bảng 1"]
+    assert messenger.seen == ["🏆 bảng 1", "🏆 bảng 2"]  # once in the group (maybe), once to Hà
+    assert rows["ha"].status == OutboxStatus.SENT.value
     assert rows["-1"].status == OutboxStatus.SENT.value
     assert rows["-2"].status == OutboxStatus.FAILED.value
     assert rows["-2"].last_error == outbox.IN_DOUBT

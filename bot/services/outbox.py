@@ -324,9 +324,9 @@ class Deliverer:
     def take_due(self, channel: str, limit: int = 100, chat_id: str | None = None) -> list[Leased]:
         """Pending rows of `channel` (of one chat, if given) that nobody is delivering,
         leased to this process. A broadcast whose sender died mid-post is given up instead:
-        the Bot APIs have no idempotency key, and a ranking posted twice is worse than the
-        one post in a thousand kills that may be missing (it is recorded, and counted by
-        `sangkien outbox status`)."""
+        the Bot APIs have no idempotency key, so it may or may not have arrived. It is
+        recorded (`sangkien outbox status`) and a group post's copy goes to the unit's
+        officers privately, as for a group that refuses a post."""
         now = self._clock()
         with self._db.write() as connection:
             outbox = OutboxStore(connection)
@@ -334,8 +334,8 @@ class Deliverer:
                 channel, now=now, lease_until=now + self.lease, limit=limit, chat_id=chat_id
             )
             doubtful = [row for row in rows if row.in_doubt and row.kind is OutboxKind.BROADCAST]
-            if doubtful:
-                outbox.mark_failed([row.id for row in doubtful], IN_DOUBT)
+            if doubtful:  # a group's officers get a copy privately, to post if it is missing
+                self._fail(connection, channel, deliveries_of(doubtful), IN_DOUBT, now)
                 log.warning("%s: %d posts in doubt not posted again", channel, len(doubtful))
                 given_up = {row.id for row in doubtful}
                 rows = [row for row in rows if row.id not in given_up]
