@@ -16,6 +16,7 @@ from bot.channels.base import (
     BadRequestError,
     ForbiddenError,
     Incoming,
+    Throttle,
     TransientError,
     Turn,
     with_retries,
@@ -43,11 +44,13 @@ class Messenger:
 
     name = "test"
 
-    def __init__(self) -> None:
+    def __init__(self, throttle: Throttle | None = None) -> None:
         self.seen: list[str] = []
         self.failures: list[Exception | None] = []  # for the next sends; None goes through
+        self.throttle = throttle or Throttle(per_second=10_000)
 
     async def send(self, chat_id: str, reply: Reply) -> None:
+        await self.throttle.wait(chat_id)  # as the channels pace, right before the request
         failure = self.failures.pop(0) if self.failures else None
         if failure is not None:
             raise failure
@@ -297,6 +300,23 @@ async def test_a_post_in_doubt_after_a_crash_is_not_posted_twice(
     assert rows["-1"].status == OutboxStatus.SENT.value
     assert rows["-2"].status == OutboxStatus.FAILED.value
     assert rows["-2"].last_error == outbox.IN_DOUBT
+
+
+async def test_a_process_killed_while_a_post_waits_its_turn_has_not_begun_it(
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock
+) -> None:
+    async def killed(seconds: float) -> None:
+        raise CrashError
+
+    _queue(db, _broadcast("-1", "🏆 bảng 1"), _broadcast("-2", "🏆 bảng 2"), clock=clock)
+    waiting = Messenger(Throttle(per_second=1, sleep=killed))  # the second post must wait
+    with pytest.raises(CrashError):
+        await dispatcher.flush(waiting)
+    assert waiting.seen == ["🏆 bảng 1"]
+    clock.advance(seconds=61)
+    messenger = Messenger()
+    assert await dispatcher.flush(messenger) == 1  # not in doubt: it goes
+    assert messenger.seen == ["🏆 bảng 2"]
 
 
 async def test_a_post_the_messenger_refused_is_not_in_doubt_and_goes_again(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -173,6 +174,13 @@ def split_text(text: str, limit: int) -> list[str]:
     return [part for part in parts if part]
 
 
+# Awaited once, right before the next paced request leaves (after its wait): the outbox marks
+# a broadcast "in doubt" there, so a process killed while waiting its turn has not begun a post.
+before_request: contextvars.ContextVar[Callable[[], Awaitable[object]] | None] = (
+    contextvars.ContextVar("before_request", default=None)
+)
+
+
 class Throttle:
     """Keeps sends under a messenger's flood limits: an even pace of at most `per_second`
     messages overall, and at most `group_per_minute` to any one group chat.
@@ -213,3 +221,7 @@ class Throttle:
         self._next = start + self._interval
         if start > now:
             await self._sleep(start - now)
+        hook = before_request.get()
+        if hook is not None:
+            before_request.set(None)
+            await hook()

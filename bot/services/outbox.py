@@ -21,7 +21,14 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from bot.channels.base import BadRequestError, ChannelError, ForbiddenError, Sender, with_retries
+from bot.channels.base import (
+    BadRequestError,
+    ChannelError,
+    ForbiddenError,
+    Sender,
+    before_request,
+    with_retries,
+)
 from bot.clock import Clock
 from bot.services.database import Database
 from dialogs.events import Option, Reply, in_bubbles
@@ -248,10 +255,16 @@ class Deliverer:
             progress[0] = part
             try:
                 reply = delivery.replies[part]
-                if delivery.broadcast:
-                    await self._blocking(self._posting, delivery.outbox_id)
                 send = functools.partial(sender.send, delivery.chat_id, reply)
-                await with_retries(send, attempts=self.attempts)
+                if not delivery.broadcast:
+                    await with_retries(send, attempts=self.attempts)
+                    continue
+                posting = functools.partial(self._blocking, self._posting, delivery.outbox_id)
+                token = before_request.set(posting)  # marked once its turn to go has come
+                try:
+                    await with_retries(send, attempts=self.attempts)
+                finally:
+                    before_request.reset(token)
             except BadRequestError as error:
                 if delivery.fallback is not None:
                     raise
