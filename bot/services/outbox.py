@@ -97,6 +97,7 @@ class Delivery:
 
 
 IN_DOUBT = "in doubt: the sender stopped while posting it; not posted twice"
+
 # How long a turn's replies are this process's to send. Short: if the process dies right after
 # the turn, another (or the next start) sends them once this runs out, and a worker who hears
 # nothing for a minute types the answer again, which would land on the next question.
