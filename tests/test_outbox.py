@@ -67,6 +67,16 @@ def dispatcher(db: Engine, clock: FakeClock) -> Iterator[Dispatcher]:
     dispatcher.close()
 
 
+@pytest.fixture
+def instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sends retried without the pauses between tries."""
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(outbox, "with_retries", functools.partial(with_retries, sleep=no_wait))
+
+
 def _texts(rows: list[OutboxMessage]) -> list[str]:
     return [reply["text"] for row in rows for reply in row.payload["replies"]]
 
@@ -320,12 +330,8 @@ async def test_a_process_killed_while_a_post_waits_its_turn_has_not_begun_it(
 
 
 async def test_a_post_the_messenger_refused_is_not_in_doubt_and_goes_again(
-    dispatcher: Dispatcher, db: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock, instant_retries: None
 ) -> None:
-    async def no_wait(seconds: float) -> None:
-        return None
-
-    monkeypatch.setattr(outbox, "with_retries", functools.partial(with_retries, sleep=no_wait))
     _queue(db, _broadcast("-1", "🏆 bảng 1"), clock=clock)
     messenger = Messenger()
     messenger.failures = [TransientError("502")] * 10  # every try of the first flush
@@ -345,12 +351,8 @@ async def test_a_campaign_queued_twice_is_written_once(db: Engine, clock: FakeCl
 
 
 async def test_a_post_the_messenger_keeps_failing_is_given_up_recorded_and_sent_to_officers(
-    dispatcher: Dispatcher, db: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock, instant_retries: None
 ) -> None:
-    async def no_wait(seconds: float) -> None:
-        return None
-
-    monkeypatch.setattr(outbox, "with_retries", functools.partial(with_retries, sleep=no_wait))
     dispatcher.groups.add_officer("test", "ha", "Phạm Thu Hà", "HN-DM01")
     unit = _unit_id(db, "HN-DM01")
     _queue(
