@@ -47,6 +47,7 @@ from sqlalchemy import Engine, text
 from bot.runtime import demo_database
 from bot.services.outbox import IN_DOUBT
 from dialogs import messages as msg
+from storage.models import OutboxStatus
 from tests.fakes.telegram import FakeTelegram, TelegramUser
 from tests.fakes.zalo import FakeZalo, ZaloUser
 from tests.utils.audio import encode, recording, samples
@@ -308,8 +309,8 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
     url = cluster.start()
     folder = Path(tempfile.mkdtemp(prefix="sangkien-soak-"))
     engine = demo_database(url)
-    for n in range(GROUPS):
-        group(engine, "telegram", GROUP_CHATS[n], "HN-KCN", at=dt.datetime.now(dt.UTC))
+    for chat_id in GROUP_CHATS:
+        group(engine, "telegram", chat_id, "HN-KCN", at=dt.datetime.now(dt.UTC))
     telegram, zalo = FakeTelegram(), FakeZalo()
     telegram.server.start()
     zalo.server.start()
@@ -410,9 +411,10 @@ async def _wait_for_rankings(telegram: FakeTelegram, engine: Engine, seconds: fl
 
 def _in_doubt(engine: Engine) -> set[str]:
     """The chats whose broadcast the bot gave up as in doubt (its sender died mid-post)."""
-    query = text("SELECT chat_id FROM outbox WHERE status = 'failed' AND last_error = :error")
+    query = text("SELECT chat_id FROM outbox WHERE status = :failed AND last_error = :error")
+    values = {"failed": OutboxStatus.FAILED.value, "error": IN_DOUBT}
     with engine.connect() as connection:
-        return set(connection.scalars(query, {"error": IN_DOUBT}))
+        return set(connection.scalars(query, values))
 
 
 def _max_recovery(recoveries: list[tuple[float, str]], sent_at: list[float]) -> float:

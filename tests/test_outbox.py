@@ -91,6 +91,18 @@ async def _onboard(dispatcher: Dispatcher, messenger: Messenger) -> None:
     await _say(dispatcher, messenger, "1", "u3")  # new idea: the first question
 
 
+async def _problem_saved_never_shown(dispatcher: Dispatcher) -> Messenger:
+    """Onboarded, then the problem answered («u4»): committed, and the process died before
+    the reply went out."""
+    messenger = Messenger()
+    await _onboard(dispatcher, messenger)
+    messenger.seen.clear()
+    messenger.failures = [CrashError()]
+    await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u4")
+    assert messenger.seen == []
+    return messenger
+
+
 async def test_every_reply_is_written_with_its_turn_and_marked_sent(
     dispatcher: Dispatcher, db: Engine
 ) -> None:
@@ -106,12 +118,7 @@ async def test_every_reply_is_written_with_its_turn_and_marked_sent(
 async def test_a_crash_before_the_send_is_answered_on_redelivery_and_not_applied_twice(
     dispatcher: Dispatcher, db: Engine, clock: FakeClock
 ) -> None:
-    messenger = Messenger()
-    await _onboard(dispatcher, messenger)
-    messenger.seen.clear()
-    messenger.failures = [CrashError()]
-    await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u4")  # committed, never sent
-    assert messenger.seen == []
+    messenger = await _problem_saved_never_shown(dispatcher)
     # The messenger redelivers while the dead process's lease still runs: nothing yet.
     await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u4")
     assert messenger.seen == []
@@ -130,11 +137,7 @@ async def test_a_crash_before_the_send_is_answered_on_redelivery_and_not_applied
 async def test_an_answer_typed_again_before_its_reply_arrived_is_not_the_next_answer(
     dispatcher: Dispatcher, db: Engine, clock: FakeClock
 ) -> None:
-    messenger = Messenger()
-    await _onboard(dispatcher, messenger)
-    messenger.seen.clear()
-    messenger.failures = [CrashError()]
-    await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u4")  # saved, never shown
+    messenger = await _problem_saved_never_shown(dispatcher)
     # They heard nothing, so they type it again (as a new message, spaced differently).
     await _say(dispatcher, messenger, "máy cắt  hay kẹt vải ", "u5")
     assert messenger.seen == []
