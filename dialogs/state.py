@@ -176,8 +176,9 @@ class State(BaseModel):
     # Entries made for this person by an officer, the first one being asked about.
     confirm: list[Confirmation] = Field(default_factory=list)
     interrupted: Interrupted | None = None
-    # A fingerprint of what was last typed: the service recognises the same message sent
-    # again before the answer to it reached the chat, and does not take it as the next answer.
+    # A fingerprint of the last text typed or button pressed: the service recognises the same
+    # message sent again before the answer to it reached the chat, and does not take it as
+    # the next answer.
     last_text: str | None = None
 
     def working_copy(self) -> State:

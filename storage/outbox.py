@@ -56,13 +56,18 @@ _SELECT_DUE = (
     .with_for_update(skip_locked=True)
 )
 _SELECT_DUE_FOR_CHAT = _SELECT_DUE.where(_outbox.c.chat_id == bindparam("of_chat"))
-_SELECT_REPLY_UNSENT = (
+# A reply the person had not seen when they wrote: still pending, or sent at or after
+# `seen_by` (NULL when the messenger gave no time: then only a pending one).
+_SELECT_REPLY_UNSEEN = (
     select(_outbox.c.id)
     .where(
         _outbox.c.channel == bindparam("of_channel"),
         _outbox.c.chat_id == bindparam("of_chat"),
-        _outbox.c.status == OutboxStatus.PENDING.value,
         _outbox.c.kind == OutboxKind.REPLY.value,
+        or_(
+            _outbox.c.status == OutboxStatus.PENDING.value,
+            _outbox.c.sent_at >= bindparam("seen_by", type_=_outbox.c.sent_at.type),
+        ),
     )
     .limit(1)
 )
@@ -212,10 +217,13 @@ class OutboxStore:
         values = {"of_channel": channel, "of_chat": chat_id, "before": before, "now": now}
         return self._lease(self._connection.execute(_SELECT_EARLIER, values).all(), lease_until)
 
-    def reply_unsent(self, channel: str, chat_id: str) -> bool:
-        """Whether an answer to this chat is still waiting to reach it."""
-        values = {"of_channel": channel, "of_chat": chat_id}
-        return self._connection.execute(_SELECT_REPLY_UNSENT, values).first() is not None
+    def reply_unseen(self, channel: str, chat_id: str, written_at: dt.datetime | None) -> bool:
+        """Whether an answer to this chat had not reached it when the person wrote: one still
+        unsent, or one sent after `written_at` (the messenger's time, in whole seconds: a reply
+        sent within that second counts as seen). Without a time, whether one is unsent."""
+        seen_by = written_at + dt.timedelta(seconds=1) if written_at is not None else None
+        values = {"of_channel": channel, "of_chat": chat_id, "seen_by": seen_by}
+        return self._connection.execute(_SELECT_REPLY_UNSEEN, values).first() is not None
 
     def take_due(
         self,

@@ -18,6 +18,7 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -470,7 +471,7 @@ def _telegram_text(webhooks: Webhooks, chat: int, text: str) -> dict[str, Any]:
         "update_id": next(webhooks.update_ids),
         "message": {
             "message_id": 1,
-            "date": 0,
+            "date": int(time.time()),
             "chat": {"id": chat, "type": "private"},
             "from": {"id": chat, "is_bot": False, "first_name": "Lan"},
             "text": text,

@@ -25,7 +25,7 @@ from bot.services import outbox
 from bot.services.dispatch import Dispatcher
 from bot.services.outbox import payload_of
 from dialogs import messages as msg
-from dialogs.events import Reply, parse_text
+from dialogs.events import ChoiceIn, Reply, parse_text
 from storage import units as tree
 from storage.models import Identity, Initiative, OutboxKind, OutboxMessage, OutboxStatus
 from storage.outbox import OutboxStore, Queued
@@ -167,6 +167,67 @@ async def test_a_retyped_choice_before_its_reply_arrived_picks_nothing(
     assert "bao nhiêu thời gian" in messenger.seen[-1]
     await _say(dispatcher, messenger, "30 phút mỗi ca", "u8")
     assert "thuộc mảng nào" in messenger.seen[-1]
+
+
+async def test_an_answer_retyped_while_the_bot_was_down_is_not_the_next_answer(
+    db: Engine, clock: FakeClock
+) -> None:
+    first = dispatcher_for(db, None, clock)
+    messenger = await _problem_saved_never_shown(first)
+    first.close()
+    # Nothing came back, so a minute later they type it again; the messenger holds it while
+    # the bot is down, and the restarted bot sends what the dead one left before reading it.
+    written = clock.now + dt.timedelta(seconds=60)
+    clock.advance(seconds=300)
+    second = dispatcher_for(db, None, clock)
+    assert await second.flush(messenger) == 1
+    assert "đã thay đổi gì" in messenger.seen[-1]
+    retyped = Incoming(TURN, parse_text("Máy cắt hay kẹt vải"), "u5", written_at=written)
+    await second.dispatch(messenger, retyped)
+    assert len(messenger.seen) == 1  # written before they saw the question: no answer to it
+    # Written once they had seen it, the same words answer it (within the same second too,
+    # since the messenger counts whole seconds).
+    shown = clock.now.replace(microsecond=0)
+    clock.advance(seconds=0.4)
+    again = Incoming(TURN, parse_text("Máy cắt hay kẹt vải"), "u6", written_at=shown)
+    await second.dispatch(messenger, again)
+    second.close()
+    assert "được lợi gì nhất" in messenger.seen[-1]
+    with Session(db) as session:
+        idea = session.exec(select(Initiative)).one()
+    assert (idea.problem, idea.solution) == ("Máy cắt hay kẹt vải", "Máy cắt hay kẹt vải")
+
+
+async def test_a_message_time_no_messenger_could_give_is_not_believed(
+    dispatcher: Dispatcher, db: Engine
+) -> None:
+    messenger = Messenger()
+    await _onboard(dispatcher, messenger)
+    await _say(dispatcher, messenger, "Máy cắt hay kẹt vải", "u4")
+    assert "đã thay đổi gì" in messenger.seen[-1]
+    long_ago = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # "date": 0, a broken clock
+    same = Incoming(TURN, parse_text("Máy cắt hay kẹt vải"), "u5", written_at=long_ago)
+    await dispatcher.dispatch(messenger, same)
+    assert "được lợi gì nhất" in messenger.seen[-1]
+
+
+async def test_a_button_pressed_again_before_its_answer_arrived_is_answered_once(
+    dispatcher: Dispatcher, clock: FakeClock
+) -> None:
+    messenger = Messenger()
+    await _say(dispatcher, messenger, "/start HN-DM01", "u1")
+    await _say(dispatcher, messenger, "Nguyễn Thị Lan", "u2")  # the menu, with buttons
+    messenger.seen.clear()
+    messenger.failures = [CrashError()]
+    await dispatcher.dispatch(messenger, Incoming(TURN, ChoiceIn("new"), "u3"))
+    await dispatcher.dispatch(messenger, Incoming(TURN, ChoiceIn("new"), "u4"))  # nothing yet
+    clock.advance(seconds=61)
+    await dispatcher.flush(messenger)
+    assert len(messenger.seen) == 1 and "khó khăn hay lãng phí" in messenger.seen[0]
+    assert msg.STALE_BUTTON not in messenger.seen
+    # Pressed on the old keyboard once the question has arrived: that button is stale.
+    await dispatcher.dispatch(messenger, Incoming(TURN, ChoiceIn("new"), "u5"))
+    assert msg.STALE_BUTTON in messenger.seen[-1]
 
 
 async def test_a_restarted_process_delivers_what_the_dead_one_left_in_order(

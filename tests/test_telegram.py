@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from storage.models import GroupChat, Identity, Initiative, Unit
 from tests.fakes.base import served_here, wait_for_text
 from tests.fakes.telegram import FakeTelegram, TelegramUser
 from tests.utils.audio import encode, recording, samples
+from tests.utils.chat import Recorder
 
 SECRET = "webhook-secret-for-tests-0123456789"
 
@@ -382,3 +384,16 @@ async def test_a_kept_recording_goes_as_voice_or_as_a_file_and_a_lost_one_is_sai
     assert voice["voice"] and voice["data"] == ogg.read_bytes()
     assert document["document"] and document["text"] == "🔊 Cách làm &lt;b&gt; · 1 giây"
     assert gone["text"] == f"🔊 Cùng làm · 1 giây\n{msg.RECORDING_GONE}"
+
+
+async def test_a_message_carries_the_time_it_was_written(fake_telegram: FakeTelegram) -> None:
+    recorder = Recorder()
+    channel = TelegramChannel(fake_telegram.token, recorder, base_url=fake_telegram.base_url)
+    await channel.start(poll_timeout=1)
+    try:
+        update = TelegramUser(fake_telegram, 6200).send("Máy cắt hay kẹt vải")
+        incoming = await recorder.next()
+    finally:
+        await channel.stop()
+    written = dt.datetime.fromtimestamp(update["message"]["date"], dt.UTC)
+    assert incoming.written_at == written

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -14,13 +15,14 @@ from sqlmodel import Session, select
 
 from bot.channels.base import BadRequestError, ForbiddenError, Incoming, TransientError
 from bot.channels.webhooks import create_app
-from bot.channels.zalo import ZaloChannel, ZaloClient
+from bot.channels.zalo import ZaloChannel, ZaloClient, to_incoming
 from bot.services.dispatch import Dispatcher
 from dialogs.events import Reply
 from storage.models import Identity, Initiative
 from tests.fakes.base import served_here
 from tests.fakes.zalo import FakeZalo, ZaloUser
 from tests.utils.audio import encode, recording, samples
+from tests.utils.chat import Recorder
 
 SECRET = "zalo-webhook-secret-0123456789"
 
@@ -260,3 +262,48 @@ async def test_sends_keep_to_the_configured_pace(client: ZaloClient, fake_zalo: 
         await channel.send(f"grp-{n % 3}", Reply(f"tin {n}"))
     assert time.monotonic() - started >= 10 / 20
     assert sum(len(fake_zalo.texts(f"grp-{n}")) for n in range(3)) == 11
+
+
+async def test_a_message_carries_the_time_it_was_written(
+    client: ZaloClient, fake_zalo: FakeZalo
+) -> None:
+    recorder = Recorder()
+    channel = ZaloChannel(client, recorder)
+    task = asyncio.create_task(channel.poll_forever(poll_timeout=1))
+    try:
+        update = ZaloUser(fake_zalo, "7300").send("Máy cắt hay kẹt vải")
+        incoming = await recorder.next()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert incoming.written_at is not None
+    assert round(incoming.written_at.timestamp() * 1000) == update["message"]["date"]
+
+
+@pytest.mark.parametrize(
+    ("date", "written"),
+    [
+        (1_764_800_000, dt.datetime(2025, 12, 3, 22, 13, 20, tzinfo=dt.UTC)),  # in seconds
+        (None, None),
+        ("hôm nay", None),
+        (True, None),
+        (-5, None),
+        (10**30, None),
+        (float("nan"), None),
+    ],
+)
+def test_a_message_time_that_is_no_time_is_left_out(
+    client: ZaloClient, date: object, written: dt.datetime | None
+) -> None:
+    update = {
+        "event_name": "message.text.received",
+        "message": {
+            "message_id": "m1",
+            "date": date,
+            "text": "1",
+            "chat": {"id": "c1", "chat_type": "PRIVATE"},
+            "from": {"id": "c1", "is_bot": False},
+        },
+    }
+    incoming = to_incoming(update, client)
+    assert incoming is not None and incoming.written_at == written

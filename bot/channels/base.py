@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import datetime as dt
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -66,12 +67,14 @@ Content = Inbound | VoiceNoteIn | GroupCommandIn | BlockedIn
 class Incoming:
     """One update, channel-neutral. `update_key` is the messenger's id of it (redeliveries
     carry the same key); `acknowledge`, when given, answers the messenger's request for an
-    acknowledgement (a Telegram button press) once the update is taken."""
+    acknowledgement (a Telegram button press) once the update is taken; `written_at` is when
+    the person sent it, by the messenger's clock (whole seconds), when the messenger says."""
 
     turn: Turn
     content: Content
     update_key: str | None = None
     acknowledge: Callable[[], Awaitable[object]] | None = None
+    written_at: dt.datetime | None = None
 
 
 class Sender(Protocol):

@@ -275,7 +275,7 @@ class TelegramChannel:
         else:
             kind = next((k for k in _UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
             content = UnsupportedIn(kind)
-        return Incoming(turn, content, key)
+        return Incoming(turn, content, key, written_at=message.date)
 
     def _downloader(self, file_id: str) -> Callable[[], Awaitable[bytes]]:
         async def fetch() -> bytes:

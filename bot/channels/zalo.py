@@ -9,6 +9,7 @@ Zalo has no buttons: choices are numbered lines and the user answers with the nu
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import fnmatch
 import logging
 from collections.abc import Coroutine
@@ -227,7 +228,19 @@ def to_incoming(update: dict[str, Any], client: ZaloClient) -> Incoming | None:
         content = VoiceNoteIn(fetch=lambda: client.download(url), extension="aac")
     else:
         content = UnsupportedIn(_UNSUPPORTED_EVENTS.get(event, "other"))
-    return Incoming(turn, content, key)
+    return Incoming(turn, content, key, written_at=_written_at(message.get("date")))
+
+
+def _written_at(date: Any) -> dt.datetime | None:
+    """A message's `date` (Unix time in milliseconds; seconds read too) as an instant, or None
+    when it is missing or no plausible time."""
+    if isinstance(date, bool) or not isinstance(date, int | float):
+        return None
+    seconds = date / 1000 if date > 100_000_000_000 else date
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC) if seconds > 0 else None
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 class ZaloChannel:

@@ -34,7 +34,7 @@ from bot.services.voice import Recording
 from dialogs import engine
 from dialogs import messages as msg
 from dialogs.answers import stops_reminders
-from dialogs.events import Inbound, TextIn, VoiceIn
+from dialogs.events import ChoiceIn, Inbound, TextIn, VoiceIn
 from dialogs.flow import DialogConfig
 from dialogs.flows.submit import SUBMIT
 from dialogs.state import (
@@ -72,6 +72,10 @@ DRAFT_COLUMNS: dict[str, str] = {
 _EDITABLE = (InitiativeStatus.DRAFT, InitiativeStatus.RETURNED)
 _EDITABLE_VALUES = {status.value for status in _EDITABLE}
 _SUBMITTED = [s for s in InitiativeStatus if s not in _EDITABLE]
+# A message's time from the messenger is believed within these bounds: Telegram keeps an
+# update for a day at most, and the two clocks may differ a little.
+_KEPT_BY_MESSENGER = dt.timedelta(days=1)
+_SKEW = dt.timedelta(minutes=1)
 
 
 class StorageDirectory(Directory):
@@ -184,15 +188,20 @@ class ConversationService:
         *,
         now: dt.datetime | None = None,
         recording: Recording | None = None,
+        written_at: dt.datetime | None = None,
     ) -> list[Delivery]:
         """Process one inbound event of one chat; the replies to deliver, already in the outbox.
 
         With `update_key` (the messenger's id of the update) a redelivered update is
         recognised: it is answered with the replies it caused that were never sent, if any.
+        `written_at` (the messenger's time of the message) tells a message sent before the
+        person could have seen the last answer.
         """
         now = now or self._clock()
+        if written_at is not None and not now - _KEPT_BY_MESSENGER <= written_at <= now + _SKEW:
+            written_at = None  # no time the messenger could have given: go without it
         try:
-            return self._handle(turn, event, update_key, now, recording)
+            return self._handle(turn, event, update_key, now, recording, written_at)
         except IntegrityError:
             # The same update (or the first message of a chat) raced in from elsewhere:
             # the other delivery won. A redelivery is done; a first message is retried.
@@ -200,7 +209,7 @@ class ConversationService:
                 replayed = self.replay(turn.channel, update_key, now=now)
                 if replayed is not None:
                     return replayed
-            return self._handle(turn, event, update_key, now, recording)
+            return self._handle(turn, event, update_key, now, recording, written_at)
 
     def replay(self, channel: str, update_key: str, *, now: dt.datetime) -> list[Delivery] | None:
         """For an update processed already, its unsent replies (leased to the caller); None
@@ -231,6 +240,7 @@ class ConversationService:
         update_key: str | None,
         now: dt.datetime,
         recording: Recording | None,
+        written_at: dt.datetime | None = None,
     ) -> list[Delivery]:
         with self.db.write() as connection:
             store = ConversationStore(connection, lock=self.db.locks_rows)
@@ -245,8 +255,8 @@ class ConversationService:
                 state = State.model_validate(stored)
                 if unreachable:  # they blocked the bot once; writing again lifts that
                     store.reachable_again(turn.channel, turn.user_id)
-                if self._typed_again(connection, turn, event, state):
-                    return []  # the answer they have not seen yet is on its way
+                if self._sent_again(connection, turn, event, state, written_at):
+                    return []  # the answer they had not seen is on its way, or came since
             if recording is not None and isinstance(event, VoiceIn):
                 note_id = store.add_voice_note(_voice_note_row(recording, person_id, now))
                 event = dataclasses.replace(event, note_id=note_id)
@@ -301,8 +311,7 @@ class ConversationService:
             if new.draft is not None and (new.draft != state.draft or new.draft.id is None):
                 self._save_draft(store, person_id, new, new.draft, now, before=state.draft)
 
-            typed = fingerprint(event.text) if isinstance(event, TextIn) else None
-            new = new.model_copy(update={"last_text": typed})
+            new = new.model_copy(update={"last_text": _fingerprint_of(event)})
             values: dict[str, Any] = {
                 "state": new.model_dump(mode="json"),
                 "step": new.step.value,
@@ -323,15 +332,23 @@ class ConversationService:
             )
 
     @staticmethod
-    def _typed_again(connection: Connection, turn: Turn, event: Inbound, state: State) -> bool:
-        """The same text as the last message while the answer to that one has not reached
-        the chat: a worker who heard nothing and typed it again. It cannot be an answer to a
-        question they have not been shown (a retyped «1» would pick the next choice)."""
+    def _sent_again(
+        connection: Connection,
+        turn: Turn,
+        event: Inbound,
+        state: State,
+        written_at: dt.datetime | None,
+    ) -> bool:
+        """The same text or button as the last message, sent before the answer to that one
+        had reached the chat: a worker who saw nothing and tried again. It cannot answer a
+        question they had not been shown (a retyped «1» would pick the next choice). The
+        answer may have arrived since (it went first after a restart): the messenger's time
+        of the message tells."""
+        typed = _fingerprint_of(event)
         return (
-            isinstance(event, TextIn)
-            and state.last_text is not None
-            and fingerprint(event.text) == state.last_text
-            and OutboxStore(connection).reply_unsent(turn.channel, turn.chat_id)
+            typed is not None
+            and typed == state.last_text
+            and OutboxStore(connection).reply_unseen(turn.channel, turn.chat_id, written_at)
         )
 
     @staticmethod
@@ -456,6 +473,15 @@ class ConversationService:
                 return None
             self._unit_ids[code] = unit.id
         return self._unit_ids[code]
+
+
+def _fingerprint_of(event: Inbound) -> str | None:
+    """What is remembered of a typed text or a pressed button, to tell one sent again."""
+    if isinstance(event, TextIn):
+        return fingerprint(event.text)
+    if isinstance(event, ChoiceIn):
+        return fingerprint(f"\x1f{event.value}")  # a press never equals a text
+    return None
 
 
 def fingerprint(text: str) -> str:

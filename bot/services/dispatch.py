@@ -136,7 +136,12 @@ class Dispatcher:
     ) -> list[Delivery]:
         recording = heard.recording if heard is not None else None
         return self.conversations.handle(
-            incoming.turn, event, incoming.update_key, now=now, recording=recording
+            incoming.turn,
+            event,
+            incoming.update_key,
+            now=now,
+            recording=recording,
+            written_at=incoming.written_at,
         )
 
     async def _hear(self, sender: Sender, incoming: Incoming, note: VoiceNoteIn) -> Heard:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
-from bot.channels.base import Turn
+from bot.channels.base import Incoming, Sender, Turn
 from bot.clock import Clock, system_clock
 from bot.services.conversation import ConversationService
 from bot.services.database import Database
@@ -53,6 +54,19 @@ def read(db: Database, deliveries: Sequence[Delivery]) -> list[Reply]:
         sent = [delivery.outbox_id for delivery in deliveries]
         OutboxStore(connection).mark_sent(sent, now=dt.datetime.now(dt.UTC))
     return [reply for delivery in deliveries for reply in delivery.replies]
+
+
+class Recorder:
+    """An inbox that keeps what a channel hands it, to look at the parsed update."""
+
+    def __init__(self) -> None:
+        self.got: asyncio.Queue[Incoming] = asyncio.Queue()
+
+    async def dispatch(self, sender: Sender, incoming: Incoming) -> None:
+        self.got.put_nowait(incoming)
+
+    async def next(self, seconds: float = 10) -> Incoming:
+        return await asyncio.wait_for(self.got.get(), seconds)
 
 
 class FakeUser:
