@@ -269,6 +269,18 @@ def _stored(engine: Engine) -> dict[tuple[str, str], list[dict[str, Any]]]:
     return found
 
 
+def _outbox_of(engine: Engine, channel: str, chat_id: str) -> list[dict[str, Any]]:
+    """A chat's outbox rows, oldest first, as the diagnosis of a stuck worker."""
+    query = text(
+        "SELECT id, update_key, status, attempts, parts_sent, in_doubt, created_at, "
+        "lease_until, sent_at, last_error, left(payload::text, 60) AS text "
+        "FROM outbox WHERE channel = :channel AND chat_id = :chat ORDER BY id"
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query, {"channel": channel, "chat": chat_id}).mappings()
+        return [dict(row) for row in rows]
+
+
 def _lost(worker: Worker, ideas: list[dict[str, Any]]) -> int:
     """Answers of a finished worker that are not in their one sent idea."""
     sent = [idea for idea in ideas if idea["status"] != "draft"]
@@ -354,6 +366,12 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
         zalo.server.stop()
     engine.dispose()  # its connections died with the restarts
     stored = _stored(engine)
+    for person in crowd:
+        if person.stuck_at:
+            channel = "telegram" if person.telegram else "zalo"
+            print(f"outbox of {person.user!r}:", file=sys.stderr)
+            for row in _outbox_of(engine, channel, str(person.user.id)):
+                print(f"  {row}", file=sys.stderr)
     in_doubt = _in_doubt(engine) & set(GROUP_CHATS)
     engine.dispose()
     cluster.stop()

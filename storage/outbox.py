@@ -71,8 +71,9 @@ _SELECT_REPLY_UNSEEN = (
     )
     .limit(1)
 )
-# A chat's rows older than a new one that failed and wait out a retry pause. (Rows a dead
-# process left untried go by the flush once their short lease ends.)
+# A chat's pending rows older than a new one: failed and waiting out a retry pause, or left
+# by a dead process still under its lease (the new turn holds the chat, so no delivery of
+# this process has them). Not a broadcast in doubt: that one is never sent again.
 _SELECT_EARLIER = (
     select(*_COLUMNS)
     .where(
@@ -80,7 +81,7 @@ _SELECT_EARLIER = (
         _outbox.c.chat_id == bindparam("of_chat"),
         _outbox.c.id < bindparam("before"),
         _outbox.c.status == OutboxStatus.PENDING.value,
-        _outbox.c.attempts > 0,
+        _outbox.c.in_doubt.is_(False),
     )
     .order_by(_outbox.c.id)
     .with_for_update(skip_locked=True)
@@ -211,9 +212,9 @@ class OutboxStore:
     def earlier_of_chat(
         self, channel: str, chat_id: str, before: int, *, now: dt.datetime, lease_until: dt.datetime
     ) -> list[Leased]:
-        """The chat's pending rows older than row `before` that failed and wait for a retry,
-        oldest first, leased to the caller: they go before the new one, so the chat reads in
-        order."""
+        """The chat's pending rows older than row `before` (failed and waiting for a retry, or
+        left under lease by a process that died), oldest first, leased to the caller: they go
+        before the new one, so the chat reads in order, and none comes later, out of turn."""
         values = {"of_channel": channel, "of_chat": chat_id, "before": before, "now": now}
         return self._lease(self._connection.execute(_SELECT_EARLIER, values).all(), lease_until)
 

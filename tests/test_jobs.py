@@ -18,7 +18,15 @@ from dialogs import messages as msg
 from storage.db import create_db_engine
 from storage.models import JobRun
 from tests.utils.chat import FakeClock, FakeUser
-from tests.utils.programme import VN, entries, friday, group, outbox_rows, services_for
+from tests.utils.programme import (
+    VN,
+    delivered,
+    entries,
+    friday,
+    group,
+    outbox_rows,
+    services_for,
+)
 
 W49 = friday(4, 12)
 DAY = dt.timedelta(days=1)
@@ -165,6 +173,7 @@ def test_a_stalled_draft_is_nudged_gently_and_never_after_dung(
     assert reminders.workers(now=clock()) == 1
     [nudge] = _nudges(db)
     assert nudge.startswith("⏰ Sáng kiến") and "«dừng»" in nudge
+    delivered(db, at=clock())
     clock.advance(days=1)
     assert reminders.workers(now=clock()) == 0  # at most every three days
     clock.advance(hours=12)  # 22:05 in Hà Nội: quiet hours

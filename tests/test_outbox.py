@@ -465,6 +465,30 @@ async def test_a_dead_process_s_replies_go_before_a_worker_would_type_again(
         restarted.close()
 
 
+async def test_what_a_killed_process_may_have_sent_never_comes_after_a_newer_reply(
+    db: Engine, clock: FakeClock
+) -> None:
+    """Killed between the send and its record: the worker may well have the welcome, and
+    answers it. Their answer's reply goes after it, so an old question can never come later,
+    out of turn (its buttons would then be pressed for the new one)."""
+    messenger = Messenger()
+    first = dispatcher_for(db, None, clock)
+    messenger.failures = [CrashError()]
+    await first.dispatch(messenger, Incoming(TURN, parse_text("/start HN-DM01"), "u1"))
+    first.close()
+    restarted = dispatcher_for(db, None, clock)
+    try:
+        clock.advance(seconds=5)  # the dead process's lease still runs
+        await restarted.dispatch(messenger, Incoming(TURN, parse_text("Nguyễn Thị Lan"), "u2"))
+        assert len(messenger.seen) == 2
+        assert "tên là gì" in messenger.seen[0] and "muốn làm gì" in messenger.seen[1]
+        clock.advance(minutes=5)
+        assert await restarted.flush(messenger) == 0  # nothing left to arrive out of turn
+    finally:
+        restarted.close()
+    assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}
+
+
 async def test_a_send_slower_than_its_lease_is_not_sent_again_by_the_same_process(
     db: Engine, clock: FakeClock
 ) -> None:

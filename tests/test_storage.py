@@ -18,12 +18,14 @@ from storage.demo import DEMO_UNITS, seed_demo
 from storage.models import (
     Identity,
     Initiative,
+    OutboxKind,
     Person,
     ProcessedUpdate,
     Quota,
     Unit,
     UnitCreate,
 )
+from storage.outbox import OutboxStore, Queued
 
 NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
 
@@ -175,3 +177,25 @@ def test_an_update_is_claimed_once(db: Engine) -> None:
         assert store.claim_update("zalo", "42", now=now)  # another messenger's own numbering
     with db.begin() as connection:
         assert not ConversationStore(connection).claim_update("telegram", "42", now=now)
+
+
+def test_what_goes_before_a_new_reply_is_every_older_pending_row_but_a_post_in_doubt(
+    db: Engine,
+) -> None:
+    now = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
+    leased = now + dt.timedelta(seconds=20)  # a dead process's lease, still running
+    payload = {"replies": [{"text": "x"}]}
+    with db.begin() as connection:
+        store = OutboxStore(connection)
+        reminder = store.add(
+            Queued("telegram", "7", payload, kind=OutboxKind.BROADCAST), now=now, lease_until=None
+        )
+        store.posting(reminder)  # its sender died mid-post: in doubt
+        left = store.add(Queued("telegram", "7", payload), now=now, lease_until=leased)
+        other_chat = store.add(Queued("telegram", "8", payload), now=now, lease_until=leased)
+        sent = store.add(Queued("telegram", "7", payload), now=now, lease_until=leased)
+        store.mark_sent([sent], now=now)
+        new = store.add(Queued("telegram", "7", payload), now=now, lease_until=leased)
+        earlier = store.earlier_of_chat("telegram", "7", new, now=now, lease_until=leased)
+    assert [row.id for row in earlier] == [left]
+    assert other_chat not in [row.id for row in earlier]

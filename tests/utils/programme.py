@@ -13,7 +13,15 @@ from bot.runtime import Services
 from bot.settings import Settings
 from storage import units as tree
 from storage.groups import GroupStore
-from storage.models import Conversation, Identity, Initiative, OutboxMessage, Person
+from storage.models import (
+    Conversation,
+    Identity,
+    Initiative,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+)
+from storage.outbox import OutboxStore
 from tests.utils.chat import FakeClock
 
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -103,3 +111,10 @@ def outbox_rows(db: Engine) -> list[OutboxMessage]:
     """Every outbox row, oldest first."""
     with Session(db) as session:
         return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
+
+
+def delivered(db: Engine, *, at: dt.datetime) -> None:
+    """Every pending row recorded as sent, as the flush records what reached its chats."""
+    pending = [row.id for row in outbox_rows(db) if row.status == OutboxStatus.PENDING.value]
+    with db.begin() as connection:
+        OutboxStore(connection).mark_sent([row_id for row_id in pending if row_id], now=at)
