@@ -124,6 +124,10 @@ class Worker:
     def said(self) -> list[str]:
         return self.user.texts()
 
+    def history(self) -> list[str]:
+        """What the bot sent, each message the worker answered right before marked »."""
+        return [("» " if n in self.sent_at else "") + m for n, m in enumerate(self.said())]
+
     def _answer(self, step: Step) -> None:
         if step.answer == "<voice>":
             self.user.voice(self.speech)
@@ -137,9 +141,7 @@ class Worker:
             await asyncio.sleep(rng.uniform(0.2, 2.0))  # reading, thinking, typing
             if not await self._until_acknowledged(step, tally):
                 tally.unanswered += 1
-                said = self.said()
-                marked = [("» " if n in self.sent_at else "") + m for n, m in enumerate(said)]
-                self.stuck_at = f"{step.answer!r} (expecting {step.expect!r}): {marked}"
+                self.stuck_at = f"{step.answer!r} (expecting {step.expect!r}): {self.history()}"
                 return
         self.finished = True
 
@@ -281,6 +283,13 @@ def _outbox_of(engine: Engine, channel: str, chat_id: str) -> list[dict[str, Any
         return [dict(row) for row in rows]
 
 
+def _ideas_of(
+    stored: dict[tuple[str, str], list[dict[str, Any]]], worker: Worker
+) -> list[dict[str, Any]]:
+    channel = "telegram" if worker.telegram else "zalo"
+    return stored.get((channel, str(worker.user.id)), [])
+
+
 def _lost(worker: Worker, ideas: list[dict[str, Any]]) -> int:
     """Answers of a finished worker that are not in their one sent idea."""
     sent = [idea for idea in ideas if idea["status"] != "draft"]
@@ -367,7 +376,7 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
     engine.dispose()  # its connections died with the restarts
     stored = _stored(engine)
     for person in crowd:
-        if person.stuck_at:
+        if person.stuck_at or (person.finished and _lost(person, _ideas_of(stored, person))):
             channel = "telegram" if person.telegram else "zalo"
             print(f"outbox of {person.user!r}:", file=sys.stderr)
             for row in _outbox_of(engine, channel, str(person.user.id)):
@@ -377,12 +386,12 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
     cluster.stop()
     lost = ideas_twice = 0
     for person in crowd:
-        channel = "telegram" if person.telegram else "zalo"
-        ideas = stored.get((channel, str(person.user.id)), [])
+        ideas = _ideas_of(stored, person)
         ideas_twice += max(0, len([i for i in ideas if i["status"] != "draft"]) - 1)
         if person.finished and (missing := _lost(person, ideas)):
             lost += missing
             print(f"lost: {person.user!r} {missing} answers: {ideas}", file=sys.stderr)
+            print(f"  saw: {person.history()}", file=sys.stderr)
         if person.stuck_at:
             print(f"stuck: {person.user!r} at {person.stuck_at}", file=sys.stderr)
     posts = [len(telegram.sent[group]) for group in GROUP_CHATS]

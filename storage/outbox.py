@@ -56,8 +56,8 @@ _SELECT_DUE = (
     .with_for_update(skip_locked=True)
 )
 _SELECT_DUE_FOR_CHAT = _SELECT_DUE.where(_outbox.c.chat_id == bindparam("of_chat"))
-# A reply the person had not seen when they wrote: still pending, or sent at or after
-# `seen_by` (NULL when the messenger gave no time: then only a pending one).
+# A reply the person had not seen when they wrote: still pending, or sent after `written_by`
+# (NULL when the messenger gave no time: then only a pending one).
 _SELECT_REPLY_UNSEEN = (
     select(_outbox.c.id)
     .where(
@@ -66,26 +66,26 @@ _SELECT_REPLY_UNSEEN = (
         _outbox.c.kind == OutboxKind.REPLY.value,
         or_(
             _outbox.c.status == OutboxStatus.PENDING.value,
-            _outbox.c.sent_at >= bindparam("seen_by", type_=_outbox.c.sent_at.type),
+            _outbox.c.sent_at > bindparam("written_by", type_=_outbox.c.sent_at.type),
         ),
     )
     .limit(1)
 )
-# A chat's pending rows older than a new one: failed and waiting out a retry pause, or left
-# by a dead process still under its lease (the new turn holds the chat, so no delivery of
-# this process has them). Not a broadcast in doubt: that one is never sent again.
-_SELECT_EARLIER = (
+# A chat's pending rows: failed and waiting out a retry pause, or left by a dead process
+# still under its lease (the caller holds the chat, so no delivery of its process has them).
+# Not a broadcast in doubt: that one is never sent again.
+_SELECT_PENDING_OF_CHAT = (
     select(*_COLUMNS)
     .where(
         _outbox.c.channel == bindparam("of_channel"),
         _outbox.c.chat_id == bindparam("of_chat"),
-        _outbox.c.id < bindparam("before"),
         _outbox.c.status == OutboxStatus.PENDING.value,
         _outbox.c.in_doubt.is_(False),
     )
     .order_by(_outbox.c.id)
     .with_for_update(skip_locked=True)
 )
+_SELECT_EARLIER = _SELECT_PENDING_OF_CHAT.where(_outbox.c.id < bindparam("before"))
 _LEASE = (
     update(_outbox)
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
@@ -218,12 +218,19 @@ class OutboxStore:
         values = {"of_channel": channel, "of_chat": chat_id, "before": before, "now": now}
         return self._lease(self._connection.execute(_SELECT_EARLIER, values).all(), lease_until)
 
-    def reply_unseen(self, channel: str, chat_id: str, written_at: dt.datetime | None) -> bool:
+    def pending_of_chat(
+        self, channel: str, chat_id: str, *, lease_until: dt.datetime
+    ) -> list[Leased]:
+        """Everything the chat still waits for, oldest first, leased to the caller."""
+        values = {"of_channel": channel, "of_chat": chat_id}
+        rows = self._connection.execute(_SELECT_PENDING_OF_CHAT, values).all()
+        return self._lease(rows, lease_until)
+
+    def reply_unseen(self, channel: str, chat_id: str, written_by: dt.datetime | None) -> bool:
         """Whether an answer to this chat had not reached it when the person wrote: one still
-        unsent, or one sent after `written_at` (the messenger's time, in whole seconds: a reply
-        sent within that second counts as seen). Without a time, whether one is unsent."""
-        seen_by = written_at + dt.timedelta(seconds=1) if written_at is not None else None
-        values = {"of_channel": channel, "of_chat": chat_id, "seen_by": seen_by}
+        unsent, or one sent after `written_by` (the latest the message can have been written).
+        Without that time, whether one is unsent."""
+        values = {"of_channel": channel, "of_chat": chat_id, "written_by": written_by}
         return self._connection.execute(_SELECT_REPLY_UNSEEN, values).first() is not None
 
     def take_due(

@@ -395,5 +395,5 @@ async def test_a_message_carries_the_time_it_was_written(fake_telegram: FakeTele
         incoming = await recorder.next()
     finally:
         await channel.stop()
-    written = dt.datetime.fromtimestamp(update["message"]["date"], dt.UTC)
-    assert incoming.written_at == written
+    second = dt.datetime.fromtimestamp(update["message"]["date"], dt.UTC)
+    assert incoming.written_by == second + dt.timedelta(seconds=1)  # by the end of that second

@@ -67,14 +67,15 @@ Content = Inbound | VoiceNoteIn | GroupCommandIn | BlockedIn
 class Incoming:
     """One update, channel-neutral. `update_key` is the messenger's id of it (redeliveries
     carry the same key); `acknowledge`, when given, answers the messenger's request for an
-    acknowledgement (a Telegram button press) once the update is taken; `written_at` is when
-    the person sent it, by the messenger's clock (whole seconds), when the messenger says."""
+    acknowledgement (a Telegram button press) once the update is taken; `written_by` is the
+    latest instant the person can have sent it, by the messenger's clock and to its precision
+    (Telegram counts whole seconds, Zalo milliseconds), when the messenger says."""
 
     turn: Turn
     content: Content
     update_key: str | None = None
     acknowledge: Callable[[], Awaitable[object]] | None = None
-    written_at: dt.datetime | None = None
+    written_by: dt.datetime | None = None
 
 
 class Sender(Protocol):

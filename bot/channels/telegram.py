@@ -275,7 +275,9 @@ class TelegramChannel:
         else:
             kind = next((k for k in _UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
             content = UnsupportedIn(kind)
-        return Incoming(turn, content, key, written_at=message.date)
+        # Telegram's date counts whole seconds: the message was written within that second.
+        written_by = message.date + dt.timedelta(seconds=1)
+        return Incoming(turn, content, key, written_by=written_by)
 
     def _downloader(self, file_id: str) -> Callable[[], Awaitable[bytes]]:
         async def fetch() -> bytes:

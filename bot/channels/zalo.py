@@ -228,17 +228,17 @@ def to_incoming(update: dict[str, Any], client: ZaloClient) -> Incoming | None:
         content = VoiceNoteIn(fetch=lambda: client.download(url), extension="aac")
     else:
         content = UnsupportedIn(_UNSUPPORTED_EVENTS.get(event, "other"))
-    return Incoming(turn, content, key, written_at=_written_at(message.get("date")))
+    return Incoming(turn, content, key, written_by=_written_by(message.get("date")))
 
 
-def _written_at(date: Any) -> dt.datetime | None:
-    """A message's `date` (Unix time in milliseconds; seconds read too) as an instant, or None
-    when it is missing or no plausible time."""
+def _written_by(date: Any) -> dt.datetime | None:
+    """A message's `date` (Unix time in milliseconds; a time in seconds counts to the end of
+    that second) as the latest instant it was written, or None when missing or no time."""
     if isinstance(date, bool) or not isinstance(date, int | float):
         return None
-    seconds = date / 1000 if date > 100_000_000_000 else date
+    seconds = date / 1000 if date > 100_000_000_000 else date + 1
     try:
-        return dt.datetime.fromtimestamp(seconds, dt.UTC) if seconds > 0 else None
+        return dt.datetime.fromtimestamp(seconds, dt.UTC) if seconds > 1 else None
     except (OverflowError, OSError, ValueError):
         return None
 

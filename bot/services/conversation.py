@@ -188,20 +188,20 @@ class ConversationService:
         *,
         now: dt.datetime | None = None,
         recording: Recording | None = None,
-        written_at: dt.datetime | None = None,
+        written_by: dt.datetime | None = None,
     ) -> list[Delivery]:
         """Process one inbound event of one chat; the replies to deliver, already in the outbox.
 
         With `update_key` (the messenger's id of the update) a redelivered update is
         recognised: it is answered with the replies it caused that were never sent, if any.
-        `written_at` (the messenger's time of the message) tells a message sent before the
-        person could have seen the last answer.
+        `written_by` (the latest the message can have been written, by the messenger's clock)
+        tells a message sent before the person could have seen the last answer.
         """
         now = now or self._clock()
-        if written_at is not None and not now - _KEPT_BY_MESSENGER <= written_at <= now + _SKEW:
-            written_at = None  # no time the messenger could have given: go without it
+        if written_by is not None and not now - _KEPT_BY_MESSENGER <= written_by <= now + _SKEW:
+            written_by = None  # no time the messenger could have given: go without it
         try:
-            return self._handle(turn, event, update_key, now, recording, written_at)
+            return self._handle(turn, event, update_key, now, recording, written_by)
         except IntegrityError:
             # The same update (or the first message of a chat) raced in from elsewhere:
             # the other delivery won. A redelivery is done; a first message is retried.
@@ -209,7 +209,7 @@ class ConversationService:
                 replayed = self.replay(turn.channel, update_key, now=now)
                 if replayed is not None:
                     return replayed
-            return self._handle(turn, event, update_key, now, recording, written_at)
+            return self._handle(turn, event, update_key, now, recording, written_by)
 
     def replay(self, channel: str, update_key: str, *, now: dt.datetime) -> list[Delivery] | None:
         """For an update processed already, its unsent replies (leased to the caller); None
@@ -240,7 +240,7 @@ class ConversationService:
         update_key: str | None,
         now: dt.datetime,
         recording: Recording | None,
-        written_at: dt.datetime | None = None,
+        written_by: dt.datetime | None = None,
     ) -> list[Delivery]:
         with self.db.write() as connection:
             store = ConversationStore(connection, lock=self.db.locks_rows)
@@ -255,8 +255,13 @@ class ConversationService:
                 state = State.model_validate(stored)
                 if unreachable:  # they blocked the bot once; writing again lifts that
                     store.reachable_again(turn.channel, turn.user_id)
-                if self._sent_again(connection, turn, event, state, written_at):
-                    return []  # the answer they had not seen is on its way, or came since
+                if self._sent_again(connection, turn, event, state, written_by):
+                    # Not an answer: what they had not seen goes now if it still waits (a
+                    # process died with it), or it has come since.
+                    waiting = OutboxStore(connection).pending_of_chat(
+                        turn.channel, turn.chat_id, lease_until=now + self._lease
+                    )
+                    return deliveries_of(waiting)
             if recording is not None and isinstance(event, VoiceIn):
                 note_id = store.add_voice_note(_voice_note_row(recording, person_id, now))
                 event = dataclasses.replace(event, note_id=note_id)
@@ -337,7 +342,7 @@ class ConversationService:
         turn: Turn,
         event: Inbound,
         state: State,
-        written_at: dt.datetime | None,
+        written_by: dt.datetime | None,
     ) -> bool:
         """The same text or button as the last message, sent before the answer to that one
         had reached the chat: a worker who saw nothing and tried again. It cannot answer a
@@ -348,7 +353,7 @@ class ConversationService:
         return (
             typed is not None
             and typed == state.last_text
-            and OutboxStore(connection).reply_unseen(turn.channel, turn.chat_id, written_at)
+            and OutboxStore(connection).reply_unseen(turn.channel, turn.chat_id, written_by)
         )
 
     @staticmethod

@@ -141,7 +141,7 @@ class Dispatcher:
             incoming.update_key,
             now=now,
             recording=recording,
-            written_at=incoming.written_at,
+            written_by=incoming.written_by,
         )
 
     async def _hear(self, sender: Sender, incoming: Incoming, note: VoiceNoteIn) -> Heard:
