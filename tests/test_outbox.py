@@ -447,17 +447,25 @@ def _unit_id(db: Engine, code: str) -> int:
         return tree.unit_rows(connection)[code].id
 
 
-async def test_a_dead_process_s_replies_go_before_a_worker_would_type_again(
+async def _welcome_left_by_a_killed_process(
     db: Engine, clock: FakeClock
-) -> None:
-    """A worker who hears nothing for a minute types the answer again, and it would land on
-    the next question: what a dead process left goes well within that."""
+) -> tuple[Messenger, Dispatcher]:
+    """«/start» answered and saved, and the process killed before the welcome was recorded
+    as sent; the restarted process's dispatcher (the caller closes it)."""
     messenger = Messenger()
     first = dispatcher_for(db, None, clock)
     messenger.failures = [CrashError()]
     await first.dispatch(messenger, Incoming(TURN, parse_text("/start HN-DM01"), "u1"))
     first.close()
-    restarted = dispatcher_for(db, None, clock)
+    return messenger, dispatcher_for(db, None, clock)
+
+
+async def test_a_dead_process_s_replies_go_before_a_worker_would_type_again(
+    db: Engine, clock: FakeClock
+) -> None:
+    """A worker who hears nothing for a minute types the answer again, and it would land on
+    the next question: what a dead process left goes well within that."""
+    messenger, restarted = await _welcome_left_by_a_killed_process(db, clock)
     try:
         clock.advance(seconds=30)  # the worker is still waiting, not typing again yet
         assert await restarted.flush(messenger) == 1
@@ -471,12 +479,7 @@ async def test_what_a_killed_process_may_have_sent_never_comes_after_a_newer_rep
     """Killed between the send and its record: the worker may well have the welcome, and
     answers it. Their answer's reply goes after it, so an old question can never come later,
     out of turn (its buttons would then be pressed for the new one)."""
-    messenger = Messenger()
-    first = dispatcher_for(db, None, clock)
-    messenger.failures = [CrashError()]
-    await first.dispatch(messenger, Incoming(TURN, parse_text("/start HN-DM01"), "u1"))
-    first.close()
-    restarted = dispatcher_for(db, None, clock)
+    messenger, restarted = await _welcome_left_by_a_killed_process(db, clock)
     try:
         clock.advance(seconds=5)  # the dead process's lease still runs
         await restarted.dispatch(messenger, Incoming(TURN, parse_text("Nguyễn Thị Lan"), "u2"))
