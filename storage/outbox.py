@@ -71,9 +71,10 @@ _SELECT_REPLY_UNSEEN = (
     )
     .limit(1)
 )
-# A chat's pending rows: failed and waiting out a retry pause, or left by a dead process
-# still under its lease (the caller holds the chat, so no delivery of its process has them).
-# Not a broadcast in doubt: that one is never sent again.
+# A chat's pending rows: failed and waiting out a retry pause, or a reply left by a dead
+# process still under its lease (the caller holds the chat, so no delivery of its process
+# has them; a live process's would be sent twice, in order). Broadcasts and notices, whose
+# order matters less than sending them once, only when nobody holds them; never one in doubt.
 _SELECT_PENDING_OF_CHAT = (
     select(*_COLUMNS)
     .where(
@@ -81,6 +82,12 @@ _SELECT_PENDING_OF_CHAT = (
         _outbox.c.chat_id == bindparam("of_chat"),
         _outbox.c.status == OutboxStatus.PENDING.value,
         _outbox.c.in_doubt.is_(False),
+        or_(
+            _outbox.c.kind == OutboxKind.REPLY.value,
+            _outbox.c.attempts > 0,
+            _outbox.c.lease_until.is_(None),
+            _outbox.c.lease_until <= bindparam("now", type_=_outbox.c.lease_until.type),
+        ),
     )
     .order_by(_outbox.c.id)
     .with_for_update(skip_locked=True)
@@ -212,17 +219,17 @@ class OutboxStore:
     def earlier_of_chat(
         self, channel: str, chat_id: str, before: int, *, now: dt.datetime, lease_until: dt.datetime
     ) -> list[Leased]:
-        """The chat's pending rows older than row `before` (failed and waiting for a retry, or
-        left under lease by a process that died), oldest first, leased to the caller: they go
-        before the new one, so the chat reads in order, and none comes later, out of turn."""
+        """The chat's pending rows older than row `before` (failed and waiting for a retry, or a
+        reply left under lease by a process that died), oldest first, leased to the caller:
+        they go before the new one, so the chat reads in order, and none comes later."""
         values = {"of_channel": channel, "of_chat": chat_id, "before": before, "now": now}
         return self._lease(self._connection.execute(_SELECT_EARLIER, values).all(), lease_until)
 
     def pending_of_chat(
-        self, channel: str, chat_id: str, *, lease_until: dt.datetime
+        self, channel: str, chat_id: str, *, now: dt.datetime, lease_until: dt.datetime
     ) -> list[Leased]:
         """Everything the chat still waits for, oldest first, leased to the caller."""
-        values = {"of_channel": channel, "of_chat": chat_id}
+        values = {"of_channel": channel, "of_chat": chat_id, "now": now}
         rows = self._connection.execute(_SELECT_PENDING_OF_CHAT, values).all()
         return self._lease(rows, lease_until)
 

@@ -179,7 +179,7 @@ def test_an_update_is_claimed_once(db: Engine) -> None:
         assert not ConversationStore(connection).claim_update("telegram", "42", now=now)
 
 
-def test_what_goes_before_a_new_reply_is_every_older_pending_row_but_a_post_in_doubt(
+def test_what_goes_before_a_new_reply_is_every_older_pending_row_but_one_held_or_in_doubt(
     db: Engine,
 ) -> None:
     now = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
@@ -192,10 +192,16 @@ def test_what_goes_before_a_new_reply_is_every_older_pending_row_but_a_post_in_d
         )
         store.posting(reminder)  # its sender died mid-post: in doubt
         left = store.add(Queued("telegram", "7", payload), now=now, lease_until=leased)
+        # A reminder another process holds (it may be sending it now) is left to that one;
+        # one nobody holds goes too.
+        held = Queued("telegram", "7", payload, kind=OutboxKind.BROADCAST, dedup_key="r1")
+        store.add(held, now=now, lease_until=leased)
+        free = Queued("telegram", "7", payload, kind=OutboxKind.NOTICE, dedup_key="n1")
+        unheld = store.add(free, now=now, lease_until=None)
         other_chat = store.add(Queued("telegram", "8", payload), now=now, lease_until=leased)
         sent = store.add(Queued("telegram", "7", payload), now=now, lease_until=leased)
         store.mark_sent([sent], now=now)
         new = store.add(Queued("telegram", "7", payload), now=now, lease_until=leased)
         earlier = store.earlier_of_chat("telegram", "7", new, now=now, lease_until=leased)
-    assert [row.id for row in earlier] == [left]
+    assert [row.id for row in earlier] == [left, unheld]
     assert other_chat not in [row.id for row in earlier]

@@ -259,7 +259,7 @@ class ConversationService:
                     # Not an answer: what they had not seen goes now if it still waits (a
                     # process died with it), or it has come since.
                     waiting = OutboxStore(connection).pending_of_chat(
-                        turn.channel, turn.chat_id, lease_until=now + self._lease
+                        turn.channel, turn.chat_id, now=now, lease_until=now + self._lease
                     )
                     return deliveries_of(waiting)
             if recording is not None and isinstance(event, VoiceIn):
