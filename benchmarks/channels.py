@@ -118,8 +118,8 @@ async def _virtual_users(
 
     started = time.monotonic()
     await asyncio.gather(*(person() for _ in range(concurrency)))
-    figures: dict[str, Any] = dict(_summary(latencies, time.monotonic() - started))
-    return figures | {"replies_per_line": per_line, "unanswered": late}
+    figures = _summary(latencies, time.monotonic() - started)
+    return {**figures, "replies_per_line": per_line, "unanswered": late}
 
 
 async def telegram_webhook(db_url: str, users: int, concurrency: int) -> dict[str, Any]:

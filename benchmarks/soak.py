@@ -125,7 +125,8 @@ class Worker:
         return self.user.texts()
 
     def history(self) -> list[str]:
-        """What the bot sent, each message the worker answered right before marked »."""
+        """What the bot sent; » marks a message that came after the worker had written (an
+        answer or the same one again)."""
         return [("» " if n in self.sent_at else "") + m for n, m in enumerate(self.said())]
 
     def _answer(self, step: Step) -> None:

@@ -73,7 +73,8 @@ _SELECT_REPLY_UNSEEN = (
 )
 # A chat's pending rows: failed and waiting out a retry pause, or a reply left by a dead
 # process still under its lease (the caller holds the chat, so no delivery of its process
-# has them; a live process's would be sent twice, in order). Broadcasts and notices, whose
+# has them: a flush that leased one checks again once it holds the chat; a live process's
+# would be sent twice, in order). Broadcasts and notices, whose
 # order matters less than sending them once, only when nobody holds them; never one in doubt.
 _SELECT_PENDING_OF_CHAT = (
     select(*_COLUMNS)
@@ -151,6 +152,7 @@ class Leased:
     kind: OutboxKind = OutboxKind.REPLY
     attempts: int = 0
     in_doubt: bool = False
+    lease_until: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,9 +271,21 @@ class OutboxStore:
                 OutboxKind(r.kind),
                 r.attempts,
                 bool(r.in_doubt),
+                until,
             )
             for r in rows
         ]
+
+    def still_leased(self, leases: dict[int, dt.datetime]) -> set[int]:
+        """Of rows leased until the given instants, those still pending under that very lease
+        (a turn of the chat may have taken one over and sent it meanwhile)."""
+        if not leases:
+            return set()
+        query = select(_outbox.c.id, _outbox.c.lease_until).where(
+            _outbox.c.id.in_(list(leases)), _outbox.c.status == OutboxStatus.PENDING.value
+        )
+        rows = self._connection.execute(query).all()
+        return {row.id for row in rows if row.lease_until == leases[row.id]}
 
     def release(self, ids: Iterable[int]) -> None:
         """Give up the lease on pending rows: any process may deliver them at once."""

@@ -492,6 +492,34 @@ async def test_what_a_killed_process_may_have_sent_never_comes_after_a_newer_rep
     assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}
 
 
+async def test_a_row_a_turn_took_over_is_not_sent_again_by_the_flush_that_leased_it(
+    db: Engine, clock: FakeClock
+) -> None:
+    """The flush leases what a dead process left, then waits for the chat while a turn of it
+    runs; the turn sends that row first. The flush must not send it again after the newer
+    reply (an old question after the new one)."""
+    import asyncio
+
+    messenger, restarted = await _welcome_left_by_a_killed_process(db, clock)
+    try:
+        clock.advance(seconds=20)  # the dead process's lease is over: the flush takes it
+        [left] = outbox_rows(db)
+        async with restarted._chat_lock(TURN.channel, TURN.chat_id):  # a turn of the chat
+            flushing = asyncio.create_task(restarted.flush(messenger))
+            for _ in range(500):
+                if outbox_rows(db)[0].lease_until != left.lease_until:
+                    break  # the flush holds it now, and waits for the chat
+                await asyncio.sleep(0.01)
+            name = parse_text("Nguyễn Thị Lan")
+            deliveries = restarted.conversations.handle(TURN, name, "u2", now=clock())
+            await restarted.deliverer.deliver(messenger, deliveries)
+        await flushing
+    finally:
+        restarted.close()
+    assert len(messenger.seen) == 2
+    assert "tên là gì" in messenger.seen[0] and "muốn làm gì" in messenger.seen[1]
+
+
 async def test_a_send_slower_than_its_lease_is_not_sent_again_by_the_same_process(
     db: Engine, clock: FakeClock
 ) -> None:

@@ -174,7 +174,8 @@ class Dispatcher:
             by_chat[delivery.chat_id].append(delivery)
         for chat_id, deliveries in by_chat.items():
             async with self._chat_lock(sender.name, chat_id):
-                await self.deliverer.deliver(sender, deliveries)
+                ours = await self._blocking(self.deliverer.still_ours, deliveries)
+                await self.deliverer.deliver(sender, ours)
         return len(due)
 
     async def flush_forever(self, sender: Sender, every: float = 5.0) -> None:

@@ -94,6 +94,7 @@ class Delivery:
     attempts: int = 0
     fallback: Fallback | None = None
     broadcast: bool = False  # posted at most once: never again after a post in doubt
+    leased_until: dt.datetime | None = None
 
 
 IN_DOUBT = "in doubt: the sender stopped while posting it; not posted twice"
@@ -142,6 +143,7 @@ def deliveries_of(rows: Sequence[Leased]) -> list[Delivery]:
             row.attempts,
             _fallback(row.payload.get("fallback")),
             row.kind is OutboxKind.BROADCAST,
+            row.lease_until,
         )
         for row in rows
     ]
@@ -336,6 +338,14 @@ class Deliverer:
     def _posting(self, row_id: int) -> None:
         with self._db.write() as connection:
             OutboxStore(connection).posting(row_id)
+
+    def still_ours(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        """Of deliveries leased a moment ago, those nobody took over since: a turn of the chat,
+        which sends what the chat waits for first, may have sent one already."""
+        leases = {d.outbox_id: d.leased_until for d in deliveries if d.leased_until is not None}
+        with self._db.read() as connection:
+            ours = OutboxStore(connection).still_leased(leases)
+        return [delivery for delivery in deliveries if delivery.outbox_id in ours]
 
     def take_due(self, channel: str, limit: int = 100, chat_id: str | None = None) -> list[Leased]:
         """Pending rows of `channel` (of one chat, if given) that nobody is delivering,
