@@ -244,6 +244,10 @@ TOLD_CONFIRMED = "✅ {name} xác nhận sáng kiến «{title}». Đã vào hà
 TOLD_DENIED = "🚫 {name} nói «{title}» không phải ý tưởng của mình. Sáng kiến đã rút lại."
 
 UNIT_NOT_FOUND = "🏭 Không tìm thấy mã «{code}». Anh/chị xem lại, hoặc hỏi cán bộ công đoàn nhé."
+UNIT_NOT_A_CODE = (
+    "🏭 Đó chưa phải mã công đoàn. Mã giống HN-DM01, ghi trên bảng tin. "
+    "Chưa biết thì hỏi cán bộ nhé."
+)
 UNIT_SUGGEST = "🏭 Không có mã «{code}». Có phải: {codes}? Không chắc thì hỏi cán bộ công đoàn."
 UNIT_NOT_GRASSROOTS = (
     "🏭 «{name}» là công đoàn cấp trên. Anh/chị cần mã công đoàn cơ sở nơi mình làm."

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.conversation import ConversationService
 from bot.services.database import Database
+from dialogs import messages as msg
 from storage.models import Conversation, Initiative, Membership, Person, Unit
 from tests.utils.chat import FakeClock, FakeUser
 
@@ -63,6 +64,17 @@ def test_unknown_and_upper_level_unit_codes_are_refused(worker: FakeUser) -> Non
     worker.send("HN")
     assert "công đoàn cấp trên" in worker.text
     worker.send("HN-DM01")
+    assert "tên là gì" in worker.text
+
+
+def test_a_name_or_a_word_at_the_code_question_is_told_what_a_code_looks_like(
+    worker: FakeUser,
+) -> None:
+    worker.send("dạ chào")
+    for said in ("nguyen van an", "vâng ạ", "không biết"):
+        worker.send(said)
+        assert msg.UNIT_NOT_A_CODE in worker.text and "«" not in worker.text  # no echo
+    worker.send("hn dm01")
     assert "tên là gì" in worker.text
 
 

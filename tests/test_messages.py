@@ -30,6 +30,7 @@ QUESTIONS = {
         for name in (
             "WELCOME",
             "UNIT_NOT_FOUND",
+            "UNIT_NOT_A_CODE",
             "UNIT_SUGGEST",
             "NAME_INVALID",
             "EMPTY_ANSWER",

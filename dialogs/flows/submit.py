@@ -183,6 +183,12 @@ def _free_text(ctx: Ctx, answer: Answer, step: Step) -> str | Retry:
     return text
 
 
+def _words_not_a_code(text: str) -> bool:
+    """Words rather than a code (a name, «vâng ạ», «không biết»): codes carry a number and
+    are one word, however they are spaced ("hn dm01")."""
+    return len(text.split()) >= 2 and not any(ch.isdigit() for ch in text)
+
+
 def _on_unit(ctx: Ctx, answer: Answer) -> Goto | Retry:
     code = unit_code(answer.text or "")[:40]
     if not code:
@@ -192,6 +198,8 @@ def _on_unit(ctx: Ctx, answer: Answer) -> Goto | Retry:
         close = [u.code for u in ctx.directory.suggest_units(code)]
         if close:
             return Retry(msg.UNIT_SUGGEST.format(code=code, codes=", ".join(close)))
+        if _words_not_a_code(answer.text or ""):
+            return Retry(msg.UNIT_NOT_A_CODE)  # echoing «NGUYEN-VAN-AN» back would puzzle
         return Retry(msg.UNIT_NOT_FOUND.format(code=code))
     if not unit.grassroots:
         return Retry(msg.UNIT_NOT_GRASSROOTS.format(name=unit.name))
