@@ -161,6 +161,14 @@ def _draft_columns(draft: Draft, now: dt.datetime, before: Draft | None = None) 
     return values
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Handled:
+    """What a turn left to deliver, and whether its update was new (not a redelivery)."""
+
+    deliveries: list[Delivery]
+    new: bool
+
+
 class ConversationService:
     """Runs the submission dialog over stored state. Thread-safe: each call is a transaction."""
 
@@ -197,6 +205,22 @@ class ConversationService:
         `written_by` (the latest the message can have been written, by the messenger's clock)
         tells a message sent before the person could have seen the last answer.
         """
+        return self.handle_update(
+            turn, event, update_key, now=now, recording=recording, written_by=written_by
+        ).deliveries
+
+    def handle_update(
+        self,
+        turn: Turn,
+        event: Inbound,
+        update_key: str | None = None,
+        *,
+        now: dt.datetime | None = None,
+        recording: Recording | None = None,
+        written_by: dt.datetime | None = None,
+    ) -> Handled:
+        """As :meth:`handle`, also saying whether the update was new (processed by this call,
+        not a redelivery): only then is a button press acknowledged."""
         now = now or self._clock()
         if written_by is not None and not now - _KEPT_BY_MESSENGER <= written_by <= now + _SKEW:
             written_by = None  # no time the messenger could have given: go without it
@@ -208,7 +232,7 @@ class ConversationService:
             if update_key is not None:
                 replayed = self.replay(turn.channel, update_key, now=now)
                 if replayed is not None:
-                    return replayed
+                    return Handled(replayed, new=False)
             return self._handle(turn, event, update_key, now, recording, written_by)
 
     def replay(self, channel: str, update_key: str, *, now: dt.datetime) -> list[Delivery] | None:
@@ -241,12 +265,12 @@ class ConversationService:
         now: dt.datetime,
         recording: Recording | None,
         written_by: dt.datetime | None = None,
-    ) -> list[Delivery]:
+    ) -> Handled:
         with self.db.write() as connection:
             store = ConversationStore(connection, lock=self.db.locks_rows)
             found = store.conversation(turn.channel, turn.chat_id, turn.user_id)
             if update_key is not None and not store.claim_update(turn.channel, update_key, now=now):
-                return self._unsent(connection, turn.channel, update_key, now)
+                return Handled(self._unsent(connection, turn.channel, update_key, now), new=False)
             if found is None:
                 person_id, name = store.person_for(turn.channel, turn.user_id, now=now)
                 conversation_id, state = None, State(name=name)
@@ -261,7 +285,7 @@ class ConversationService:
                     waiting = OutboxStore(connection).pending_of_chat(
                         turn.channel, turn.chat_id, now=now, lease_until=now + self._lease
                     )
-                    return deliveries_of(waiting)
+                    return Handled(deliveries_of(waiting), new=True)
             if recording is not None and isinstance(event, VoiceIn):
                 note_id = store.add_voice_note(_voice_note_row(recording, person_id, now))
                 event = dataclasses.replace(event, note_id=note_id)
@@ -326,7 +350,7 @@ class ConversationService:
             if conversation_id is None:
                 values |= {"channel": turn.channel, "chat_id": turn.chat_id, "person_id": person_id}
             store.save_conversation(conversation_id, values)
-            return queue_replies(
+            queued = queue_replies(
                 connection,
                 turn.channel,
                 turn.chat_id,
@@ -335,6 +359,7 @@ class ConversationService:
                 now=now,
                 lease=self._lease,
             )
+            return Handled(queued, new=True)
 
     @staticmethod
     def _sent_again(

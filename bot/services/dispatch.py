@@ -2,7 +2,8 @@
 
 A channel parses an update into an :class:`~bot.channels.base.Incoming` and awaits
 :meth:`Dispatcher.dispatch`, which keeps the updates of one chat in order (a FIFO lock taken
-before anything else), acknowledges a button press, recognises redeliveries before slow work,
+before anything else), recognises redeliveries before slow work, acknowledges a button press
+once (by the process that processed it, while its replies go),
 transcribes voice notes off the event loop, runs the turn's transaction in the database pool,
 and delivers the replies the turn wrote to the outbox.
 """
@@ -27,7 +28,7 @@ from bot.channels.base import (
     with_retries,
 )
 from bot.clock import Clock, system_clock
-from bot.services.conversation import ConversationService
+from bot.services.conversation import ConversationService, Handled
 from bot.services.database import log_failure
 from bot.services.groups import GroupService
 from bot.services.outbox import Deliverer, Delivery, deliveries_of
@@ -62,7 +63,7 @@ class Dispatcher:
         # Rows taken by a flush are leased briefly: a batch is sent in about a second, and a
         # process that dies leaves its rows to the next one within this time.
         self.deliverer = Deliverer(
-            conversations.db, clock, self._blocking, lease=dt.timedelta(seconds=20)
+            conversations.db, clock, self.blocking, lease=dt.timedelta(seconds=20)
         )
 
     def close(self) -> None:
@@ -75,7 +76,7 @@ class Dispatcher:
             lock = self._locks[key] = asyncio.Lock()
         return lock
 
-    async def _blocking(self, function: Callable[..., T], *args: Any) -> T:
+    async def blocking(self, function: Callable[..., T], *args: Any) -> T:
         """Run database work in the pool: the one way off the event loop for it."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
 
@@ -85,57 +86,66 @@ class Dispatcher:
         turn = incoming.turn
         try:
             async with self._chat_lock(turn.channel, turn.chat_id):
-                # A button press is acknowledged while the turn runs, not before it.
-                acknowledging = (
-                    asyncio.create_task(_acknowledge(incoming.acknowledge))
-                    if incoming.acknowledge is not None
-                    else None
-                )
                 try:
-                    deliveries = await self._turn(sender, incoming)
+                    handled = await self._turn(sender, incoming)
                 except Exception as error:
                     # Nothing was saved (the transaction rolled back): say so, so the worker
                     # sends it again rather than waiting for an answer that never comes.
                     log_failure(log, f"{turn.channel} update {incoming.update_key}", error)
                     if not isinstance(incoming.content, BlockedIn | GroupCommandIn):
-                        await _quietly(sender.send(turn.chat_id, Reply(msg.TRY_AGAIN)))
+                        await asyncio.gather(
+                            self._acknowledge(incoming),
+                            _quietly(sender.send(turn.chat_id, Reply(msg.TRY_AGAIN))),
+                        )
                     return
+                # A button press is answered once, by whoever processed it (two processes
+                # given the same update both answered it), while its replies are sent.
+                acknowledging = asyncio.create_task(
+                    self._acknowledge(incoming if handled.new else None)
+                )
+                try:
+                    await self.deliverer.deliver(sender, handled.deliveries)
                 finally:
-                    if acknowledging is not None:
-                        await acknowledging
-                await self.deliverer.deliver(sender, deliveries)
+                    await acknowledging
         except Exception as error:
             log_failure(log, f"{turn.channel} update {incoming.update_key}: delivery", error)
 
-    async def _turn(self, sender: Sender, incoming: Incoming) -> list[Delivery]:
+    @staticmethod
+    async def _acknowledge(incoming: Incoming | None) -> None:
+        if incoming is not None and incoming.acknowledge is not None:
+            await _acknowledge(incoming.acknowledge)
+
+    async def _turn(self, sender: Sender, incoming: Incoming) -> Handled:
         """The turn's transaction; the clock is read once and that instant used throughout."""
         turn, content, key = incoming.turn, incoming.content, incoming.update_key
         now = self._clock()
         if isinstance(content, BlockedIn):
-            await self._blocking(self.conversations.set_unreachable, turn.channel, turn.user_id)
-            return []
+            await self.blocking(self.conversations.set_unreachable, turn.channel, turn.user_id)
+            return Handled([], new=True)
         if isinstance(content, GroupCommandIn):
-            return await self._blocking(self._register, incoming, content.code, now)
+            return await self.blocking(self._register, incoming, content.code, now)
         if not isinstance(content, VoiceNoteIn):
-            return await self._blocking(self._handle, incoming, content, None, now)
+            return await self.blocking(self._handle, incoming, content, None, now)
         if key is not None:  # a redelivered note is not downloaded and transcribed twice
-            replayed = await self._blocking(self._replay, turn.channel, key, now)
+            replayed = await self.blocking(self._replay, turn.channel, key, now)
             if replayed is not None:
-                return replayed
+                return Handled(replayed, new=False)
         heard = await self._hear(sender, incoming, content)
-        return await self._blocking(self._handle, incoming, heard.event, heard, now)
+        return await self.blocking(self._handle, incoming, heard.event, heard, now)
 
-    def _register(self, incoming: Incoming, code: str, now: dt.datetime) -> list[Delivery]:
-        return self.groups.register(incoming.turn, code, incoming.update_key, now=now)
+    def _register(self, incoming: Incoming, code: str, now: dt.datetime) -> Handled:
+        return Handled(
+            self.groups.register(incoming.turn, code, incoming.update_key, now=now), True
+        )
 
     def _replay(self, channel: str, key: str, now: dt.datetime) -> list[Delivery] | None:
         return self.conversations.replay(channel, key, now=now)
 
     def _handle(
         self, incoming: Incoming, event: Inbound, heard: Heard | None, now: dt.datetime
-    ) -> list[Delivery]:
+    ) -> Handled:
         recording = heard.recording if heard is not None else None
-        return self.conversations.handle(
+        return self.conversations.handle_update(
             incoming.turn,
             event,
             incoming.update_key,
@@ -168,13 +178,13 @@ class Dispatcher:
         terminal shows one person's) that nobody is delivering — a crashed process's, notices
         written by another's turn, ones left for a later try — each chat's in order; how many
         were due."""
-        due = await self._blocking(self.deliverer.take_due, sender.name, limit, chat_id)
+        due = await self.blocking(self.deliverer.take_due, sender.name, limit, chat_id)
         by_chat: dict[str, list[Delivery]] = collections.defaultdict(list)
         for delivery in deliveries_of(due):
             by_chat[delivery.chat_id].append(delivery)
         for chat_id, deliveries in by_chat.items():
             async with self._chat_lock(sender.name, chat_id):
-                ours = await self._blocking(self.deliverer.still_ours, deliveries)
+                ours = await self.blocking(self.deliverer.still_ours, deliveries)
                 await self.deliverer.deliver(sender, ours)
         return len(due)
 
