@@ -129,7 +129,7 @@ async def telegram_webhook(db_url: str, users: int, concurrency: int) -> dict[st
     fake.server.start()
     dispatcher = dispatcher_for(db)
     channel = TelegramChannel(fake.token, dispatcher, base_url=fake.base_url, polling=False)
-    channel.throttle = Throttle(per_second=1e9)
+    channel.pace = Throttle(per_second=1e9)
     await channel.start()
     server, task, base = await _serve(create_app(telegram=channel, telegram_secret=SECRET))
     async with httpx.AsyncClient(base_url=base, limits=_LOAD_LIMITS) as http:

@@ -31,6 +31,7 @@ from bot.services.conversation import ConversationService
 from bot.services.database import Database
 from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
+from bot.services.pace import SharedPace
 from bot.services.rankings import Calendar, Rankings
 from bot.services.reminders import ReminderPolicy, Reminders
 from bot.services.review import ReviewService
@@ -185,6 +186,15 @@ class Bot:
             self.zalo = ZaloChannel(
                 client, self.dispatcher, images_url=images_url, per_second=settings.zalo.per_second
             )
+        if self.services.db.locks_rows:  # PostgreSQL: the processes of the bot share one pace
+            for channel in (self.telegram, self.zalo):
+                if channel is not None:
+                    channel.pace = SharedPace(
+                        self.services.db,
+                        self.dispatcher.blocking,
+                        channel.name,
+                        channel.pace.limits,
+                    )
         self.scheduler = Scheduler(
             self.services.jobs,
             Leadership(engine),

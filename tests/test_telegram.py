@@ -39,7 +39,9 @@ def fake_telegram() -> Iterator[FakeTelegram]:
 async def polling(
     fake_telegram: FakeTelegram, dispatcher: Dispatcher
 ) -> AsyncIterator[TelegramChannel]:
-    channel = TelegramChannel(fake_telegram.token, dispatcher, base_url=fake_telegram.base_url)
+    channel = TelegramChannel(
+        fake_telegram.token, dispatcher, base_url=fake_telegram.base_url, chat_per_second=None
+    )
     await channel.start(poll_timeout=1)
     yield channel
     await channel.stop()
@@ -51,7 +53,11 @@ async def webhook(
 ) -> AsyncIterator[tuple[TelegramChannel, str]]:
     """The bot in webhook mode behind our ASGI app, served on 127.0.0.1."""
     channel = TelegramChannel(
-        fake_telegram.token, dispatcher, base_url=fake_telegram.base_url, polling=False
+        fake_telegram.token,
+        dispatcher,
+        base_url=fake_telegram.base_url,
+        polling=False,
+        chat_per_second=None,
     )
     await channel.start()
     async with served_here(create_app(telegram=channel, telegram_secret=SECRET)) as base:

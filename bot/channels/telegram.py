@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import html
 import logging
 import os
@@ -35,12 +36,14 @@ from bot.channels.base import (
     GroupCommandIn,
     Inbox,
     Incoming,
+    Pace,
     RateLimitedError,
     Throttle,
     TransientError,
     Turn,
     VoiceNoteIn,
     group_command,
+    paced,
     split_text,
 )
 from dialogs import engine as dialog
@@ -131,6 +134,7 @@ class TelegramChannel:
         *,
         base_url: str = DEFAULT_BASE_URL,
         polling: bool = True,
+        chat_per_second: float | None = 1.0,
     ) -> None:
         base = base_url.rstrip("/")
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
@@ -148,7 +152,10 @@ class TelegramChannel:
         self.app = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self._inbox = inbox
-        self.throttle = Throttle(per_second=30, group_per_minute=20)
+        # This process's pace; the runtime shares one between processes on PostgreSQL.
+        self.pace: Pace = Throttle(
+            per_second=30, group_per_minute=20, chat_per_second=chat_per_second
+        )
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- outbound ------------------------------------------------------------------------
@@ -162,12 +169,14 @@ class TelegramChannel:
         parts = split_text(html.escape(reply.text, quote=False), MESSAGE_LIMIT)
         for number, part in enumerate(parts, start=1):
             markup = keyboard(reply) if number == len(parts) else None
-            await self.throttle.wait(chat_id, group=chat_id.startswith("-"))
-            await mapped(
-                self.app.bot.send_message(
-                    chat_id=chat_id, text=part, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
+            send = functools.partial(
+                self.app.bot.send_message,
+                chat_id=chat_id,
+                text=part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
             )
+            await self._paced(chat_id, send)
 
     async def _send_recording(self, chat_id: str, reply: Reply, path: Path) -> None:
         """A kept recording as a voice message (a file to open, in a format Telegram does not
@@ -185,11 +194,15 @@ class TelegramChannel:
             "parse_mode": ParseMode.HTML,
             "reply_markup": keyboard(reply),
         }
-        await self.throttle.wait(chat_id, group=chat_id.startswith("-"))
         if path.suffix.lower().lstrip(".") in VOICE_FORMATS:
-            await mapped(self.app.bot.send_voice(voice=data, filename=path.name, **common))
+            await self._paced(
+                chat_id, lambda: self.app.bot.send_voice(voice=data, filename=path.name, **common)
+            )
         else:
-            await mapped(self.app.bot.send_document(document=data, filename=path.name, **common))
+            await self._paced(
+                chat_id,
+                lambda: self.app.bot.send_document(document=data, filename=path.name, **common),
+            )
 
     async def _send_photo(self, chat_id: str, reply: Reply, path: Path) -> bool:
         """A picture with the text as its caption: one message. A text too long for a caption
@@ -201,20 +214,26 @@ class TelegramChannel:
             await self.send(chat_id, Reply(reply.text, reply.options))
             return True
         fits = len(reply.text) <= CAPTION_LIMIT
-        await self.throttle.wait(chat_id, group=chat_id.startswith("-"))
-        await mapped(
-            self.app.bot.send_photo(
+        await self._paced(
+            chat_id,
+            lambda: self.app.bot.send_photo(
                 chat_id=chat_id,
                 photo=data,
                 filename=path.name,
                 caption=html.escape(reply.text, quote=False) if fits else None,
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard(reply) if fits else None,
-            )
+            ),
         )
         if not fits:
             await self.send(chat_id, Reply(reply.text, reply.options))
         return True
+
+    async def _paced(self, chat_id: str, request: Callable[[], Awaitable[T]]) -> T:
+        """One Bot API send in its turn (a group's id is negative), its errors mapped."""
+        return await paced(
+            self.pace, chat_id, lambda: mapped(request()), group=chat_id.startswith("-")
+        )
 
     async def typing(self, chat_id: str) -> None:
         await mapped(self.app.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))

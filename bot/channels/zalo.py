@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import fnmatch
+import functools
 import logging
 from collections.abc import Coroutine
 from pathlib import Path
@@ -26,12 +27,14 @@ from bot.channels.base import (
     GroupCommandIn,
     Inbox,
     Incoming,
+    Pace,
     RateLimitedError,
     Throttle,
     TransientError,
     Turn,
     VoiceNoteIn,
     group_command,
+    paced,
     render_numbered,
     split_text,
     with_retries,
@@ -261,17 +264,19 @@ class ZaloChannel:
         # Where this server's /images/ are reachable from the internet: Zalo's sendPhoto
         # takes a URL, not a file. Empty: pictures are left out, their text still goes.
         self._images_url = images_url.rstrip("/")
-        self.throttle = Throttle(per_second=per_second)
+        # This process's pace; the runtime shares one between processes on PostgreSQL.
+        self.pace: Pace = Throttle(per_second=per_second)
         # Why the channel is not serving right now, for /health; None while it is.
         self.problem: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         if reply.photo is not None and self._images_url:
-            await self.throttle.wait(chat_id)
-            await self.client.send_photo(chat_id, f"{self._images_url}/{Path(reply.photo).name}")
-        await self.throttle.wait(chat_id)
-        await self.client.send_message(chat_id, render_numbered(reply))
+            url = f"{self._images_url}/{Path(reply.photo).name}"
+            await paced(self.pace, chat_id, functools.partial(self.client.send_photo, chat_id, url))
+        for part in split_text(render_numbered(reply), MESSAGE_LIMIT):  # each part in its turn
+            send = functools.partial(self.client.send_message, chat_id, part)
+            await paced(self.pace, chat_id, send)
 
     async def typing(self, chat_id: str) -> None:
         await self.client.send_chat_action(chat_id, "typing")

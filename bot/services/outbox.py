@@ -26,6 +26,7 @@ from bot.channels.base import (
     ChannelError,
     ForbiddenError,
     Sender,
+    background,
     before_request,
     with_retries,
 )
@@ -95,6 +96,7 @@ class Delivery:
     fallback: Fallback | None = None
     broadcast: bool = False  # posted at most once: never again after a post in doubt
     leased_until: dt.datetime | None = None
+    background: bool = False  # a broadcast or notice: replies in conversation go first
 
 
 IN_DOUBT = "in doubt: the sender stopped while posting it; not posted twice"
@@ -144,6 +146,7 @@ def deliveries_of(rows: Sequence[Leased]) -> list[Delivery]:
             _fallback(row.payload.get("fallback")),
             row.kind is OutboxKind.BROADCAST,
             row.lease_until,
+            row.kind is not OutboxKind.REPLY,
         )
         for row in rows
     ]
@@ -261,15 +264,19 @@ class Deliverer:
             try:
                 reply = delivery.replies[part]
                 send = functools.partial(sender.send, delivery.chat_id, reply)
-                if not delivery.broadcast:
-                    await with_retries(send, attempts=self.attempts)
-                    continue
-                posting = functools.partial(self._blocking, self._posting, delivery.outbox_id)
-                token = before_request.set(posting)  # marked once its turn to go has come
+                quiet = background.set(delivery.background)
                 try:
-                    await with_retries(send, attempts=self.attempts)
+                    if not delivery.broadcast:
+                        await with_retries(send, attempts=self.attempts)
+                        continue
+                    posting = functools.partial(self._blocking, self._posting, delivery.outbox_id)
+                    token = before_request.set(posting)  # marked once its turn to go has come
+                    try:
+                        await with_retries(send, attempts=self.attempts)
+                    finally:
+                        before_request.reset(token)
                 finally:
-                    before_request.reset(token)
+                    background.reset(quiet)
             except BadRequestError as error:
                 if delivery.fallback is not None:
                     raise
