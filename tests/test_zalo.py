@@ -110,6 +110,32 @@ async def test_a_full_submission_by_numbers_over_polling(
     assert idea.status == "submitted" and idea.benefit_value_vnd == 3_500_000
 
 
+async def test_the_same_number_answered_before_the_messenger_confirms_is_the_next_answer(
+    polling: ZaloChannel, fake_zalo: FakeZalo, db: Engine
+) -> None:
+    """A worker reads the question as soon as it shows and answers «1» again (the field,
+    then «applied»), before Zalo has confirmed the send to the bot: it is the answer to what
+    they read, not the last «1» sent again (seen in CI: the worker got no reply at all)."""
+    user = ZaloUser(fake_zalo, "z150")
+    for text, expect in [
+        ("/start HN-DM01", "tên là gì"),
+        ("Lan", "muốn làm gì"),
+        ("1", "khó khăn"),
+        ("Máy cắt hay kẹt vải", "đã thay đổi gì"),
+        ("Gắn thêm thanh dẫn vải", "được lợi gì nhất"),
+        ("1", "bao nhiêu thời gian"),
+        ("30 phút mỗi ca", "thuộc mảng nào"),
+    ]:
+        user.send(text)
+        await user.wait_for(expect)
+    fake_zalo.answer_delay = 0.5  # the question shows half a second before Zalo says so
+    user.send("1")
+    await user.wait_for("cách mới chưa")
+    user.send("1")  # the same text as the last answer, written as soon as it showed
+    await user.wait_for("cùng làm")
+    assert sum("cách mới chưa" in text for text in user.texts()) == 1
+
+
 async def test_stickers_photos_and_unsupported_keep_the_draft(
     polling: ZaloChannel, fake_zalo: FakeZalo, db: Engine
 ) -> None:

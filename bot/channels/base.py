@@ -183,6 +183,12 @@ before_request: contextvars.ContextVar[Callable[[], Awaitable[object]] | None] =
     contextvars.ContextVar("before_request", default=None)
 )
 
+# Called as every paced request leaves (after its wait, unlike `before_request` not only the
+# first): the outbox keeps the last call as the moment its message may first have been shown.
+request_leaves: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "request_leaves", default=None
+)
+
 # Set by the outbox for broadcasts and notices: they go only when no reply to a worker in
 # conversation is waiting for the messenger's budget (see `take_slot`).
 background: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
@@ -269,11 +275,15 @@ class Pace(Protocol):
 
 
 async def request_begins() -> None:
-    """Run the `before_request` hook once, as a paced request is about to leave."""
+    """A paced request is about to leave: run the `before_request` hook once and tell
+    `request_leaves`."""
     hook = before_request.get()
     if hook is not None:
         before_request.set(None)
         await hook()
+    leaves = request_leaves.get()
+    if leaves is not None:
+        leaves()
 
 
 async def paced(

@@ -28,6 +28,7 @@ from bot.channels.base import (
     Sender,
     background,
     before_request,
+    request_leaves,
     with_retries,
 )
 from bot.clock import Clock
@@ -217,12 +218,12 @@ class Deliverer:
             OutboxStore(connection).release(ids)
 
     async def _deliver(self, sender: Sender, deliveries: Sequence[Delivery]) -> None:
-        sent: list[int] = []
+        sent: list[tuple[int, dt.datetime]] = []
         refused: list[str] = []
         for number, delivery in enumerate(deliveries):
             progress = [delivery.parts_sent]
             try:
-                await self._send_parts(sender, delivery, refused, progress)
+                shown = await self._send_parts(sender, delivery, refused, progress)
             except (ForbiddenError, BadRequestError) as error:
                 if delivery.fallback is not None:
                     log.warning("%s group refused a post (%s); to its officers", sender.name, error)
@@ -240,7 +241,7 @@ class Deliverer:
                 later += [(d, d.parts_sent) for d in deliveries[number + 1 :]]
                 await self._record(self._settle, sender.name, sent, refused, later, str(error))
                 return
-            sent.append(delivery.outbox_id)
+            sent.append((delivery.outbox_id, shown))
         await self._record(self._settle, sender.name, sent, refused, [], "")
 
     async def _record(self, settle: Callable[..., None], *args: Any) -> None:
@@ -257,36 +258,50 @@ class Deliverer:
 
     async def _send_parts(
         self, sender: Sender, delivery: Delivery, refused: list[str], progress: list[int]
-    ) -> None:
-        """Send the row's parts from where it stopped; `progress` holds the next one."""
-        for part in range(delivery.parts_sent, len(delivery.replies)):
-            progress[0] = part
-            try:
-                reply = delivery.replies[part]
-                send = functools.partial(sender.send, delivery.chat_id, reply)
-                quiet = background.set(delivery.background)
+    ) -> dt.datetime:
+        """Send the row's parts from where it stopped; `progress` holds the next one.
+
+        Returns when its last request left (after pacing), the earliest the chat can have
+        shown it: recorded as its sending time, it tells a message written after the reply
+        arrived (an answer) from one written before (sent again). The messenger's response
+        comes later, and a quick answer written meanwhile, taken for a repeat, would be lost."""
+        left: list[dt.datetime] = []
+        leaves = request_leaves.set(lambda: left.append(self._clock()))
+        try:
+            for part in range(delivery.parts_sent, len(delivery.replies)):
+                progress[0] = part
+                left.append(self._clock())  # a sender that does not pace says nothing more
                 try:
-                    if not delivery.broadcast:
-                        await with_retries(send, attempts=self.attempts)
-                        continue
-                    posting = functools.partial(self._blocking, self._posting, delivery.outbox_id)
-                    token = before_request.set(posting)  # marked once its turn to go has come
-                    try:
-                        await with_retries(send, attempts=self.attempts)
-                    finally:
-                        before_request.reset(token)
-                finally:
-                    background.reset(quiet)
-            except BadRequestError as error:
-                if delivery.fallback is not None:
-                    raise
-                log.warning("%s refused a reply: %s", sender.name, error)
-                refused.append(f"part {part + 1}: {error}")
+                    await self._send_part(sender, delivery, delivery.replies[part])
+                except BadRequestError as error:
+                    if delivery.fallback is not None:
+                        raise
+                    log.warning("%s refused a reply: %s", sender.name, error)
+                    refused.append(f"part {part + 1}: {error}")
+        finally:
+            request_leaves.reset(leaves)
+        return left[-1] if left else self._clock()
+
+    async def _send_part(self, sender: Sender, delivery: Delivery, reply: Reply) -> None:
+        send = functools.partial(sender.send, delivery.chat_id, reply)
+        quiet = background.set(delivery.background)
+        try:
+            if not delivery.broadcast:
+                await with_retries(send, attempts=self.attempts)
+                return
+            posting = functools.partial(self._blocking, self._posting, delivery.outbox_id)
+            token = before_request.set(posting)  # marked once its turn to go has come
+            try:
+                await with_retries(send, attempts=self.attempts)
+            finally:
+                before_request.reset(token)
+        finally:
+            background.reset(quiet)
 
     def _settle(
         self,
         channel: str,
-        sent: list[int],
+        sent: list[tuple[int, dt.datetime]],
         refused: list[str],
         later: list[tuple[Delivery, int]],
         error: str,
@@ -297,7 +312,7 @@ class Deliverer:
         spent = [delivery for delivery, _ in later if delivery.attempts + 1 >= MAX_ATTEMPTS]
         with self._db.write() as connection:
             outbox = OutboxStore(connection)
-            outbox.mark_sent(sent, now=now, error="; ".join(refused) or None)
+            _mark_sent(outbox, sent, error="; ".join(refused) or None)
             for delivery, parts_sent in later:
                 if delivery.attempts + 1 < MAX_ATTEMPTS:
                     delay = min(MAX_RETRY_DELAY, self._retry_after * 2**delivery.attempts)
@@ -333,12 +348,16 @@ class Deliverer:
             outbox.add_many(copies, now=now)
 
     def _blocked(
-        self, channel: str, user_id: str, sent: list[int], rest: list[int], error: str
+        self,
+        channel: str,
+        user_id: str,
+        sent: list[tuple[int, dt.datetime]],
+        rest: list[int],
+        error: str,
     ) -> None:
-        now = self._clock()
         with self._db.write() as connection:
             outbox = OutboxStore(connection)
-            outbox.mark_sent(sent, now=now)
+            _mark_sent(outbox, sent)
             outbox.mark_failed(rest, error)
             ConversationStore(connection).set_unreachable(channel, user_id)
 
@@ -374,3 +393,14 @@ class Deliverer:
                 rows = [row for row in rows if row.id not in given_up]
         # A slow send of ours can outlive its lease: it is still ours, not sent twice.
         return [row for row in rows if row.id not in self._in_flight]
+
+
+def _mark_sent(
+    outbox: OutboxStore, sent: Sequence[tuple[int, dt.datetime]], error: str | None = None
+) -> None:
+    """Record rows as sent, each at the moment it left (one statement per moment)."""
+    by_moment: dict[dt.datetime, list[int]] = {}
+    for row_id, moment in sent:
+        by_moment.setdefault(moment, []).append(row_id)
+    for moment, ids in by_moment.items():
+        outbox.mark_sent(ids, now=moment, error=error)

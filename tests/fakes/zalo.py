@@ -3,6 +3,7 @@ with HTTP 200, the 2,000-character limit, and voice URLs it serves itself."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections import defaultdict, deque
@@ -33,6 +34,9 @@ class FakeZalo:
         self.idle_polls = 0
         self.file_requests = 0
         self.redirects: dict[str, str] = {}
+        # Seconds between showing a message and answering the request that sent it (a slow
+        # confirmation: the person can read and answer before the bot hears back).
+        self.answer_delay = 0.0
         app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
@@ -87,6 +91,7 @@ class FakeZalo:
             if method == "sendPhoto":
                 self.photos[chat_id].append(str(args.get("photo", "")))
             self.sent[chat_id].append(text if method == "sendMessage" else f"[photo] {text}")
+            await asyncio.sleep(self.answer_delay)
             return _ok({"message_id": f"m{len(self.sent[chat_id])}", "date": int(time.time())})
         if method == "sendChatAction":
             self.actions.append((str(args.get("chat_id")), str(args.get("action"))))
