@@ -170,6 +170,9 @@ class Bot:
                 self.dispatcher,
                 base_url=settings.telegram.api_base_url,
                 polling=settings.telegram.mode == "polling",
+                per_second=settings.telegram.per_second,
+                chat_per_second=settings.telegram.chat_per_second or None,
+                connections=settings.telegram.connections,
             )
         if settings.zalo.enabled:
             client = ZaloClient(

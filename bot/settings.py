@@ -128,6 +128,14 @@ class ChannelSettings(BaseModel):
 
 class TelegramSettings(ChannelSettings):
     api_base_url: str = "https://api.telegram.org"
+    # Telegram's flood limits (its FAQ): messages a second overall and in one private chat
+    # (0: no limit per chat); groups get 20 a minute. Raised only to measure capacity.
+    per_second: float = Field(default=30, gt=0, le=1000)
+    chat_per_second: float = Field(default=1, ge=0, le=1000)
+    # Connections to the Bot API for sends and button answers. Enough for 30 messages a second
+    # and their acknowledgements at a 250 ms round trip; httpx checks every pooled connection
+    # on each request, so more cost more than they bring (benchmarks/load.py).
+    connections: int = Field(default=16, ge=1, le=256)
     # The bot's @username, for officers' invitation links (t.me/<username>?start=…).
     username: str = ""
 

@@ -300,3 +300,27 @@ def test_shutdown_is_bounded_when_the_messenger_does_not_answer(
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(60)
+
+
+def test_the_configured_telegram_limits_reach_its_sender(tmp_path: Path) -> None:
+    """`[telegram] per_second` / `chat_per_second` (0: none per chat) pace what is sent."""
+    from bot.runtime import Bot, open_database
+    from bot.settings import Settings
+
+    token = "7000001:AAH3kq9Zx_Tf8mPq2LrWv5nYc0bJdE4sGhU"
+    for given, expected in [
+        ({}, (30.0, 1.0)),
+        ({"per_second": 5, "chat_per_second": 0}, (5, None)),
+    ]:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path}/l.db",
+            data_dir=tmp_path,
+            telegram={"token": token, "api_base_url": "http://127.0.0.1:9", **given},
+        )
+        engine = open_database(settings)
+        bot = Bot(settings, engine)
+        assert bot.telegram is not None
+        limits = bot.telegram.pace.limits
+        assert (limits.per_second, limits.chat_per_second) == expected
+        bot.services.dispatcher.close()
+        engine.dispose()

@@ -52,6 +52,9 @@ def test_config_path_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
         ('[reminders]\nquiet_from = "25:00"\n', "reminders.quiet_from"),
         ('[jobs]\ntimezone = "Asia/Hanoi_City"\n', "jobs.timezone"),
         ('[server]\npublic_base_url = "bot.congdoan.vn"\n', "server.public_base_url"),
+        ("[telegram]\nper_second = 0\n", "telegram.per_second"),
+        ("[telegram]\nchat_per_second = -1\n", "telegram.chat_per_second"),
+        ("[telegram]\nconnections = 0\n", "telegram.connections"),
     ],
 )
 def test_invalid_values_name_the_key(tmp_path: Path, content: str, key: str) -> None:
