@@ -44,26 +44,14 @@ from sqlalchemy import create_engine, make_url, text
 from starlette.requests import Request
 from starlette.responses import Response
 
-from benchmarks.soak import NAMES, PROBLEM, SOLUTION, BotProcess, Step
+from benchmarks.soak import NAMES, BotProcess, script
 from bot.runtime import demo_database
 from tests.fakes.base import Inbox
 from tests.fakes.telegram import FakeTelegram, TelegramUser
 from tests.utils.bots import run_env
 from tests.utils.postgres import Cluster, find_bin_dir
 
-SCRIPT = [
-    Step("/start HN-DM01", "tên là gì"),
-    Step("<name>", "muốn làm gì"),
-    Step("1", "khó khăn hay lãng phí", press=1),
-    Step(PROBLEM, "đã thay đổi gì"),
-    Step(SOLUTION, "được lợi gì nhất"),
-    Step("1", "bao nhiêu thời gian", press=1),
-    Step("30 phút mỗi ca", "thuộc mảng nào"),
-    Step("1", "Đã làm theo cách mới chưa", press=1),
-    Step("1", "Có ai cùng làm không", press=1),
-    Step("không", "Gửi đi nhé"),
-    Step("1", "Đã gửi sáng kiến", press=1),
-]
+SCRIPT = script(voice=False)  # the soak's text submission
 TURN_TIMEOUT = 300.0
 # Which bot process a request came from (each request runs in a task of its own).
 _LANE: contextvars.ContextVar[int] = contextvars.ContextVar("lane", default=0)
