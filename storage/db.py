@@ -80,7 +80,7 @@ class DriverStatement:
                     binds[name] = processor
             results = tuple(
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in getattr(statement, "selected_columns", ())
+                for column in getattr(statement, "exported_columns", ())
             )
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
             # Values written into the statement (a status it filters on), not given per call.

@@ -13,15 +13,35 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from storage.db import DriverStatement
 from storage.models import OUTBOX_PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
 
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
 
-# Every turn writes one row: straight to the driver (see DriverStatement for the cost).
-_ADD = DriverStatement(insert(_outbox), returning=_outbox.c.id)
+# Every turn writes one row: straight to the driver (see DriverStatement for the cost). The
+# same statement says whether the chat had rows pending before it (`earlier_of_chat`): nearly
+# never, and then the turn needs no second look.
+_earlier = _outbox.alias("earlier")
+_NEW_ROW = {name: literal_column(f"outbox.{name}") for name in ("id", "channel", "chat_id")}
+_PENDING_BEFORE = exists().where(
+    _earlier.c.channel == _NEW_ROW["channel"],
+    _earlier.c.chat_id == _NEW_ROW["chat_id"],
+    _earlier.c.status == OutboxStatus.PENDING.value,
+    _earlier.c.id < _NEW_ROW["id"],
+)
+_ADD = DriverStatement(insert(_outbox).returning(_outbox.c.id, _PENDING_BEFORE.label("waiting")))
 _FREE = or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < bindparam("now"))
 _COLUMNS = (
     _outbox.c.id,
@@ -207,7 +227,16 @@ class OutboxStore:
 
     def add(self, message: Queued, *, now: dt.datetime, lease_until: dt.datetime | None) -> int:
         """Write `message` as pending, leased to the caller until `lease_until`; its id."""
-        return _ADD.insert(self._connection, _row(message, now, lease_until))
+        return self.add_after(message, now=now, lease_until=lease_until)[0]
+
+    def add_after(
+        self, message: Queued, *, now: dt.datetime, lease_until: dt.datetime | None
+    ) -> tuple[int, bool]:
+        """As :meth:`add`; also whether the chat had rows pending before this one, which
+        only then :meth:`earlier_of_chat` needs to look for."""
+        row = _ADD.first(self._connection, _row(message, now, lease_until))
+        assert row is not None  # an INSERT … RETURNING gives its row
+        return int(row[0]), bool(row[1])
 
     def unsent_of_update(
         self, channel: str, update_key: str, *, now: dt.datetime, lease_until: dt.datetime

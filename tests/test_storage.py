@@ -179,6 +179,41 @@ def test_an_update_is_claimed_once(db: Engine) -> None:
         assert not ConversationStore(connection).claim_update("telegram", "42", now=now)
 
 
+def test_a_new_row_says_whether_its_chat_was_still_waiting_for_one(db: Engine) -> None:
+    """The turn looks for earlier rows only when its own insert says there are some."""
+    now = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
+    leased = now + dt.timedelta(seconds=20)
+    payload = {"replies": [{"text": "x"}]}
+    with db.begin() as connection:
+        store = OutboxStore(connection)
+        first, waiting = store.add_after(
+            Queued("telegram", "7", payload), now=now, lease_until=None
+        )
+        assert not waiting  # a new chat: nothing before it
+        store.mark_sent([first], now=now)
+        _, waiting = store.add_after(Queued("zalo", "7", payload), now=now, lease_until=None)
+        assert not waiting  # the same chat id on another messenger is another chat
+        _, waiting = store.add_after(Queued("telegram", "8", payload), now=now, lease_until=None)
+        assert not waiting
+        second, waiting = store.add_after(
+            Queued("telegram", "7", payload), now=now, lease_until=leased
+        )
+        assert not waiting  # the one before it was sent
+        _, waiting = store.add_after(Queued("telegram", "7", payload), now=now, lease_until=leased)
+        assert waiting  # `second` is still pending
+        assert [
+            row.id
+            for row in store.earlier_of_chat(
+                "telegram", "7", second + 10, now=now, lease_until=leased
+            )
+        ][:1] == [second]
+    with db.begin() as connection:  # committed by another transaction: seen too
+        _, waiting = OutboxStore(connection).add_after(
+            Queued("telegram", "7", payload), now=now, lease_until=None
+        )
+        assert waiting
+
+
 def test_what_goes_before_a_new_reply_is_every_older_pending_row_but_one_held_or_in_doubt(
     db: Engine,
 ) -> None:

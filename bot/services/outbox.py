@@ -127,12 +127,16 @@ def queue_replies(
         channel, chat_id, payload_of(replies), update_key=update_key, dedup_key=update_key
     )
     store = OutboxStore(connection)
-    row_id = store.add(message, now=now, lease_until=now + lease)
+    row_id, waiting = store.add_after(message, now=now, lease_until=now + lease)
     # What the chat has not been shown yet (a reply that failed a moment ago, or one a killed
     # process may or may not have sent) goes first: the worker writing again is a sign the
     # messenger works, and the chat must read in order. An old question arriving after the
     # new one would be answered by mistake; the same one twice in a row is only repeated.
-    earlier = store.earlier_of_chat(channel, chat_id, row_id, now=now, lease_until=now + lease)
+    earlier = (
+        store.earlier_of_chat(channel, chat_id, row_id, now=now, lease_until=now + lease)
+        if waiting
+        else []
+    )
     return [*deliveries_of(earlier), Delivery(row_id, chat_id, tuple(replies))]
 
 
