@@ -34,12 +34,11 @@ _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
 # same statement says whether the chat had rows pending before it (`earlier_of_chat`): nearly
 # never, and then the turn needs no second look.
 _earlier = _outbox.alias("earlier")
-_NEW_ROW = {name: literal_column(f"outbox.{name}") for name in ("id", "channel", "chat_id")}
-_PENDING_BEFORE = exists().where(
-    _earlier.c.channel == _NEW_ROW["channel"],
-    _earlier.c.chat_id == _NEW_ROW["chat_id"],
+_PENDING_BEFORE = exists().where(  # `outbox.…`: the row being inserted
+    _earlier.c.channel == literal_column("outbox.channel"),
+    _earlier.c.chat_id == literal_column("outbox.chat_id"),
     _earlier.c.status == OutboxStatus.PENDING.value,
-    _earlier.c.id < _NEW_ROW["id"],
+    _earlier.c.id < literal_column("outbox.id"),
 )
 _ADD = DriverStatement(insert(_outbox).returning(_outbox.c.id, _PENDING_BEFORE.label("waiting")))
 _FREE = or_(_outbox.c.lease_until.is_(None), _outbox.c.lease_until < bindparam("now"))
