@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -15,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
@@ -44,6 +46,37 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         pool_recycle=1800,
         json_serializer=_compact_json,
     )
+
+
+class Autocommit(NamedTuple):
+    """A pooled driver connection outside any transaction: a statement run on it by a
+    :class:`DriverStatement` commits by itself. For a lone write (a reply recorded as sent)
+    that saves the BEGIN and COMMIT around it, two round trips of three on PostgreSQL."""
+
+    dialect: Dialect
+    connection: PoolProxiedConnection
+
+
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Autocommit]:
+    """A connection of `engine`'s pool on which each statement is its own transaction."""
+    raw = engine.raw_connection()
+    postgres = engine.dialect.name == "postgresql"  # SQLite's driver is so already
+    try:
+        if postgres:
+            raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+        yield Autocommit(engine.dialect, raw)
+        if postgres:
+            raw.driver_connection.autocommit = False  # type: ignore[union-attr]
+    except BaseException as error:
+        orig = getattr(error, "orig", None)
+        lost = orig is not None and engine.dialect.is_disconnect(orig, raw.driver_connection, None)
+        raw.invalidate()  # it may be broken: not back to the pool
+        if lost:  # the server restarted: the pool's other connections are cut too
+            engine.dispose()  # (what SQLAlchemy does itself on a lost connection)
+        raise
+    finally:
+        raw.close()
 
 
 class DriverStatement:
@@ -91,7 +124,7 @@ class DriverStatement:
 
     def _run(
         self,
-        connection: Connection,
+        connection: Connection | Autocommit,
         values: dict[str, Any],
         fetch: Callable[[Any, _Compiled], T],
     ) -> T:
@@ -111,15 +144,17 @@ class DriverStatement:
         finally:
             cursor.close()
 
-    def first(self, connection: Connection, values: dict[str, Any]) -> tuple[Any, ...] | None:
+    def first(
+        self, connection: Connection | Autocommit, values: dict[str, Any]
+    ) -> tuple[Any, ...] | None:
         """The first row of a SELECT, its values converted, or None."""
         return self._run(connection, values, _first_row)
 
-    def execute(self, connection: Connection, values: dict[str, Any]) -> int:
+    def execute(self, connection: Connection | Autocommit, values: dict[str, Any]) -> int:
         """Run an UPDATE or DELETE; the number of rows it changed."""
         return self._run(connection, values, lambda cursor, _: int(cursor.rowcount))
 
-    def insert(self, connection: Connection, values: dict[str, Any]) -> int:
+    def insert(self, connection: Connection | Autocommit, values: dict[str, Any]) -> int:
         """Run an INSERT of one row; its id."""
         if connection.dialect.name == "sqlite":
             return self._run(connection, values, lambda cursor, _: int(cursor.lastrowid))

@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 
-from storage.db import DriverStatement
+from storage.db import Autocommit, DriverStatement
 from storage.models import OUTBOX_PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
 
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -118,20 +118,23 @@ _LEASE = (
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
     .values(lease_until=bindparam("until"))
 )
+_MARKED = {
+    "status": bindparam("new_status"),
+    "sent_at": bindparam("sent"),
+    "attempts": _outbox.c.attempts + 1,
+    "last_error": bindparam("error"),
+    "lease_until": None,
+    "in_doubt": False,
+}
+_STILL_PENDING = _outbox.c.status == OutboxStatus.PENDING.value
 _MARK = (
     update(_outbox)
-    .where(
-        _outbox.c.id.in_(bindparam("ids", expanding=True)),
-        _outbox.c.status == OutboxStatus.PENDING.value,
-    )
-    .values(
-        status=bindparam("new_status"),
-        sent_at=bindparam("sent"),
-        attempts=_outbox.c.attempts + 1,
-        last_error=bindparam("error"),
-        lease_until=None,
-        in_doubt=False,
-    )
+    .where(_outbox.c.id.in_(bindparam("ids", expanding=True)), _STILL_PENDING)
+    .values(_MARKED)
+)
+# The end of nearly every send: one reply, recorded on its own (see `mark_row_sent`).
+_MARK_ONE = DriverStatement(
+    update(_outbox).where(_outbox.c.id == bindparam("row_id"), _STILL_PENDING).values(_MARKED)
 )
 _RETRY_LATER = (
     update(_outbox)
@@ -216,6 +219,15 @@ def _row(message: Queued, now: dt.datetime, lease_until: dt.datetime | None) -> 
         "lease_until": lease_until,
         "created_at": now,
     }
+
+
+def mark_row_sent(
+    connection: Connection | Autocommit, row_id: int, *, now: dt.datetime, error: str | None = None
+) -> None:
+    """Record one row as delivered, as :meth:`OutboxStore.mark_sent` does: a statement that
+    needs no transaction around it (see :func:`storage.db.autocommit`)."""
+    values = {"row_id": row_id, "new_status": OutboxStatus.SENT.value, "sent": now}
+    _MARK_ONE.execute(connection, values | {"error": error[:500] if error else None})
 
 
 class OutboxStore:

@@ -574,3 +574,47 @@ async def test_replies_recorded_while_the_database_restarts_are_not_sent_again(
         dispatcher.close()
     assert len(tries) == 2 and len(messenger.seen) == 1
     assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}
+
+
+def test_a_send_is_recorded_on_the_next_try_after_the_database_restarted() -> None:
+    """A reply's record is one statement on a bare pooled connection: when the server has
+    restarted, the try that meets a cut connection fails (and is retried); the next one must
+    not meet another of the pool's cut connections."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.services.database import Database
+    from storage.db import create_db_engine, upgrade
+    from tests.conftest import IN_CI
+    from tests.utils.postgres import Cluster, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        if IN_CI:
+            pytest.fail("PostgreSQL is not installed")
+        pytest.skip("PostgreSQL is not installed")
+    cluster = Cluster(bin_dir, durable=True)  # what was committed outlives the restart
+    engine = create_db_engine(cluster.start())
+    try:
+        upgrade(engine)
+        db = Database(engine)
+        now = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
+        with db.write() as connection:
+            store = OutboxStore(connection)
+            rows = [
+                store.add(Queued("test", str(n), {"replies": []}), now=now, lease_until=None)
+                for n in range(2)
+            ]
+        with db.autocommit(), db.autocommit(), db.autocommit():
+            pass  # three connections in the pool, as after a busy minute
+        outbox.record_sent(db, [(rows[0], now)])
+        cluster.stop_server()
+        cluster.start_server()
+        with pytest.raises(OperationalError):
+            outbox.record_sent(db, [(rows[1], now)])  # its connection was cut
+        outbox.record_sent(db, [(rows[1], now)])
+        with db.read() as connection:
+            statuses = connection.execute(select(OutboxMessage.status)).scalars().all()
+        assert statuses == [OutboxStatus.SENT.value] * 2
+    finally:
+        engine.dispose()
+        cluster.stop()

@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from storage.db import Autocommit, autocommit
+
 
 class Database:
     """The services' access to one engine: `write()` for a transaction, `read()` for a look."""
@@ -30,6 +32,12 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """One transaction, committed when the block ends (rolled back if it raises)."""
         with self._serial, self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Autocommit]:
+        """A connection for a write that is one statement, committed by itself."""
+        with self._serial, autocommit(self.engine) as connection:
             yield connection
 
     @contextmanager

@@ -37,7 +37,7 @@ from dialogs.events import Option, Reply, in_bubbles
 from storage.conversations import ConversationStore
 from storage.groups import GroupStore
 from storage.models import OutboxKind
-from storage.outbox import Leased, OutboxStore, Queued
+from storage.outbox import Leased, OutboxStore, Queued, mark_row_sent
 
 log = logging.getLogger(__name__)
 
@@ -312,6 +312,9 @@ class Deliverer:
     ) -> None:
         if not (sent or later):
             return
+        if not later:
+            record_sent(self._db, sent, error="; ".join(refused) or None)
+            return
         now = self._clock()
         spent = [delivery for delivery, _ in later if delivery.attempts + 1 >= MAX_ATTEMPTS]
         with self._db.write() as connection:
@@ -397,6 +400,20 @@ class Deliverer:
                 rows = [row for row in rows if row.id not in given_up]
         # A slow send of ours can outlive its lease: it is still ours, not sent twice.
         return [row for row in rows if row.id not in self._in_flight]
+
+
+def record_sent(
+    db: Database, sent: Sequence[tuple[int, dt.datetime]], error: str | None = None
+) -> None:
+    """Record rows as sent, each at the moment it left. One row, the usual end of a turn's
+    send, is one statement that commits by itself: no BEGIN and COMMIT around it."""
+    if len(sent) == 1:
+        [(row_id, moment)] = sent
+        with db.autocommit() as connection:
+            mark_row_sent(connection, row_id, now=moment, error=error)
+        return
+    with db.write() as connection:
+        _mark_sent(OutboxStore(connection), sent, error)
 
 
 def _mark_sent(

@@ -14,11 +14,10 @@ from bot.services.conversation import ConversationService
 from bot.services.database import Database
 from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
-from bot.services.outbox import Delivery
+from bot.services.outbox import Delivery, record_sent
 from bot.services.voice import VoiceInbox
 from dialogs.events import ChoiceIn, Inbound, Reply, UnsupportedIn, VoiceIn, parse_text
 from storage.models import UnitLevel
-from storage.outbox import OutboxStore
 
 
 class FakeClock:
@@ -50,9 +49,8 @@ def dispatcher_for(
 def read(db: Database, deliveries: Sequence[Delivery]) -> list[Reply]:
     """A turn's replies as the person reads them, recorded as delivered (as the deliverer
     does once the messenger has them)."""
-    with db.write() as connection:
-        sent = [delivery.outbox_id for delivery in deliveries]
-        OutboxStore(connection).mark_sent(sent, now=dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
+    record_sent(db, [(delivery.outbox_id, now) for delivery in deliveries])
     return [reply for delivery in deliveries for reply in delivery.replies]
 
 
