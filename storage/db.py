@@ -88,23 +88,20 @@ class DriverStatement:
     per-execution machinery, here ~10 µs (measured per statement on SQLite; the turn's gain
     shows in ``python -m benchmarks.dialog``). Values are
     converted by the statement's own bind and result processors (JSON with the engine's
-    serializer, UTC timestamps, booleans), and driver errors raised as Core raises them.
-    `returning` is the column an INSERT gives back (SQLite: the cursor's lastrowid). These
+    serializer, UTC timestamps, booleans), and driver errors raised as Core raises them. An
+    INSERT gives back what its RETURNING names, through :meth:`first`. These
     statements are not in SQLAlchemy's echo log, and a statement used with several sets of
     parameter names (an UPDATE of different columns) is compiled once for each.
     """
 
-    def __init__(self, statement: Any, *, returning: Any = None) -> None:
+    def __init__(self, statement: Any) -> None:
         self._statement = statement
-        self._returning = returning
         self._compiled: dict[tuple[Dialect, tuple[str, ...]], _Compiled] = {}
 
     def _for(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
         found = self._compiled.get((dialect, keys))
         if found is None:
             statement = self._statement
-            if self._returning is not None and dialect.name != "sqlite":
-                statement = statement.returning(self._returning)
             compiled = statement.compile(dialect=dialect, column_keys=list(keys))
             binds = {}
             for name, bind in compiled.binds.items():
@@ -147,18 +144,13 @@ class DriverStatement:
     def first(
         self, connection: Connection | Autocommit, values: dict[str, Any]
     ) -> tuple[Any, ...] | None:
-        """The first row of a SELECT, its values converted, or None."""
+        """The first row of a SELECT (or what an INSERT returns), its values converted, or
+        None."""
         return self._run(connection, values, _first_row)
 
     def execute(self, connection: Connection | Autocommit, values: dict[str, Any]) -> int:
         """Run an UPDATE or DELETE; the number of rows it changed."""
         return self._run(connection, values, lambda cursor, _: int(cursor.rowcount))
-
-    def insert(self, connection: Connection | Autocommit, values: dict[str, Any]) -> int:
-        """Run an INSERT of one row; its id."""
-        if connection.dialect.name == "sqlite":
-            return self._run(connection, values, lambda cursor, _: int(cursor.lastrowid))
-        return self._run(connection, values, lambda cursor, _: int(cursor.fetchone()[0]))
 
 
 @dataclass(frozen=True, slots=True)
