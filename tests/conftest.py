@@ -28,7 +28,7 @@ from bot.services.voice import VoiceInbox
 from bot.settings import VoiceSettings
 from storage.db import create_db_engine
 from tests.utils.chat import FakeClock, FakeUser, dispatcher_for
-from tests.utils.postgres import URL_VARIABLE, running_cluster
+from tests.utils.postgres import URL_VARIABLE, find_bin_dir, running_cluster
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -46,6 +46,19 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(sock, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def postgres_programs() -> Path:
+    """Where PostgreSQL's server programs are, for a test that runs its own cluster (to stop
+    and start it); without them the test is skipped, or fails in CI (.ci/run installs them)."""
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        reason = "PostgreSQL server programs (initdb, pg_ctl) are not installed"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return bin_dir
 
 
 @pytest.fixture(scope="session")

@@ -576,7 +576,9 @@ async def test_replies_recorded_while_the_database_restarts_are_not_sent_again(
     assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}
 
 
-def test_a_send_is_recorded_on_the_next_try_after_the_database_restarted() -> None:
+def test_a_send_is_recorded_on_the_next_try_after_the_database_restarted(
+    postgres_programs: Path,
+) -> None:
     """A reply's record is one statement on a bare pooled connection: when the server has
     restarted, the try that meets a cut connection fails (and is retried); the next one must
     not meet another of the pool's cut connections."""
@@ -584,15 +586,9 @@ def test_a_send_is_recorded_on_the_next_try_after_the_database_restarted() -> No
 
     from bot.services.database import Database
     from storage.db import create_db_engine, upgrade
-    from tests.conftest import IN_CI
-    from tests.utils.postgres import Cluster, find_bin_dir
+    from tests.utils.postgres import Cluster
 
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        if IN_CI:
-            pytest.fail("PostgreSQL is not installed")
-        pytest.skip("PostgreSQL is not installed")
-    cluster = Cluster(bin_dir, durable=True)  # what was committed outlives the restart
+    cluster = Cluster(postgres_programs, durable=True)  # what was committed outlives the restart
     engine = create_db_engine(cluster.start())
     try:
         upgrade(engine)

@@ -9,14 +9,10 @@ import asyncio
 import pytest
 
 from benchmarks.soak import soak
-from tests.conftest import IN_CI
-from tests.utils.postgres import find_bin_dir
 
 
+@pytest.mark.usefixtures("postgres_programs")
 def test_nothing_is_lost_or_doubled_across_kills_and_a_database_restart() -> None:
-    if find_bin_dir() is None:  # .ci/run installs it; CI never skips
-        reason = "PostgreSQL server programs (initdb, pg_ctl) are not installed"
-        pytest.fail(reason) if IN_CI else pytest.skip(reason)
     figures = asyncio.run(soak(workers=16, kills=4, pg_restarts=1, seed=3))
     assert figures["kills"] == 4 and figures["pg_restarts"] == 1, figures
     assert figures["finished"] == figures["workers"], figures  # nobody stuck
