@@ -26,6 +26,7 @@ from bot.runtime import Services, open_database
 from bot.services.database import Database
 from bot.services.export import write_csv, write_xlsx
 from bot.services.groups import GroupService
+from bot.services.outbox import forget_settled
 from bot.services.rankings import WeekError
 from bot.services.review import ReviewService
 from bot.services.units import UnitFileError, UnitService
@@ -225,13 +226,20 @@ def _unreachable(url: str, error: DBAPIError) -> str:
 @db_app.command("prune")
 def db_prune(
     ctx: typer.Context,
-    days: Annotated[int, typer.Option(min=1, help="Keep this many days of update ids.")] = 7,
+    days: Annotated[
+        int, typer.Option(min=1, help="Keep this many days of update ids and sent messages.")
+    ] = 7,
 ) -> None:
-    """Dọn dữ liệu cũ / forget processed-update ids older than DAYS (run daily)."""
+    """Dọn dữ liệu cũ / forget processed-update ids and sent or failed messages older than
+    DAYS (the nightly prune job does it on its own)."""
     before = system_clock() - dt.timedelta(days=days)
-    with _database(_settings(ctx)) as db, db.begin() as connection:
-        removed = ConversationStore(connection).forget_processed(before)
-    typer.echo(f"forgot {removed} processed update ids older than {days} days")
+    with _database(_settings(ctx)) as engine:
+        with engine.begin() as connection:
+            removed = ConversationStore(connection).forget_processed(before)
+        messages = forget_settled(Database(engine), before)
+    typer.echo(
+        f"forgot {removed} processed update ids and {messages} sent messages older than {days} days"
+    )
 
 
 class UnitsFormat(StrEnum):

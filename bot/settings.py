@@ -244,7 +244,8 @@ class JobSettings(BaseModel):
 
     # Every schedule is read in this zone (the programme runs on Vietnamese time).
     timezone: str = "Asia/Ho_Chi_Minh"
-    # Processed-update ids older than this many days are pruned every night at `prune_at`.
+    # Processed-update ids, sent or failed outbox rows and finished job runs older than this
+    # many days are pruned every night at `prune_at`.
     keep_updates_days: int = Field(default=14, ge=1, le=365)
     prune_at: ClockTime = "03:00"
     # Several `sangkien run` on one PostgreSQL database: how often a standby tries to take

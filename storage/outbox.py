@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     bindparam,
+    delete,
     exists,
     func,
     insert,
@@ -148,6 +149,22 @@ _RETRY_LATER = (
     )
 )
 _POSTING = update(_outbox).where(_outbox.c.id == bindparam("row_id")).values(in_doubt=True)
+# Forgetting settled rows walks the primary key, the order rows were written in: no index on
+# `created_at` for every turn to keep up. The first row still kept bounds the walk.
+_FIRST_SINCE = (
+    select(_outbox.c.id)
+    .where(_outbox.c.created_at >= bindparam("since"))
+    .order_by(_outbox.c.id)
+    .limit(1)
+)
+_LAST_ID = select(func.max(_outbox.c.id))
+_SETTLED_BELOW = (
+    select(_outbox.c.id)
+    .where(_outbox.c.id < bindparam("below"), _outbox.c.status != OutboxStatus.PENDING.value)
+    .order_by(_outbox.c.id)
+    .limit(bindparam("limit"))
+)
+_FORGET = delete(_outbox).where(_outbox.c.id.in_(_SETTLED_BELOW.scalar_subquery()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +417,20 @@ class OutboxStore:
             )
         )
         return {(row.channel, row.dedup_key) for row in rows}
+
+    def first_id_since(self, since: dt.datetime) -> int:
+        """The id below which every row was written before `since` (rows are numbered in the
+        order they are written); past the last row when all were."""
+        first = self._connection.execute(_FIRST_SINCE, {"since": since}).scalar()
+        if first is not None:
+            return int(first)
+        return int(self._connection.execute(_LAST_ID).scalar() or 0) + 1
+
+    def forget_settled(self, *, below: int, limit: int) -> int:
+        """Delete up to `limit` sent or failed rows with an id under `below`, oldest first;
+        how many. Pending rows stay whatever their age: they are still to be sent."""
+        parameters = {"below": below, "limit": limit}
+        return int(self._connection.execute(_FORGET, parameters).rowcount or 0)
 
     def tally(self) -> list[Tally]:
         rows = self._connection.execute(_TALLY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import select
 import signal
@@ -355,3 +356,33 @@ def test_jobs_outbox_and_leaderboard_commands(tmp_path: Path) -> None:
     ]:
         refused = cli(*args)
         assert refused.exit_code == 2 and said in refused.output, refused.output
+
+
+def test_db_prune_forgets_old_update_ids_and_sent_messages(tmp_path: Path) -> None:
+    from storage.conversations import ConversationStore
+    from storage.db import create_db_engine, upgrade
+    from storage.outbox import OutboxStore, Queued
+
+    url = f"sqlite:///{tmp_path}/p.db"
+    engine = create_db_engine(url)
+    upgrade(engine)
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as connection:
+        outbox = OutboxStore(connection)
+        for age in (dt.timedelta(days=30), dt.timedelta(hours=1)):
+            ConversationStore(connection).claim_update("zalo", str(age), now=now - age)
+            row = outbox.add(Queued("zalo", "lan", {}), now=now - age, lease_until=None)
+            outbox.mark_sent([row], now=now - age)
+        outbox.add(Queued("zalo", "lan", {}), now=now - dt.timedelta(days=30), lease_until=None)
+    engine.dispose()
+    config = str(_config(tmp_path, url))
+    done = CliRunner().invoke(app, ["--config", config, "db", "prune", "--days", "7"])
+    assert done.exit_code == 0, done.output
+    assert done.stdout.strip() == (
+        "forgot 1 processed update ids and 1 sent messages older than 7 days"
+    )
+    status = CliRunner().invoke(app, ["--config", config, "outbox", "status"]).stdout
+    assert [line.split()[2:4] for line in status.splitlines()[:2]] == [
+        ["pending", "1"],
+        ["sent", "1"],
+    ]

@@ -17,6 +17,7 @@ from bot.runtime import Services
 from dialogs import messages as msg
 from storage.db import create_db_engine
 from storage.models import JobRun
+from storage.outbox import OutboxStore, Queued
 from tests.utils.chat import FakeClock, FakeUser
 from tests.utils.programme import (
     VN,
@@ -231,7 +232,7 @@ def test_officers_hear_once_a_day_only_when_something_waits(
     ]
 
 
-def test_the_nightly_prune_forgets_old_update_ids_runs_and_pictures(
+def test_the_nightly_prune_forgets_old_update_ids_messages_runs_and_pictures(
     db: Engine, services: Services, clock: FakeClock
 ) -> None:
     import os
@@ -242,6 +243,10 @@ def test_the_nightly_prune_forgets_old_update_ids_runs_and_pictures(
         store = ConversationStore(connection)
         store.claim_update("telegram", "old", now=clock() - 20 * DAY)
         store.claim_update("telegram", "new", now=clock() - DAY)
+        outbox = OutboxStore(connection)
+        for age in (20 * DAY, DAY):
+            row = outbox.add(Queued("telegram", "lan", {}), now=clock() - age, lease_until=None)
+            outbox.mark_sent([row], now=clock() - age)
     services.images.mkdir(parents=True)
     old, new = services.images / ("o" * 24 + ".png"), services.images / ("n" * 24 + ".png")
     for path in (old, new):
@@ -250,11 +255,12 @@ def test_the_nightly_prune_forgets_old_update_ids_runs_and_pictures(
     os.utime(old, (stamp, stamp))
     os.utime(new, (clock().timestamp(), clock().timestamp()))
     done = services.jobs.run("prune", slot=clock())
-    assert done == "forgot 1 update ids, 0 job runs, 1 pictures"
+    assert done == "forgot 1 update ids, 1 sent messages, 0 job runs, 1 pictures"
     assert not old.exists() and new.exists()
     with db.connect() as connection:
         store = ConversationStore(connection)
         assert not store.seen("telegram", "old") and store.seen("telegram", "new")
+        assert [t.count for t in OutboxStore(connection).tally()] == [1]
 
 
 def test_a_job_that_fails_while_catching_up_is_recorded_and_the_others_still_run(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.channels.base import (
     BadRequestError,
@@ -22,6 +22,7 @@ from bot.channels.base import (
     with_retries,
 )
 from bot.services import outbox
+from bot.services.database import Database
 from bot.services.dispatch import Dispatcher
 from bot.services.outbox import payload_of
 from dialogs import messages as msg
@@ -584,7 +585,6 @@ def test_a_send_is_recorded_on_the_next_try_after_the_database_restarted(
     not meet another of the pool's cut connections."""
     from sqlalchemy.exc import OperationalError
 
-    from bot.services.database import Database
     from storage.db import create_db_engine, upgrade
     from tests.utils.postgres import Cluster
 
@@ -614,3 +614,51 @@ def test_a_send_is_recorded_on_the_next_try_after_the_database_restarted(
     finally:
         engine.dispose()
         cluster.stop()
+
+
+def test_old_sent_and_failed_rows_are_forgotten_in_batches_and_pending_ones_kept(
+    db: Engine,
+) -> None:
+    now = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.UTC)
+    old, recent = now - dt.timedelta(days=20), now - dt.timedelta(days=1)
+    ranking = Queued("zalo", "grp", {"replies": []}, OutboxKind.BROADCAST, None, "ranking:W49:grp")
+    with db.begin() as connection:
+        store = OutboxStore(connection)
+
+        def add(chat: str, at: dt.datetime, status: OutboxStatus) -> int:
+            row_id = store.add(Queued("telegram", chat, {"replies": []}), now=at, lease_until=None)
+            if status is OutboxStatus.SENT:
+                store.mark_sent([row_id], now=at)
+            elif status is OutboxStatus.FAILED:
+                store.mark_failed([row_id], "blocked")
+            return row_id
+
+        for chat in ("a", "b"):
+            add(chat, old, OutboxStatus.SENT)
+        waiting = add("c", old, OutboxStatus.PENDING)  # a messenger down for long: still owed
+        for chat in ("d", "e", "f"):
+            add(chat, old, OutboxStatus.SENT)
+        add("g", old, OutboxStatus.FAILED)
+        kept = [add("h", recent, OutboxStatus.SENT), add("i", recent, OutboxStatus.PENDING)]
+        store.add_many([ranking], now=recent)
+
+    assert outbox.forget_settled(Database(db), now - dt.timedelta(days=7), batch=2) == 6
+    with Session(db) as session:
+        left = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+    assert [row.id for row in left][:3] == [waiting, *kept]
+    assert [row.dedup_key for row in left][3:] == ["ranking:W49:grp"]
+    with db.begin() as connection:  # last week's campaign queued again still goes once
+        assert OutboxStore(connection).add_many([ranking], now=now) == 0
+    assert outbox.forget_settled(Database(db), now - dt.timedelta(days=7)) == 0
+
+
+def test_forgetting_with_nothing_newer_than_the_cut_takes_every_settled_row(db: Engine) -> None:
+    now = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.UTC)
+    with db.begin() as connection:
+        store = OutboxStore(connection)
+        ids = [store.add(Queued("zalo", c, {}), now=now, lease_until=None) for c in "xyz"]
+        store.mark_sent(ids[:2], now=now)
+    assert outbox.forget_settled(Database(db), now + dt.timedelta(days=1)) == 2
+    assert outbox.forget_settled(Database(db), now - dt.timedelta(days=1)) == 0
+    with Session(db) as session:
+        assert [row.chat_id for row in session.exec(select(OutboxMessage)).all()] == ["z"]

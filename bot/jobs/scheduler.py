@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.clock import Clock, system_clock
 from bot.jobs.leader import Leadership
 from bot.jobs.schedule import Job, Jobs
+from bot.services import outbox
 from bot.services.database import Database, log_failure
 from bot.services.rankings import Calendar, Rankings
 from bot.services.reminders import Reminders
@@ -73,8 +74,12 @@ def build_jobs(
         with db.write() as connection:
             removed = ConversationStore(connection).forget_processed(before)
             old_runs = runs.forget(connection, before)
+        messages = outbox.forget_settled(db, before)
         pictures = rankings.prune_pictures(before=clock() - PICTURES_KEPT)
-        return f"forgot {removed} update ids, {old_runs} job runs, {pictures} pictures"
+        return (
+            f"forgot {removed} update ids, {messages} sent messages, {old_runs} job runs, "
+            f"{pictures} pictures"
+        )
 
     hours = dt.timedelta(hours=1)
     return [
@@ -117,7 +122,7 @@ def build_jobs(
             _daily(settings.jobs.prune_at, zone),
             24 * hours,
             prune,
-            "dọn dữ liệu cũ / forget old update ids, job runs and ranking pictures",
+            "dọn dữ liệu cũ / forget old update ids, sent messages, job runs, ranking pictures",
         ),
     ]
 

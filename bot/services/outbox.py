@@ -402,6 +402,25 @@ class Deliverer:
         return [row for row in rows if row.id not in self._in_flight]
 
 
+# Sent and failed rows are forgotten this many at a time, each batch its own transaction: on
+# SQLite the turns waiting for the one writer then wait a moment, not for the whole clean-up.
+FORGET_BATCH = 5000
+
+
+def forget_settled(db: Database, before: dt.datetime, *, batch: int = FORGET_BATCH) -> int:
+    """Delete the sent and failed rows written before `before`; how many. Without this the
+    outbox keeps every message ever sent (a row per turn). Pending rows are kept."""
+    with db.read() as connection:
+        below = OutboxStore(connection).first_id_since(before)
+    forgotten = 0
+    while True:
+        with db.write() as connection:
+            done = OutboxStore(connection).forget_settled(below=below, limit=batch)
+        forgotten += done
+        if done < batch:
+            return forgotten
+
+
 def record_sent(
     db: Database, sent: Sequence[tuple[int, dt.datetime]], error: str | None = None
 ) -> None:
