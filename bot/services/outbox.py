@@ -410,12 +410,13 @@ FORGET_BATCH = 5000
 def forget_settled(db: Database, before: dt.datetime, *, batch: int = FORGET_BATCH) -> int:
     """Delete the sent and failed rows written before `before`; how many. Without this the
     outbox keeps every message ever sent (a row per turn). Pending rows are kept."""
-    with db.read() as connection:
-        below = OutboxStore(connection).first_id_since(before)
+    below: int | None = None  # found once, in the first batch (see `first_id_since`)
     forgotten = 0
     while True:
         with db.write() as connection:
-            done = OutboxStore(connection).forget_settled(below=below, limit=batch)
+            store = OutboxStore(connection)
+            below = store.first_id_since(before) if below is None else below
+            done = store.forget_settled(below=below, limit=batch)
         forgotten += done
         if done < batch:
             return forgotten
