@@ -192,7 +192,9 @@ async def test_a_reply_overtakes_a_broadcast_another_process_is_sending(
     two: list[Process],
 ) -> None:
     waited, before, took = await broadcast_and_reply([two[0].pace, two[1].pace], 100)
-    assert waited < 0.4
+    # Behind what the broadcast may take ahead (BACKGROUND_SLACK, 0.2 s), not the 2.5 s of it
+    # still to go; a loaded machine can add a round of asking (0.41 s once in CI).
+    assert waited < 0.6
     assert before < 200
     assert took > 2.8
 
