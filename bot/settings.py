@@ -65,6 +65,8 @@ class VoiceSettings(BaseModel):
     keep_audio: bool = True
     normalize_level: bool = True
     trim_silence: bool = True
+    level_pieces: bool = True
+    lead_in_seconds: float = Field(default=0.5, ge=0, le=2)
     model_list_url: str = "https://alphacephei.com/vosk/models/model-list.json"
 
     @field_validator("vosk_model_path", mode="before")

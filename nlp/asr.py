@@ -15,8 +15,8 @@ import atexit
 import json
 import os
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -114,6 +114,23 @@ class VoskEngine:
         )
         text = " ".join(r.get("text", "").strip() for r in results if r.get("text", "").strip())
         return Recognition(text, words, self.name)
+
+
+def joined(pieces: Sequence[tuple[float, Recognition]]) -> Recognition:
+    """One recognition of a note from those of its pieces (each with its start in the note,
+    in seconds), in order: texts joined, word times moved to the note's."""
+    words = tuple(
+        replace(
+            word,
+            start=None if word.start is None else max(round(word.start + start, 3), 0.0),
+            end=None if word.end is None else max(round(word.end + start, 3), 0.0),
+        )
+        for start, recognition in pieces
+        for word in recognition.words
+    )
+    text = " ".join(r.text.strip() for _, r in pieces if r.text.strip())
+    engine = pieces[0][1].engine if pieces else ""
+    return Recognition(" ".join(text.split()), words, engine)
 
 
 def choose_engine(requested: str, vosk_model_path: Path | None) -> str:

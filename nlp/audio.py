@@ -7,6 +7,7 @@ PyAV's wheels carry FFmpeg's decoders, so no system ffmpeg is needed. Bad input 
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -106,6 +107,12 @@ def prepare(audio: Audio, *, normalize_level: bool, trim_silence: bool) -> Audio
     return Audio(samples.tobytes())
 
 
+def lead_in(audio: Audio, seconds: float) -> Audio:
+    """The note after `seconds` of silence: viet-asr misses the first word of a note that
+    starts with it (measured by benchmarks/asr.py)."""
+    return Audio(bytes(int(seconds * SAMPLE_RATE) * 2) + audio.pcm) if seconds > 0 else audio
+
+
 def _trim(samples: np.ndarray, peak: int) -> np.ndarray:
     frames = samples[: samples.size // _FRAME * _FRAME].reshape(-1, _FRAME).astype(np.float32)
     if not frames.size:
@@ -118,3 +125,73 @@ def _trim(samples: np.ndarray, peak: int) -> np.ndarray:
     start = max(int(voiced[0]) - pad, 0) * _FRAME
     end = min(int(voiced[-1]) + pad + 1, len(frames)) * _FRAME
     return samples[start:end]
+
+
+# --- Cutting a long note at its pauses ---------------------------------------------------------
+#
+# The recognisers close a segment after about a second of silence or 20 s of speech, and
+# viet-asr's transcript keeps only its last four segments: a long note given whole comes back
+# as its tail. So a long note is cut at its pauses into pieces the engine hears whole, each
+# recognised on its own and joined in order. Nothing is dropped: the pieces together are the
+# whole note, so quiet speech taken for a pause in a noisy room is still heard.
+
+PIECE_SECONDS = 12.0  # longest piece: well under the engine's 20 s segment
+PAUSE_SECONDS = 0.8  # a pause this long closes the engine's segment anyway: cut there
+_SMOOTH_FRAMES = 10  # 200 ms: where no pause is found, cut at the quietest such stretch
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A stretch of a note, `start` seconds into it."""
+
+    audio: Audio
+    start: float
+
+
+def cut_at_pauses(
+    audio: Audio, *, piece_seconds: float = PIECE_SECONDS, pause_seconds: float = PAUSE_SECONDS
+) -> list[Piece]:
+    """The note in order, in pieces of at most `piece_seconds` that together are all of it:
+    cut in the middle of every pause of `pause_seconds` or more, and a longer stretch spoken
+    without one cut where it is quietest. A note no longer than a piece stays whole."""
+    samples = np.frombuffer(audio.pcm, dtype=np.int16)
+    limit = int(piece_seconds * 50)
+    rms = _frame_rms(samples)
+    if rms.size <= limit:
+        return [Piece(audio, 0.0)]
+    cuts = _pause_middles(rms, int(pause_seconds * 50))
+    smooth = np.convolve(rms, np.ones(_SMOOTH_FRAMES) / _SMOOTH_FRAMES, mode="same")
+    bounds = [0]
+    for cut in [*cuts, rms.size]:
+        while cut - bounds[-1] > limit:  # too long for one piece: its quietest stretch
+            low = bounds[-1] + limit // 2
+            bounds.append(low + int(np.argmin(smooth[low : bounds[-1] + limit])))
+        bounds.append(cut)
+    edges = [bound * _FRAME for bound in bounds[:-1]] + [samples.size]
+    return [
+        Piece(Audio(samples[first:last].tobytes()), first / SAMPLE_RATE)
+        for first, last in itertools.pairwise(edges)
+        if last > first
+    ]
+
+
+def _frame_rms(samples: np.ndarray) -> np.ndarray:
+    count = samples.size // _FRAME
+    frames = samples[: count * _FRAME].reshape(-1, _FRAME).astype(np.float32)
+    return np.sqrt((frames**2).mean(axis=1)) if count else np.zeros(0, dtype=np.float32)
+
+
+def _pause_middles(rms: np.ndarray, pause_frames: int) -> list[int]:
+    """The middle frame of every pause at least `pause_frames` long.
+
+    A frame is quiet when close to the note's background (its quietest tenth) or negligible
+    next to its loudest frames."""
+    floor = float(np.percentile(rms, 10))
+    loud = float(np.percentile(rms, 99))
+    quiet = rms < max(floor * 2.0, loud * 0.03)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.astype(np.int8), [0]))))
+    return [
+        (start + end) // 2
+        for start, end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)
+        if end - start >= pause_frames and start > 0 and end < rms.size
+    ]

@@ -9,6 +9,7 @@ of its own: text conversations are never queued behind a note.
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +21,8 @@ from bot.clock import Clock, system_clock
 from bot.settings import VoiceSettings
 from dialogs.events import VoiceIn
 from nlp.asr import Engine as AsrEngine
-from nlp.asr import Recognition, choose_engine, load_engine
-from nlp.audio import Audio, AudioError, decode, prepare
+from nlp.asr import Recognition, choose_engine, joined, load_engine
+from nlp.audio import Audio, AudioError, Piece, cut_at_pauses, decode, lead_in, prepare
 from nlp.normalize import normalize_transcript
 
 Notify = Callable[[], Awaitable[None]]
@@ -74,13 +75,15 @@ class VoiceInbox:
         self._engine = engine
         self._clock = clock
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="voice")
+        self._loading = threading.Lock()
 
     @property
     def engine(self) -> AsrEngine:
         """The recogniser, loaded on first use (once per process)."""
-        if self._engine is None:
-            path = self._settings.vosk_model_path
-            self._engine = load_engine(choose_engine(self._settings.engine, path), path)
+        with self._loading:  # the first pieces of a note ask at once: load the model once
+            if self._engine is None:
+                path = self._settings.vosk_model_path
+                self._engine = load_engine(choose_engine(self._settings.engine, path), path)
         return self._engine
 
     def close(self) -> None:
@@ -96,15 +99,44 @@ class VoiceInbox:
             trim_silence=self._settings.trim_silence,
         )
 
-    def recognise(self, audio: Audio) -> Transcript:
-        recognition = self.engine.recognise(audio.chunks())
+    def transcribe(self, data: bytes) -> Transcript:
+        """Decode and recognise a note, its pieces in the voice pool (command line,
+        benchmarks; not from inside the pool)."""
+        audio = self.decode(data)
+        pieces = cut_at_pauses(audio)
+        return self._transcript(audio, list(self._pool.map(self._recognise, pieces)))
+
+    async def arecognise(self, audio: Audio) -> Transcript:
+        """Recognise a note in the voice pool: its pieces (cut at pauses) in order, at most
+        one per worker at a time, so other chats' notes queued meanwhile take turns."""
+        loop = asyncio.get_running_loop()
+        pieces = await loop.run_in_executor(self._pool, cut_at_pauses, audio)
+        lanes = asyncio.Semaphore(self._settings.workers)
+
+        async def one(piece: Piece) -> tuple[float, Recognition]:
+            async with lanes:
+                return await loop.run_in_executor(self._pool, self._recognise, piece)
+
+        return self._transcript(audio, list(await asyncio.gather(*map(one, pieces))))
+
+    def _recognise(self, piece: Piece) -> tuple[float, Recognition]:
+        """One piece, levelled on its own (a quiet sentence in a loud note is raised) and
+        after a short silence; its start in the note, less that silence."""
+        audio, engine = piece.audio, self.engine
+        if self._settings.level_pieces:
+            try:
+                audio = prepare(audio, normalize_level=True, trim_silence=False)
+            except AudioError:  # a stretch of a pause: nothing to hear
+                return piece.start, Recognition("", (), engine.name)
+        seconds = self._settings.lead_in_seconds
+        return piece.start - seconds, engine.recognise(lead_in(audio, seconds).chunks())
+
+    @staticmethod
+    def _transcript(audio: Audio, pieces: list[tuple[float, Recognition]]) -> Transcript:
+        recognition = joined(pieces)
         return Transcript(
             recognition.text, normalize_transcript(recognition.text), recognition, audio.duration
         )
-
-    def transcribe(self, data: bytes) -> Transcript:
-        """Decode and recognise in the calling thread (command line, benchmarks)."""
-        return self.recognise(self.decode(data))
 
     def is_long(self, audio: Audio) -> bool:
         return audio.duration > self._settings.long_note_seconds
@@ -120,7 +152,7 @@ class VoiceInbox:
             return Heard(VoiceIn(transcript=None, problem=error.kind))
         if on_long_note is not None and self.is_long(audio):
             await on_long_note()
-        transcript = await loop.run_in_executor(self._pool, self.recognise, audio)
+        transcript = await self.arecognise(audio)
         return await loop.run_in_executor(self._pool, self._keep, data, extension, transcript)
 
     def _keep(self, data: bytes, extension: str, transcript: Transcript) -> Heard:

@@ -76,3 +76,38 @@ def encode(pcm: np.ndarray, fmt: str) -> bytes:
 def tone(seconds: float, *, amplitude: int = 8000, hz: int = 440) -> np.ndarray:
     t = np.arange(int(seconds * 16_000)) / 16_000
     return (amplitude * np.sin(2 * np.pi * hz * t)).astype(np.int16)
+
+
+def joined(paths: list[Path], *, pause: float = 1.5, noise: float = 20.0) -> np.ndarray:
+    """One long note: the recordings in order, `pause` seconds of quiet room noise after
+    each, as a worker thinking aloud would leave them."""
+    rng = np.random.default_rng(7)
+    parts: list[np.ndarray] = []
+    for path in paths:
+        parts.append(samples(path))
+        parts.append(rng.normal(0, noise, int(pause * 16_000)).astype(np.int16))
+    return np.concatenate(parts)
+
+
+def recordings_lasting(seconds: float, corpora: tuple[str, ...], *, pause: float = 1.5) -> list[Path]:
+    """Recordings taken in turn from `corpora` until, joined with `pause`, they last about
+    `seconds` (never more)."""
+    queues = [[SPEECH / corpus / name for name in transcripts(corpus)] for corpus in corpora]
+    chosen: list[Path] = []
+    total = 0.0
+    for index in range(max(len(queue) for queue in queues) * len(queues)):
+        queue = queues[index % len(queues)]
+        if not queue:
+            continue
+        path = queue.pop(0)
+        length = samples(path).size / 16_000 + pause
+        if total + length > seconds:
+            break
+        chosen.append(path)
+        total += length
+    return chosen
+
+
+def reference(paths: list[Path]) -> str:
+    """What was said in `paths`, in order, by the corpora's own transcripts."""
+    return " ".join(transcripts(path.parent.name)[path.name] for path in paths)
