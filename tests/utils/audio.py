@@ -89,7 +89,9 @@ def joined(paths: list[Path], *, pause: float = 1.5, noise: float = 20.0) -> np.
     return np.concatenate(parts)
 
 
-def recordings_lasting(seconds: float, corpora: tuple[str, ...], *, pause: float = 1.5) -> list[Path]:
+def recordings_lasting(
+    seconds: float, corpora: tuple[str, ...], *, pause: float = 1.5
+) -> list[Path]:
     """Recordings taken in turn from `corpora` until, joined with `pause`, they last about
     `seconds` (never more)."""
     queues = [[SPEECH / corpus / name for name in transcripts(corpus)] for corpus in corpora]
