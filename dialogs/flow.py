@@ -34,6 +34,13 @@ class DialogConfig:
     # A voice answer to the first question this long is the whole idea told at once.
     long_story_words: int = 40
 
+    def max_chars(self, source: Source) -> int:
+        """Longest answer kept: what a typed message may hold; for a spoken one, whatever the
+        longest note accepted can say (Vietnamese is spoken at about 20 characters a second)."""
+        if source == "voice":
+            return max(self.max_answer_chars, int(self.voice_max_seconds * 40))
+        return self.max_answer_chars
+
 
 class Accepts(StrEnum):
     TEXT = "text"

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from nlp.audio import AudioError, decode, prepare
-from tests.utils.audio import FORMATS, encode, recording, samples, tone, wav_bytes
+from tests.utils.audio import (
+    FORMATS,
+    encode,
+    joined,
+    recording,
+    recordings_lasting,
+    samples,
+    tone,
+    wav_bytes,
+)
 
 LIMITS: dict[str, Any] = {"max_seconds": 300.0, "max_bytes": 20_000_000}
 
@@ -75,3 +84,11 @@ def test_silence_is_refused_and_speech_is_trimmed_and_levelled(speech: np.ndarra
     assert audio.duration < len(padded) / 16_000 - 4  # most of the 6 s of silence is gone
     peak = np.abs(np.frombuffer(audio.pcm, dtype=np.int16).astype(np.int32)).max()
     assert peak > np.abs(speech // 8).max() * 2  # the quiet speech was raised
+
+
+def test_a_zalo_note_just_under_the_limit_is_not_refused_on_its_guessed_duration() -> None:
+    """ADTS AAC states a duration guessed from its bit rate: 330 s for this 292 s note."""
+    note = encode(joined(recordings_lasting(295, ("vivos", "fosd"))), "aac")
+    assert decode(note, max_seconds=300, max_bytes=10**8).duration < 300
+    with pytest.raises(AudioError, match="too_long"):
+        decode(note, max_seconds=200, max_bytes=10**8)

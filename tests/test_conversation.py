@@ -312,3 +312,16 @@ def test_a_recording_or_a_picture_stays_a_message_of_its_own() -> None:
     assert in_bubbles([ok, voice, question]) == (ok, voice, question)
     assert in_bubbles([question, ok]) == (question, ok)  # nothing is folded into a question
     assert in_bubbles([photo, ok]) == (photo, ok)
+
+
+def test_a_spoken_answer_longer_than_a_typed_one_may_be_is_kept_whole(onboarded: FakeUser) -> None:
+    """Five minutes of speech say more than the 3,000 characters a typed answer may hold."""
+    onboarded.send("1")
+    heard = " ".join(f"Câu {n}: máy cắt hay kẹt vải, phải dừng chuyền gỡ ra." for n in range(120))
+    assert len(heard) > 6000
+    onboarded.voice(heard)
+    assert "Đúng chưa?" in onboarded.text
+    onboarded.send("đúng")
+    assert "đã thay đổi gì" in onboarded.text
+    onboarded.send("x" * 3001)  # typed: still refused, never cut
+    assert "Dài quá" in onboarded.text

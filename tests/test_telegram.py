@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,11 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.webhooks import create_app
 from bot.services.dispatch import Dispatcher
 from dialogs import messages as msg
-from dialogs.events import Reply
-from storage.models import GroupChat, Identity, Initiative, Unit
+from dialogs.events import Option, Reply
+from storage.models import GroupChat, Identity, Initiative, Unit, VoiceNote
 from tests.fakes.base import served_here, wait_for_text
 from tests.fakes.telegram import FakeTelegram, TelegramUser
-from tests.utils.audio import encode, recording, samples
+from tests.utils.audio import encode, joined, recording, recordings_lasting, samples
 from tests.utils.chat import Recorder
 
 SECRET = "webhook-secret-for-tests-0123456789"
@@ -403,3 +404,41 @@ async def test_a_message_carries_the_time_it_was_written(fake_telegram: FakeTele
         await channel.stop()
     second = dt.datetime.fromtimestamp(update["message"]["date"], dt.UTC)
     assert incoming.written_by == second + dt.timedelta(seconds=1)  # by the end of that second
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the channel is what is tested
+async def test_a_five_minute_voice_note_is_read_back_whole_and_kept_whole(
+    polling: TelegramChannel, fake_telegram: FakeTelegram, db: Engine
+) -> None:
+    user = TelegramUser(fake_telegram, 9102)
+    await play(user, TO_FIRST_QUESTION)
+    before = len(fake_telegram.sent["9102"])
+    note = joined(recordings_lasting(295, ("vivos", "fosd")))
+    user.voice(encode(note, "ogg"))
+    await user.wait_for("Đúng chưa?", seconds=120)
+    bubbles = fake_telegram.sent["9102"][before:]
+    read_back = [m for m in bubbles if "Đang nghe" not in m["text"]]
+    assert all(len(m["text"]) <= 4096 for m in read_back)
+    assert read_back[-1]["reply_markup"] is not None  # the buttons with the last bubble
+    with Session(db) as session:
+        heard = session.exec(select(VoiceNote)).one().text
+    assert len(heard) > 2000  # about 560 words
+    shown = " ".join(m["text"] for m in read_back)
+    assert heard.split() == shown.split("«", 1)[1].rsplit("»", 1)[0].split()  # never cut
+    user.press(1)
+    await user.wait_for("đã thay đổi gì")
+    with Session(db) as session:
+        assert session.exec(select(Initiative)).one().problem == heard
+
+
+async def test_a_read_back_longer_than_a_message_goes_in_bubbles_with_the_buttons_last(
+    polling: TelegramChannel, fake_telegram: FakeTelegram
+) -> None:
+    heard = " ".join(f"câu {n}: máy cắt hay kẹt vải, phải dừng chuyền & gỡ ra" for n in range(150))
+    options = (Option("Đúng", "voice:yes"), Option("Nói lại", "voice:again"))
+    await polling.send("9103", Reply(msg.VOICE_HEARD.format(text=heard), options=options))
+    sent = fake_telegram.sent["9103"]
+    assert len(sent) == 3 and all(len(m["text"]) <= 4096 for m in sent)
+    assert [m["reply_markup"] is not None for m in sent] == [False, False, True]
+    shown = html.unescape(" ".join(m["text"] for m in sent))
+    assert shown.split("«", 1)[1].rsplit("»", 1)[0].split() == heard.split()

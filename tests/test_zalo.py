@@ -18,10 +18,10 @@ from bot.channels.webhooks import create_app
 from bot.channels.zalo import ZaloChannel, ZaloClient, to_incoming
 from bot.services.dispatch import Dispatcher
 from dialogs.events import Reply
-from storage.models import Identity, Initiative
+from storage.models import Identity, Initiative, VoiceNote
 from tests.fakes.base import served_here
 from tests.fakes.zalo import FakeZalo, ZaloUser
-from tests.utils.audio import encode, recording, samples
+from tests.utils.audio import encode, joined, recording, recordings_lasting, samples
 from tests.utils.chat import Recorder
 
 SECRET = "zalo-webhook-secret-0123456789"
@@ -333,3 +333,30 @@ def test_a_message_time_that_is_no_time_is_left_out(
     }
     incoming = to_incoming(update, client)
     assert incoming is not None and incoming.written_by == written
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the channel is what is tested
+async def test_a_five_minute_voice_note_is_read_back_whole_over_bubbles(
+    polling: ZaloChannel, fake_zalo: FakeZalo, db: Engine
+) -> None:
+    user = ZaloUser(fake_zalo, "z301")
+    for text, expect in [
+        ("/start HN-DM01", "tên là gì"),
+        ("Lan", "muốn làm gì"),
+        ("1", "khó khăn"),
+    ]:
+        user.send(text)
+        await user.wait_for(expect)
+    before = len(fake_zalo.texts("z301"))
+    user.voice(encode(joined(recordings_lasting(295, ("vivos", "fosd"))), "aac"))
+    await user.wait_for("Trả lời 1, 2 hoặc 3", seconds=120)
+    read_back = [t for t in fake_zalo.texts("z301")[before:] if "Đang nghe" not in t]
+    assert len(read_back) >= 2 and all(len(t) <= 2000 for t in read_back)
+    with Session(db) as session:
+        heard = session.exec(select(VoiceNote)).one().text
+    shown = " ".join(read_back)
+    assert shown.split("«", 1)[1].rsplit("»", 1)[0].split() == heard.split()  # never cut
+    user.send("đúng rồi")
+    await user.wait_for("đã thay đổi gì")
+    with Session(db) as session:
+        assert session.exec(select(Initiative)).one().problem == heard

@@ -176,7 +176,7 @@ def _free_text(ctx: Ctx, answer: Answer, step: Step) -> str | Retry:
     text = clean_text(answer.text or "")
     if not text:
         return Retry(msg.EMPTY_ANSWER)
-    if len(text) > ctx.config.max_answer_chars:
+    if len(text) > ctx.config.max_chars(answer.source):
         return Retry(msg.TOO_LONG)
     if not says_something(text):
         return Retry(msg.NEED_WORDS.get(step, msg.TOO_SHORT))
@@ -300,7 +300,7 @@ def _on_benefit_detail(ctx: Ctx, answer: Answer) -> Goto | Retry:
     kind = ctx.draft.benefit_kind
     if not text:
         return Retry(msg.EMPTY_ANSWER)
-    if len(text) > ctx.config.max_answer_chars:
+    if len(text) > ctx.config.max_chars(answer.source):
         return Retry(msg.TOO_LONG)
     value: int | None = None
     notes: tuple[str, ...] = ()
