@@ -67,6 +67,7 @@ class VoiceSettings(BaseModel):
     trim_silence: bool = True
     level_pieces: bool = True
     lead_in_seconds: float = Field(default=0.5, ge=0, le=2)
+    doubt_below: float = Field(default=0.6, ge=0, le=1)
     model_list_url: str = "https://alphacephei.com/vosk/models/model-list.json"
 
     @field_validator("vosk_model_path", mode="before")

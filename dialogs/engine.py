@@ -41,6 +41,7 @@ from dialogs.state import (
     State,
     Step,
 )
+from dialogs.summary import mark_doubt
 from nlp.text import match_key
 
 NAV_BACK, NAV_CANCEL, NAV_HELP, NAV_MENU = "nav:back", "nav:cancel", "nav:help", "nav:menu"
@@ -263,7 +264,7 @@ class _Turn:
     def ask_again(self) -> None:
         """Ask what is waiting for an answer: the read-back if there is one, else the step."""
         if self.ctx.state.pending is not None:
-            self.read_back(self.ctx.state.pending.text)
+            self.read_back(self.ctx.state.pending)
         else:
             self.reprompt()
 
@@ -288,14 +289,18 @@ class _Turn:
             if spec.accepts is Accepts.CHOICE:
                 self.retry(Retry(msg.VOICE_NOT_A_CHOICE.format(text=text)))
                 return
-        ctx.state.pending = PendingAnswer(text=text, step=ctx.state.step, note_id=event.note_id)
-        self.read_back(text)
-
-    def read_back(self, text: str) -> None:
-        self.ctx.state.options = [option.value for option in VOICE_OPTIONS]
-        self.out.replies.append(
-            Reply(msg.VOICE_HEARD.format(text=text), options=VOICE_OPTIONS, nav=True)
+        ctx.state.pending = PendingAnswer(
+            text=text, step=ctx.state.step, note_id=event.note_id, doubtful=list(event.doubtful)
         )
+        self.read_back(ctx.state.pending)
+
+    def read_back(self, pending: PendingAnswer) -> None:
+        """What was heard, asking for a yes; words heard with doubt marked «(vải?)»."""
+        self.ctx.state.options = [option.value for option in VOICE_OPTIONS]
+        text = msg.VOICE_HEARD.format(text=mark_doubt(pending.text, pending.doubtful))
+        if pending.doubtful:
+            text = f"{text}\n{msg.VOICE_DOUBT_HINT}"
+        self.out.replies.append(Reply(text, options=VOICE_OPTIONS, nav=True))
 
     def confirm(self, spec: StepSpec, event: Inbound) -> bool:
         """The answer to "Đúng chưa?". A yes stores the transcript; a no stores nothing and
@@ -392,7 +397,7 @@ class _Turn:
         if result.pending is not None and result.pending.step is target:
             self.enter(target, quiet=True)
             ctx.state.pending = result.pending
-            self.read_back(result.pending.text)
+            self.read_back(result.pending)
         else:
             self.enter(target)
 
@@ -417,7 +422,7 @@ class _Turn:
         """Say why the answer was refused; re-offer the choices (or the read-back's)."""
         if read_back and self.ctx.state.pending is not None:
             self.say(retry.text)
-            self.read_back(self.ctx.state.pending.text)
+            self.read_back(self.ctx.state.pending)
             return
         reply = self.flow.specs[self.ctx.state.step].prompt(self.ctx)
         self.ctx.state.options = [option.value for option in reply.options]

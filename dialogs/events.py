@@ -26,12 +26,14 @@ class TextIn:
 class VoiceIn:
     """A voice note, already transcribed and normalised. `transcript` is None when it could
     not be; `problem` then names why ("unavailable", "empty", "corrupt", "silent",
-    "too_long", "too_large"). `note_id` is the stored recording."""
+    "too_long", "too_large"). `note_id` is the stored recording; `doubtful`, the words of the
+    transcript the recogniser was unsure of, in order."""
 
     transcript: str | None
     problem: str | None = None
     duration_s: float | None = None
     note_id: int | None = None
+    doubtful: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

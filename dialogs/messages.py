@@ -199,6 +199,7 @@ CARD_CONFIRMED_AUTHOR = "tác giả đã xác nhận"
 CARD_CONFIRMED_OFFICER = "cán bộ xác nhận tác giả đồng ý"
 CARD_HISTORY = "🧾 Đã duyệt: {history}"
 CARD_SOURCES = "🎤 Nói: {voice}"
+CARD_DOUBT = "❔ Máy nghe chưa rõ: {parts}. Nên nghe lại ghi âm."
 LEVEL_NAMES = {
     "grassroots": "cấp cơ sở",
     "district": "cấp trên cơ sở",
@@ -303,6 +304,7 @@ VOICE_PROBLEMS: dict[str, str] = {
     "unclear": "🎤 Tôi chưa nghe rõ. Anh/chị nói lại gần điện thoại hơn, hoặc gõ chữ nhé.",
 }
 VOICE_HEARD = "🎤 Tôi nghe được: «{text}»\nĐúng chưa?"
+VOICE_DOUBT_HINT = "Chữ có dấu (?) là tôi nghe chưa rõ, anh/chị xem lại nhé."
 VOICE_YES = "✅ Đúng"
 VOICE_AGAIN = "🎤 Nói lại"
 VOICE_TYPE = "⌨️ Gõ lại"

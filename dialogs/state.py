@@ -115,6 +115,8 @@ class PendingAnswer(BaseModel):
     text: str
     step: Step
     note_id: int | None = None
+    # Words of `text` heard with doubt, in order: marked when it is read back.
+    doubtful: list[str] = Field(default_factory=list)
 
 
 class ReviewState(BaseModel):
@@ -263,6 +265,8 @@ class Card(BaseModel):
     confirmed_by_author: bool = False
     # The spoken answers, where the officer's channel can play them back.
     recordings: list[SpokenPart] = Field(default_factory=list)
+    # The parts (fields) spoken and heard with doubt: worth listening to.
+    doubtful: list[str] = Field(default_factory=list)
 
     def as_draft(self) -> Draft:
         return Draft(

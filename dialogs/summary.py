@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 
 from dialogs import messages as msg
 from dialogs.state import BenefitKind, Draft
@@ -79,3 +81,28 @@ def read_back(draft: Draft) -> str:
         msg.SUMMARY_LINES[key].format(value=value if value is not None else msg.MISSING)
         for key, value in values.items()
     )
+
+
+_WORD = re.compile(r"\w+")
+
+
+def mark_doubt(text: str, doubtful: Sequence[str]) -> str:
+    """`text` with each of the `doubtful` words written «(vải?)»: each is looked for after the
+    one before it, so a word said twice is marked where it was misheard; one not found (a
+    number written as digits since) is passed over."""
+    words = list(_WORD.finditer(text))
+    marked: list[re.Match[str]] = []
+    at = 0
+    for wanted in doubtful:
+        key = unicodedata.normalize("NFC", wanted).lower()
+        for index in range(at, len(words)):
+            if unicodedata.normalize("NFC", words[index].group()).lower() == key:
+                marked.append(words[index])
+                at = index + 1
+                break
+    parts: list[str] = []
+    end = 0
+    for word in marked:
+        parts += [text[end : word.start()], f"({word.group()}?)"]
+        end = word.end()
+    return "".join(parts) + text[end:]

@@ -111,6 +111,21 @@ class ReviewStore:
         )
         return self.connection.execute(query).mappings().first()
 
+    def heard_with_doubt(self, initiative_id: int) -> set[str]:
+        """The parts of an initiative whose latest voice note has words the recogniser was
+        unsure of (marked ``doubtful`` when the note was heard)."""
+        query = (
+            select(_voice_note.c.field, _voice_note.c.words)
+            .where(_voice_note.c.initiative_id == initiative_id)
+            .order_by(_voice_note.c.id)
+        )
+        latest = {row.field: row.words for row in self.connection.execute(query)}
+        return {
+            part
+            for part, words in latest.items()
+            if any(word.get("doubtful") for word in words or ())
+        }
+
     def recordings(self, initiative_id: int) -> list[RowMapping]:
         """The kept voice note of each part of an initiative that was spoken (the latest, if
         the part was spoken again): field, path, duration_s."""

@@ -325,3 +325,28 @@ def test_a_spoken_answer_longer_than_a_typed_one_may_be_is_kept_whole(onboarded:
     assert "đã thay đổi gì" in onboarded.text
     onboarded.send("x" * 3001)  # typed: still refused, never cut
     assert "Dài quá" in onboarded.text
+
+
+def test_doubtful_words_are_marked_in_the_read_back_and_not_kept(
+    onboarded: FakeUser, db: Engine
+) -> None:
+    onboarded.send("1")
+    onboarded.voice("Máy cắt hay kẹt vải, mỗi ca dừng máy", doubtful=("vải", "máy"))
+    # The first «máy» was heard well: the doubt is the last one, found in order.
+    assert "«Máy cắt hay kẹt (vải?), mỗi ca dừng (máy?)»" in onboarded.text
+    assert msg.VOICE_DOUBT_HINT in onboarded.text
+    onboarded.send("9")  # no such choice: the read-back again, still marked
+    assert "(vải?)" in onboarded.text
+    onboarded.send("đúng")
+    assert "đã thay đổi gì" in onboarded.text
+    with Session(db) as session:
+        assert session.exec(select(Initiative)).one().problem == (
+            "Máy cắt hay kẹt vải, mỗi ca dừng máy"
+        )
+
+
+def test_a_read_back_heard_with_confidence_has_no_marks(onboarded: FakeUser) -> None:
+    onboarded.send("1")
+    onboarded.voice("Máy cắt hay kẹt vải")
+    assert "«Máy cắt hay kẹt vải»" in onboarded.text
+    assert msg.VOICE_DOUBT_HINT not in onboarded.text

@@ -166,3 +166,22 @@ def test_a_short_note_stays_whole() -> None:
         (SPEECH / "vivos" / "VIVOSSPK01_R002.wav").read_bytes(), max_seconds=300, max_bytes=10**9
     )
     assert [piece.audio for piece in cut_at_pauses(audio)] == [audio]
+
+
+def test_words_heard_with_doubt_are_named_where_the_engine_gives_confidences(
+    inbox: VoiceInbox,
+) -> None:
+    """vosk gives each word a confidence (its Korean model is unsure of most Vietnamese);
+    viet-asr gives none, so it never claims a doubt."""
+    path = SPEECH / "vivos" / "VIVOSSPK01_R002.wav"
+    heard = asyncio.run(inbox.areceive(path.read_bytes(), "wav"))
+    assert heard.recording is not None
+    words = heard.recording.words
+    flagged = [w["word"] for w in words if w["doubtful"]]
+    assert flagged == [w["word"] for w in words if w["confidence"] < 0.6]
+    assert list(heard.event.doubtful) == flagged
+    if inbox.engine.name == "vosk":
+        said = (heard.event.transcript or "").lower()
+        assert flagged and all(word in said for word in flagged)
+    else:
+        assert not words and heard.event.doubtful == ()

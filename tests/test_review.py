@@ -441,3 +441,27 @@ def test_a_spoken_answer_is_played_back_where_the_officers_channel_can_play_it(
     card = union.say("hung", "/duyet", "terminal")
     assert "khâu cắt" in card and "🎤 Nói" not in card
     assert msg.REVIEW_LISTEN not in union.labels()
+
+
+def test_the_card_says_which_answers_were_heard_with_doubt(union: Union, tmp_path: Path) -> None:
+    union.worker("lan", "Nguyễn Thị Lan")
+    union.say("lan", "1")
+    words = [
+        {"word": "máy", "confidence": 0.97, "start": 0.1, "end": 0.4, "doubtful": False},
+        {"word": "kẹt", "confidence": 0.41, "start": 0.5, "end": 0.8, "doubtful": True},
+    ]
+    heard = Recording("", 1.2, "vosk", "máy kẹt", "Máy kẹt", words)
+    union.service.handle(
+        Turn("test", "lan", "lan"),
+        VoiceIn("Máy kẹt", doubtful=("kẹt",)),
+        "v1",
+        now=union.now,
+        recording=heard,
+    )
+    for line in ["đúng", *IDEA[2:]]:
+        union.say("lan", line)
+    assert "Đã gửi sáng kiến" in union.say("lan", "1")
+    union.officer("ha", "Phạm Thu Hà", "HN-DM01", channel="zalo")
+    card = union.say("ha", "/duyet", "zalo")
+    assert "🎤 Nói: Khó khăn" in card
+    assert msg.CARD_DOUBT.format(parts="Khó khăn") in card

@@ -199,6 +199,11 @@ class ReviewDesk:
             entered_by=entered_by,
             confirmed_by_author=row["confirmed_by_id"] == row["author_id"],
             recordings=self._recordings(initiative_id, row["sources"]),
+            doubtful=sorted(
+                part
+                for part in self.store.heard_with_doubt(initiative_id)
+                if row["sources"].get(part) == "voice"  # not a part typed again since
+            ),
         )
 
     def _recordings(self, initiative_id: int, sources: dict[str, str]) -> list[SpokenPart]:

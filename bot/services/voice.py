@@ -23,7 +23,7 @@ from dialogs.events import VoiceIn
 from nlp.asr import Engine as AsrEngine
 from nlp.asr import Recognition, choose_engine, joined, load_engine
 from nlp.audio import Audio, AudioError, Piece, cut_at_pauses, decode, lead_in, prepare
-from nlp.normalize import normalize_transcript
+from nlp.normalize import normalize_transcript, standard_spelling
 
 Notify = Callable[[], Awaitable[None]]
 
@@ -47,7 +47,8 @@ class Recording:
     engine: str
     raw_text: str
     text: str
-    # [{"word": "máy", "confidence": 0.93, "start": 0.4, "end": 0.7}, ...] where given
+    # [{"word": "máy", "confidence": 0.93, "start": 0.4, "end": 0.7, "doubtful": false}, ...]
+    # where the engine gives them
     words: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -157,14 +158,28 @@ class VoiceInbox:
 
     def _keep(self, data: bytes, extension: str, transcript: Transcript) -> Heard:
         """Save the audio file; describe the recording for the turn to store."""
-        event = VoiceIn(transcript=transcript.text, duration_s=transcript.duration)
+        below = self._settings.doubt_below
+        words = [
+            {
+                "word": w.text,
+                "confidence": w.confidence,
+                "start": w.start,
+                "end": w.end,
+                "doubtful": w.confidence is not None and w.confidence < below,
+            }
+            for w in transcript.recognition.words
+        ]
+        doubtful = tuple(
+            standard_spelling(w.text)
+            for w in transcript.recognition.words
+            if w.confidence is not None and w.confidence < below
+        )
+        event = VoiceIn(
+            transcript=transcript.text, duration_s=transcript.duration, doubtful=doubtful
+        )
         if not transcript.text:
             return Heard(event)
         path = self._save_audio(data, extension) if self._settings.keep_audio else None
-        words = [
-            {"word": w.text, "confidence": w.confidence, "start": w.start, "end": w.end}
-            for w in transcript.recognition.words
-        ]
         recording = Recording(
             path=str(path or ""),
             duration_s=round(transcript.duration, 2),

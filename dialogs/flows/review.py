@@ -50,6 +50,13 @@ def card_text(card: Card) -> str:
     ]
     if spoken:
         lines.append(msg.CARD_SOURCES.format(voice=", ".join(spoken)))
+    doubtful = [
+        msg.strip_emoji_label(msg.EDIT_LABELS[step])
+        for field, step in _PART_OF_SOURCE.items()
+        if field in card.doubtful
+    ]
+    if doubtful:
+        lines.append(msg.CARD_DOUBT.format(parts=", ".join(doubtful)))
     if card.entered_by:
         confirmed = (
             msg.CARD_CONFIRMED_AUTHOR if card.confirmed_by_author else msg.CARD_CONFIRMED_OFFICER

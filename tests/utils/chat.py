@@ -82,8 +82,10 @@ class FakeUser:
     def send(self, text: str) -> list[Reply]:
         return self._send(parse_text(text))
 
-    def voice(self, transcript: str | None, problem: str | None = None) -> list[Reply]:
-        return self._send(VoiceIn(transcript, problem))
+    def voice(
+        self, transcript: str | None, problem: str | None = None, doubtful: tuple[str, ...] = ()
+    ) -> list[Reply]:
+        return self._send(VoiceIn(transcript, problem, doubtful=doubtful))
 
     def unsupported(self, kind: str) -> list[Reply]:
         return self._send(UnsupportedIn(kind))
