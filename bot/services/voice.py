@@ -94,6 +94,10 @@ class VoiceInbox:
         audio = decode(
             data, max_seconds=self._settings.max_seconds, max_bytes=self._settings.max_bytes
         )
+        return self.prepare(audio)
+
+    def prepare(self, audio: Audio) -> Audio:
+        """A decoded note as the recogniser should hear it (refusing silence)."""
         return prepare(
             audio,
             normalize_level=self._settings.normalize_level,
