@@ -218,8 +218,9 @@ class Bot:
     def failing(self) -> dict[str, str]:
         """Channels not serving now, with why: for /health."""
         down = dict(self._down)
-        if self.zalo is not None and self.zalo.problem and "zalo" not in down:
-            down["zalo"] = self.zalo.problem
+        for channel in (self.telegram, self.zalo):
+            if channel is not None and channel.problem and channel.name not in down:
+                down[channel.name] = channel.problem
         return down
 
     async def _keep_up(self, name: str, start: Callable[[], Awaitable[None]]) -> None:

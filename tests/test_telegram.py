@@ -442,3 +442,46 @@ async def test_a_read_back_longer_than_a_message_goes_in_bubbles_with_the_button
     assert [m["reply_markup"] is not None for m in sent] == [False, False, True]
     shown = html.unescape(" ".join(m["text"] for m in sent))
     assert shown.split("«", 1)[1].rsplit("»", 1)[0].split() == heard.split()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_an_update_the_library_cannot_read_is_skipped_and_everyone_else_answered(
+    polling: TelegramChannel, fake_telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A poll without `allows_revoting` / `members_only`, as a Bot API server older than 10.0
+    sends it, made every getUpdates fail: nobody was answered, and a traceback carrying the
+    update's text and the sender's name repeated at megabytes a second."""
+    sender = TelegramUser(fake_telegram, 9501, name="Trịnh Thị Bí Mật")
+    poll = {
+        "id": "5", "question": "Ăn trưa món gì?", "total_voter_count": 0, "is_closed": False,
+        "is_anonymous": True, "type": "regular", "allows_multiple_answers": False,
+        "options": [{"text": "Cơm", "voter_count": 0}, {"text": "Phở", "voter_count": 0}],
+    }  # fmt: skip
+    bad = sender.send_content(poll=poll)
+    other = TelegramUser(fake_telegram, 9502)
+    other.send("/start HN-DM01")
+    await other.wait_for("tên là gì")
+    await asyncio.sleep(1.5)  # more polls after the bad update
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith(("telegram", "bot"))]
+    skipped = [line for line in lines if str(bad["update_id"]) in line]
+    assert len(skipped) == 1, lines  # once, in one line
+    joined_lines = "\n".join(lines) + caplog.text
+    assert "Bí Mật" not in joined_lines and "Ăn trưa" not in joined_lines
+    assert "9501" not in fake_telegram.sent  # nothing to answer to a poll
+    assert polling.problem is None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_polling_that_keeps_failing_is_reported_until_it_works_again(
+    polling: TelegramChannel, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.faults.add("getUpdates", "500", "500", "500", "500")
+    for _ in range(200):
+        if polling.problem is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert polling.problem is not None and "getUpdates" in polling.problem
+    user = TelegramUser(fake_telegram, 9503)
+    user.send("/start HN-DM01")
+    await user.wait_for("tên là gì", seconds=30)
+    assert polling.problem is None

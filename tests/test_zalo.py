@@ -360,3 +360,24 @@ async def test_a_five_minute_voice_note_is_read_back_whole_over_bubbles(
     await user.wait_for("đã thay đổi gì")
     with Session(db) as session:
         assert session.exec(select(Initiative)).one().problem == heard
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_updates_of_shapes_zalo_does_not_send_are_skipped_and_others_answered(
+    polling: ZaloChannel, fake_zalo: FakeZalo
+) -> None:
+    strange_updates: list[dict[str, Any]] = [
+        {"event_name": "message.text.received", "message": ["not", "an", "object"]},
+        {"event_name": "message.text.received", "message": {"chat": {}, "from": {"id": "z8"}}},
+        {
+            "event_name": "message.text.received",
+            "message": {"chat": {"id": "z9"}, "from": {"id": "z9"}, "date": "soon", "text": 5},
+        },
+        {"event_name": "message.voice.received", "message": {"chat": {"id": "z9"}}},
+    ]
+    for strange in strange_updates:
+        fake_zalo.push(strange)
+    user = ZaloUser(fake_zalo, "z302")
+    user.send("/start HN-DM01")
+    await user.wait_for("tên là gì")
+    assert polling.problem is None

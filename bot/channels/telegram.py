@@ -9,6 +9,7 @@ piece of user text escaped.
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import functools
 import html
@@ -26,6 +27,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
 
 from bot.channels.base import (
     BadRequestError,
@@ -118,10 +120,41 @@ _AUDIO_EXTENSIONS = {
 }
 
 
-def _poll_failed(error: TelegramError) -> None:
-    """A failed getUpdates, which python-telegram-bot retries with a backoff of its own: one
-    line, not its traceback at ERROR (a messenger's hiccup is no bug of ours)."""
-    log.warning("telegram poll failed (%s: %s); retrying", type(error).__name__, error)
+# Failed polls in a row before /health reports the channel down.
+POLL_FAILURES_REPORTED = 3
+
+
+def _readable(update: object) -> object:
+    """`update` if python-telegram-bot can read it; else its bare update_id, so it is still
+    acknowledged (skipped) instead of failing every poll for everyone. Logged once, in one
+    line without the update's content (it carries people's names and texts)."""
+    try:
+        Update.de_json(copy.deepcopy(update), None)  # type: ignore[arg-type]
+    except Exception as error:
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        log.warning(
+            "telegram: update %s could not be read (%s); skipped", update_id, type(error).__name__
+        )
+        return {"update_id": update_id} if isinstance(update_id, int) else None
+    return update
+
+
+class _PollRequest(HTTPXRequest):
+    """getUpdates' connection. python-telegram-bot reads a whole batch of updates at once, and
+    one it cannot read (a shape from an older or newer Bot API server) failed every poll:
+    such an update is made its bare id here, where its JSON is parsed."""
+
+    def __init__(self, channel: TelegramChannel) -> None:
+        super().__init__(connection_pool_size=1)
+        self._channel = channel
+
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        data: dict[str, Any] = super().parse_json_payload(payload)
+        result = data.get("result")
+        if data.get("ok") and isinstance(result, list):
+            data["result"] = [u for u in map(_readable, result) if u is not None]
+            self._channel.polled()
+        return data
 
 
 class TelegramChannel:
@@ -150,7 +183,9 @@ class TelegramChannel:
             .connection_pool_size(connections)
             .pool_timeout(10.0)
         )
-        if not polling:
+        if polling:
+            builder = builder.get_updates_request(_PollRequest(self))
+        else:
             builder = builder.updater(None)
         self.app = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
@@ -160,6 +195,22 @@ class TelegramChannel:
             per_second=per_second, group_per_minute=20, chat_per_second=chat_per_second
         )
         self._tasks: set[asyncio.Task[None]] = set()
+        # Why the channel is not serving right now, for /health; None while it is.
+        self.problem: str | None = None
+        self._poll_failures = 0
+
+    def polled(self) -> None:
+        """A getUpdates answered: the channel serves."""
+        self._poll_failures, self.problem = 0, None
+
+    def _poll_failed(self, error: TelegramError) -> None:
+        """A failed getUpdates, which python-telegram-bot retries with a backoff of its own:
+        one line, not its traceback at ERROR (a messenger's hiccup is no bug of ours); after a
+        few in a row, /health says so."""
+        self._poll_failures += 1
+        if self._poll_failures >= POLL_FAILURES_REPORTED:
+            self.problem = f"getUpdates failed {self._poll_failures} times: {type(error).__name__}"
+        log.warning("telegram poll failed (%s: %s); retrying", type(error).__name__, error)
 
     # --- outbound ------------------------------------------------------------------------
 
@@ -321,7 +372,7 @@ class TelegramChannel:
                 timeout=poll_timeout,
                 allowed_updates=Update.ALL_TYPES,
                 poll_interval=0.0,
-                error_callback=_poll_failed,
+                error_callback=self._poll_failed,
             )
 
     async def stop(self) -> None:
