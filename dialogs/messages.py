@@ -303,6 +303,7 @@ VOICE_PROBLEMS: dict[str, str] = {
     "too_large": "🎤 Ghi âm hơi dài, anh/chị nói ngắn hơn {minutes} phút nhé.",
     "unclear": "🎤 Tôi chưa nghe rõ. Anh/chị nói lại gần điện thoại hơn, hoặc gõ chữ nhé.",
 }
+FLOOD_SKIPPED = "⏳ Anh/chị gửi nhanh quá: tôi bỏ qua {count} tin gửi dồn, chỉ đọc tin cuối."
 VOICE_HEARD = "🎤 Tôi nghe được: «{text}»\nĐúng chưa?"
 VOICE_DOUBT_HINT = "Chữ có dấu (?) là tôi nghe chưa rõ, anh/chị xem lại nhé."
 VOICE_YES = "✅ Đúng"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import html
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -485,3 +486,30 @@ async def test_polling_that_keeps_failing_is_reported_until_it_works_again(
     user.send("/start HN-DM01")
     await user.wait_for("tên là gì", seconds=30)
     assert polling.problem is None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_one_workers_flood_never_holds_up_another_chat(
+    fake_telegram: FakeTelegram, dispatcher: Dispatcher, db: Engine
+) -> None:
+    """500 messages in a burst from one chat, paced at Telegram's one message a second per
+    chat: they filled the library's 256 update slots, and another worker waited minutes."""
+    channel = TelegramChannel(fake_telegram.token, dispatcher, base_url=fake_telegram.base_url)
+    await channel.start(poll_timeout=1)
+    try:
+        flooder = TelegramUser(fake_telegram, 9601)
+        for n in range(500):
+            flooder.send(f"tin số {n}")
+        await asyncio.sleep(1.0)  # the flood is being taken
+        other = TelegramUser(fake_telegram, 9602)
+        started = time.monotonic()
+        other.send("/start HN-DM01")
+        await other.wait_for("tên là gì", seconds=30)
+        assert time.monotonic() - started < 2.0
+        # The first messages are answered in order, then the last one, saying once how many
+        # were passed over.
+        note = msg.FLOOD_SKIPPED.split("{")[0]
+        said = await wait_for_text(lambda: fake_telegram.texts(9601), note, seconds=60)
+        assert said.count(note) == 1
+    finally:
+        await channel.stop()

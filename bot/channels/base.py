@@ -68,13 +68,15 @@ class Incoming:
     carry the same key); `acknowledge`, when given, answers the messenger's request for an
     acknowledgement (a Telegram button press) once the update is taken; `written_by` is the
     latest instant the person can have sent it, by the messenger's clock and to its precision
-    (Telegram counts whole seconds, Zalo milliseconds), when the messenger says."""
+    (Telegram counts whole seconds, Zalo milliseconds), when the messenger says. `skipped`
+    counts the messages of a flood passed over for this one, the newest."""
 
     turn: Turn
     content: Content
     update_key: str | None = None
     acknowledge: Callable[[], Awaitable[object]] | None = None
     written_by: dt.datetime | None = None
+    skipped: int = 0
 
 
 class Sender(Protocol):

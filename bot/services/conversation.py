@@ -218,14 +218,16 @@ class ConversationService:
         now: dt.datetime | None = None,
         recording: Recording | None = None,
         written_by: dt.datetime | None = None,
+        skipped: int = 0,
     ) -> Handled:
         """As :meth:`handle`, also saying whether the update was new (processed by this call,
-        not a redelivery): only then is a button press acknowledged."""
+        not a redelivery): only then is a button press acknowledged. `skipped` messages of a
+        flood were passed over for this one: the answer says so first."""
         now = now or self._clock()
         if written_by is not None and not now - _KEPT_BY_MESSENGER <= written_by <= now + _SKEW:
             written_by = None  # no time the messenger could have given: go without it
         try:
-            return self._handle(turn, event, update_key, now, recording, written_by)
+            return self._handle(turn, event, update_key, now, recording, written_by, skipped)
         except IntegrityError:
             # The same update (or the first message of a chat) raced in from elsewhere:
             # the other delivery won. A redelivery is done; a first message is retried.
@@ -233,7 +235,7 @@ class ConversationService:
                 replayed = self.replay(turn.channel, update_key, now=now)
                 if replayed is not None:
                     return Handled(replayed, new=False)
-            return self._handle(turn, event, update_key, now, recording, written_by)
+            return self._handle(turn, event, update_key, now, recording, written_by, skipped)
 
     def replay(self, channel: str, update_key: str, *, now: dt.datetime) -> list[Delivery] | None:
         """For an update processed already, its unsent replies (leased to the caller); None
@@ -265,6 +267,7 @@ class ConversationService:
         now: dt.datetime,
         recording: Recording | None,
         written_by: dt.datetime | None = None,
+        skipped: int = 0,
     ) -> Handled:
         with self.db.write() as connection:
             store = ConversationStore(connection, lock=self.db.locks_rows)
@@ -350,11 +353,16 @@ class ConversationService:
             if conversation_id is None:
                 values |= {"channel": turn.channel, "chat_id": turn.chat_id, "person_id": person_id}
             store.save_conversation(conversation_id, values)
+            replies = outcome.replies
+            if skipped and replies:  # one message still: the note heads the answer
+                note = msg.FLOOD_SKIPPED.format(count=skipped)
+                replies = [dataclasses.replace(replies[0], text=f"{note}\n{replies[0].text}")]
+                replies += outcome.replies[1:]
             queued = queue_replies(
                 connection,
                 turn.channel,
                 turn.chat_id,
-                outcome.replies,
+                replies,
                 update_key=update_key,
                 now=now,
                 lease=self._lease,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import datetime as dt
 import logging
 import weakref
@@ -39,6 +40,10 @@ from dialogs.events import Inbound, Reply, VoiceIn
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# Updates of one chat taken at once (one handled, the rest waiting their turn): more is a
+# flood, of which only the newest is read, after these.
+MAX_WAITING = 8
+
 
 class Dispatcher:
     """Per-chat order, the worker pool for database work, voice, and delivery."""
@@ -60,6 +65,9 @@ class Dispatcher:
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        # Updates of each chat being handled or waiting, and the newest of a flood parked.
+        self._waiting: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._parked: dict[tuple[str, str], Incoming] = {}
         # Rows taken by a flush are leased briefly: a batch is sent in about a second, and a
         # process that dies leaves its rows to the next one within this time.
         self.deliverer = Deliverer(
@@ -82,10 +90,50 @@ class Dispatcher:
 
     async def dispatch(self, sender: Sender, incoming: Incoming) -> None:
         """Process one update; updates of the same chat wait their turn, in arrival order.
-        A failure is logged, never raised into the channel's update loop."""
-        turn = incoming.turn
+        A chat that has `MAX_WAITING` updates in hand already is flooding: its newest update
+        is parked (replacing any parked before it) and taken after the others, so one chat's
+        backlog never holds the messenger's update slots from everyone else."""
+        key = (incoming.turn.channel, incoming.turn.chat_id)
+        if self._waiting[key] >= MAX_WAITING:
+            await self._park(sender, key, incoming)
+            return
+        self._waiting[key] += 1
         try:
-            async with self._chat_lock(turn.channel, turn.chat_id):
+            await self._process(sender, key, lambda: incoming)
+        finally:
+            self._done(key)
+
+    async def _park(self, sender: Sender, key: tuple[str, str], incoming: Incoming) -> None:
+        """The first update parked waits for the chat's turn (the update that replaced it
+        last is taken then); a later one only replaces it and returns."""
+        parked = self._parked.get(key)
+        self._parked[key] = dataclasses.replace(
+            incoming, skipped=0 if parked is None else parked.skipped + 1
+        )
+        if parked is not None:  # passed over: its button press still gets its answer
+            await self._acknowledge(parked)
+            return
+        self._waiting[key] += 1
+        try:
+            await self._process(sender, key, lambda: self._parked.pop(key))
+        finally:
+            self._done(key)
+
+    def _done(self, key: tuple[str, str]) -> None:
+        self._waiting[key] -= 1
+        if not self._waiting[key]:
+            del self._waiting[key]
+
+    async def _process(
+        self, sender: Sender, key: tuple[str, str], take: Callable[[], Incoming]
+    ) -> None:
+        """The chat's turn: wait for its lock, then take the update (a parked one is only
+        chosen then: the newest of the flood) and run it."""
+        incoming: Incoming | None = None
+        try:
+            async with self._chat_lock(*key):
+                incoming = take()
+                turn = incoming.turn
                 try:
                     handled = await self._turn(sender, incoming)
                 except Exception as error:
@@ -108,7 +156,8 @@ class Dispatcher:
                 finally:
                     await acknowledging
         except Exception as error:
-            log_failure(log, f"{turn.channel} update {incoming.update_key}: delivery", error)
+            where = f"{key[0]} update {incoming.update_key if incoming else '?'}: delivery"
+            log_failure(log, where, error)
 
     @staticmethod
     async def _acknowledge(incoming: Incoming | None) -> None:
@@ -152,6 +201,7 @@ class Dispatcher:
             now=now,
             recording=recording,
             written_by=incoming.written_by,
+            skipped=incoming.skipped,
         )
 
     async def _hear(self, sender: Sender, incoming: Incoming, note: VoiceNoteIn) -> Heard:
