@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
-from bot.services.export import BOM, cell, neutralised, write_csv
+from bot.services.export import BOM, cell, neutralised, write_csv, write_xlsx
 from storage.initiatives import EXPORT_COLUMNS
 
 
@@ -21,17 +23,24 @@ from storage.initiatives import EXPORT_COLUMNS
         "-2+3*A1",
         "\t=1+1",
         "\r=1+1",
+        # Excel evaluates these too (unit names and worker names seen in the wild):
+        "-2+3",
+        "+1+1",
+        "-cmd",
+        "+Lan",
+        "-Nguyễn Văn A",
+        "-5% hàng lỗi",
+        "+84 912 345 678",
     ],
 )
-def test_formulas_are_written_as_text(attack: str) -> None:
-    assert neutralised(attack).startswith("'")
+def test_every_cell_that_starts_like_a_formula_is_written_as_text(attack: str) -> None:
+    """OWASP's rule: a cell starting with =, +, -, @, TAB or CR gets a leading apostrophe."""
+    assert neutralised(attack) == "'" + attack
 
 
-@pytest.mark.parametrize(
-    "genuine", ["-5% hàng lỗi", "+84 912 345 678", "- giảm bụi", "Bình thường"]
-)
-def test_genuine_values_stay_readable(genuine: str) -> None:
-    assert neutralised(genuine) == genuine
+@pytest.mark.parametrize("plain", ["Bình thường", "5% hàng lỗi", "'đã có nháy", ""])
+def test_other_values_stay_as_they_are(plain: str) -> None:
+    assert neutralised(plain) == plain
 
 
 def test_the_csv_has_a_bom_and_neutralised_cells() -> None:
@@ -43,5 +52,24 @@ def test_the_csv_has_a_bom_and_neutralised_cells() -> None:
     assert text.startswith(BOM)
     [parsed] = list(csv.DictReader(io.StringIO(text.removeprefix(BOM))))
     assert parsed["author_name"] == '\'=HYPERLINK("x")'
-    assert parsed["problem"] == "-5% hàng lỗi" and parsed["applied"] == "yes"
+    assert parsed["problem"] == "'-5% hàng lỗi" and parsed["applied"] == "yes"
     assert cell(None) == "" and cell(3) == "3"
+
+
+def test_the_xlsx_writes_formula_like_text_as_text_cells_without_a_visible_apostrophe(
+    tmp_path: Path,
+) -> None:
+    risky = ["=1+2 máy hay kẹt vải", "-2+3", "+Lan", "@SUM(A1)", "-Nguyễn Văn A"]
+    rows = []
+    for n, text in enumerate(risky, start=1):
+        row = dict.fromkeys(EXPORT_COLUMNS)
+        rows.append(row | {"id": n, "problem": text, "author_name": text, "unit_name": text})
+    path = tmp_path / "report.xlsx"
+    assert write_xlsx(path, rows, {}) == len(risky)
+    sheet = load_workbook(path)["Sáng kiến"]
+    column = {name: index for index, name in enumerate(EXPORT_COLUMNS, start=1)}
+    for line, text in enumerate(risky, start=2):
+        for name in ("problem", "author_name", "unit_name"):
+            cell_ = sheet.cell(line, column[name])
+            assert (cell_.value, cell_.data_type) == (text, "s")  # text, shown as typed
+            assert cell_.quotePrefix  # and Excel keeps it text when it is edited

@@ -1,9 +1,9 @@
 """Initiatives out to spreadsheets: CSV (UTF-8 with a BOM, so Excel reads the marks) and XLSX.
 
-Every text cell is neutralised against formula injection: a name or an answer that begins
-like a formula ("=HYPERLINK(…)", "@SUM(…)", "+cmd|…") is written with a leading apostrophe,
-so Excel shows it as text and never runs it. Genuine values that only begin with a sign
-("-5% hàng lỗi", "+84 912 345 678") stay as they are.
+Every text cell is neutralised against formula injection, as OWASP advises: in the CSV a
+cell that starts with =, +, -, @, TAB or CR gets a leading apostrophe (Excel evaluates
+"-2+3" and "+Lan" as readily as "=HYPERLINK(…)"); in the XLSX such a cell is a text cell
+marked to stay text ("quote prefix"), so it shows as typed and never runs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,18 +19,12 @@ from zoneinfo import ZoneInfo
 from storage.initiatives import EXPORT_COLUMNS
 
 BOM = "\ufeff"
-# A leading sign is dangerous only when a formula follows: a call, a reference, an operator.
-_FORMULA_AFTER_SIGN = re.compile(r"[=(!|;&^*/<>]|[A-Za-z]+\d|\w+\s*\(")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralised(text: str) -> str:
-    """`text` as a cell that a spreadsheet will not evaluate."""
-    if not text:
-        return text
-    first = text[0]
-    if first in "=@\t\r" or (first in "+-" and _FORMULA_AFTER_SIGN.search(text[1:])):
-        return "'" + text
-    return text
+    """`text` as a CSV cell that a spreadsheet will not evaluate."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def cell(value: Any) -> str:
@@ -77,12 +70,31 @@ _LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def xlsx_cell(value: Any) -> Any:
     """A value as openpyxl writes it: dates stay dates (local time, which Excel expects
-    without a zone), numbers numbers, text neutralised."""
+    without a zone), numbers numbers, text as text (:func:`_text_cells` keeps it so)."""
     if isinstance(value, dt.datetime):
         return value.astimezone(_LOCAL).replace(tzinfo=None)
     if isinstance(value, dt.date | int | float | bool) or value is None:
         return value
-    return cell(value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _text_cells(sheet: Any, values: list[Any]) -> list[Any]:
+    """`values` for a row, a text that starts like a formula made a text cell with a quote
+    prefix: openpyxl would store "=…" as a formula, and Excel re-reads "+Lan" when edited."""
+    from openpyxl.cell import WriteOnlyCell
+
+    row: list[Any] = []
+    for value in values:
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            text = WriteOnlyCell(sheet, value=value)
+            text.data_type = "s"
+            text.quotePrefix = True
+            row.append(text)
+        else:
+            row.append(value)
+    return row
 
 
 def write_xlsx(
@@ -102,7 +114,7 @@ def write_xlsx(
     sheet.append(list(EXPORT_COLUMNS))
     count = 0
     for row in rows:
-        sheet.append([xlsx_cell(row[key]) for key in EXPORT_COLUMNS])
+        sheet.append(_text_cells(sheet, [xlsx_cell(row[key]) for key in EXPORT_COLUMNS]))
         count += 1
     for title, lines in summaries.items():
         summary = book.create_sheet(title[:31])
@@ -111,7 +123,7 @@ def write_xlsx(
             summary.column_dimensions[get_column_letter(index)].width = width
         summary.append(list(SUMMARY_COLUMNS))
         for line in lines:
-            summary.append([xlsx_cell(line[key]) for key in SUMMARY_COLUMNS])
+            summary.append(_text_cells(summary, [xlsx_cell(line[key]) for key in SUMMARY_COLUMNS]))
     book.save(path)
     return count
 
