@@ -265,6 +265,7 @@ NEED_WORDS: dict[Step, str] = {
     Step.SOLUTION: "✍️ Kể bằng vài chữ nhé. Ví dụ: Lắp thêm đèn ở bàn kiểm hàng.",
 }
 BENEFIT_UNCLEAR = "📈 Anh/chị kể lợi ích bằng vài chữ hoặc con số nhé. Ví dụ: 30 phút mỗi ca."
+MONEY_SIGNED = "💰 Số tiền làm lợi không có dấu trừ, cộng. Gõ lại số, ví dụ: 5 triệu một năm."
 MONEY_TOO_LARGE = "💰 Số tiền lớn quá. Anh/chị xem lại nhé, ví dụ: 5 triệu một năm."
 MONEY_UNDERSTOOD = "💰 Tôi hiểu là: {amount}."
 TIME_UNDERSTOOD = "⏱️ Tôi hiểu là: {amount}."

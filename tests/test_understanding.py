@@ -526,3 +526,22 @@ def test_a_yes_or_no_where_it_means_nothing_asks_for_a_choice(word: str) -> None
         reply = chat.say(word)
         assert "chọn 1, 2" in reply and "cái nào" not in reply, (step, reply)
         assert chat.state.step is step
+
+
+@pytest.mark.parametrize(
+    "said", ["-5 triệu", "- 5 triệu một năm", "−5tr", "+5 triệu", "âm 5 triệu"]
+)
+def test_a_signed_amount_is_asked_again_not_stored_as_its_opposite(said: str) -> None:
+    """«-5 triệu» was stored as +5,000,000 đ a year and read back without asking."""
+    chat = at(Step.BENEFIT_DETAIL)
+    reply = chat.say(said)
+    assert msg.MONEY_SIGNED in reply
+    assert chat.draft.benefit_detail is None and chat.draft.benefit_value_vnd is None
+    assert "5.000.000 đ" in chat.say("5 triệu một năm")  # the plain amount is taken
+
+
+@pytest.mark.parametrize("said", ["5-7 triệu", "tiết kiệm 5 triệu - 6 triệu", "giảm 5 triệu"])
+def test_a_dash_between_amounts_is_no_sign(said: str) -> None:
+    chat = at(Step.BENEFIT_DETAIL)
+    assert msg.MONEY_SIGNED not in chat.say(said)
+    assert chat.draft.benefit_detail is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import TypeVar
@@ -306,6 +307,8 @@ def _on_benefit_detail(ctx: Ctx, answer: Answer) -> Goto | Retry:
     notes: tuple[str, ...] = ()
     if kind is BenefitKind.MONEY and not is_non_answer(text):  # "chưa rõ" keeps no figure
         money = read_money(text)
+        if money is not None and _signed(text):
+            return Retry(msg.MONEY_SIGNED)
         if money is not None and not money.plausible:
             return Retry(msg.MONEY_TOO_LARGE)
         if money is not None:
@@ -322,6 +325,15 @@ def _on_benefit_detail(ctx: Ctx, answer: Answer) -> Goto | Retry:
     ctx.draft.benefit_value_vnd = value
     ctx.draft.sources["benefit_detail"] = answer.source
     return Goto(Step.FIELD, notes)
+
+
+# A sign or «âm» right before the first figure: «-5 triệu», «+5tr», «âm 5 triệu». A dash
+# between two figures («5-7 triệu») is a range, not a sign.
+_SIGNED = re.compile(r"^\D*?(?:(?<![\w\d])[-−–+]\s*|\bâm\s+)\d")
+
+
+def _signed(text: str) -> bool:
+    return bool(_SIGNED.match(unicodedata.normalize("NFC", text).lower()))
 
 
 def _is_figure(text: str) -> bool:
