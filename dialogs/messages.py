@@ -320,6 +320,12 @@ GROUP_USAGE = "👥 Gõ /nhom và mã đơn vị, ví dụ: /nhom HN-DM01"
 GROUP_UNKNOWN_UNIT = "👥 Không tìm thấy mã «{code}»."
 GROUP_NOT_OFFICER = "⛔ Chỉ cán bộ công đoàn của «{unit}» mới đăng ký được nhóm này."
 GROUP_REGISTERED = "✅ Nhóm này sẽ nhận bảng xếp hạng sáng kiến mỗi thứ Sáu của «{unit}»."
+GROUP_BOUND_ELSEWHERE = (
+    "⛔ Nhóm này đang nhận bảng xếp hạng của «{unit}». Chỉ cán bộ đơn vị đó mới chuyển được."
+)
+GROUP_MOVED = (
+    "👥 Một nhóm của đơn vị đã chuyển sang nhận bảng xếp hạng của «{unit}» (cán bộ {officer})."
+)
 
 CANCELLED = "⏸️ Đã dừng. Bản nháp vẫn được giữ, lúc nào cũng làm tiếp được."
 CANCELLED_ONBOARDING = "⏸️ Đã dừng. Nhắn bất kỳ lúc nào để làm tiếp."

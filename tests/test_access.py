@@ -28,7 +28,7 @@ from bot.runtime import Services
 from bot.services.groups import GroupService
 from dialogs import messages as msg
 from dialogs.events import ChoiceIn
-from storage.models import GroupChat, Initiative, InitiativeStatus, Review
+from storage.models import GroupChat, Initiative, InitiativeStatus, Review, Unit
 from tests.test_assist import _entered_for_lan
 from tests.test_review import Union
 from tests.utils.chat import FakeClock
@@ -146,3 +146,32 @@ def test_no_name_or_phone_number_reaches_a_group(db: Engine, programme: Services
     for row in posts:
         text = " ".join(reply["text"] for reply in row.payload["replies"])
         assert "Nguyễn Thị Lan" not in text and not PHONE.search(text), text
+
+
+def test_a_bound_group_is_moved_only_by_an_officer_of_its_unit_and_they_are_told(
+    union: Union,
+) -> None:
+    """An officer of another branch moved HN-DM01's group to BN-DT01 with /nhom, and
+    HN-DM01's officer was not told."""
+    groups = GroupService(union.database, lambda: union.now)
+    union.officer("hung", "Trần Văn Hùng", "HN-DM01")
+    union.officer("an", "Nguyễn Văn An", "BN-DT01")
+    union.officer("ha", "Lê Thu Hà", "HN")  # above HN-DM01
+
+    def register(user: str, code: str) -> str:
+        *_, delivery = groups.register(Turn("test", "-7", user), code, now=union.now)
+        return delivery.replies[0].text
+
+    def bound_to() -> str:
+        with union.db.connect() as connection:
+            unit_id = connection.scalar(select(GroupChat.unit_id))
+            return str(connection.scalar(select(Unit.code).where(Unit.id == unit_id)))
+
+    assert "mỗi thứ Sáu" in register("hung", "HN-DM01")
+    refused = register("an", "BN-DT01")
+    assert refused == msg.GROUP_BOUND_ELSEWHERE.format(unit="CĐCS Công ty CP May Đức Giang")
+    assert bound_to() == "HN-DM01" and union.notices("hung") == []
+    assert "mỗi thứ Sáu" in register("ha", "HN-LB")  # an officer above its unit may move it
+    assert bound_to() == "HN-LB"
+    told = union.notices("hung")
+    assert told == [msg.GROUP_MOVED.format(unit="LĐLĐ quận Long Biên", officer="Lê Thu Hà")]

@@ -15,6 +15,7 @@ from bot.channels.base import Turn
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
 from bot.services.outbox import REPLY_LEASE, Delivery, queue_replies
+from bot.services.review import Notice, queue_notices
 from dialogs import messages as msg
 from dialogs.events import Reply
 from storage.conversations import ConversationStore
@@ -48,7 +49,8 @@ class GroupService:
             store = ConversationStore(connection)
             if update_key is not None and not store.claim_update(turn.channel, update_key, now=now):
                 return []
-            answer = self._register(store, turn, code, now)
+            answer, notices = self._register(store, turn, code, now)
+            queue_notices(connection, notices, now=now)
             return queue_replies(
                 connection,
                 turn.channel,
@@ -60,18 +62,41 @@ class GroupService:
             )
 
     @staticmethod
-    def _register(store: ConversationStore, turn: Turn, code: str, now: dt.datetime) -> str:
+    def _register(
+        store: ConversationStore, turn: Turn, code: str, now: dt.datetime
+    ) -> tuple[str, list[Notice]]:
+        """What to answer in the group, and what to tell the officers of a unit it leaves.
+        Binding needs an officer of the unit or above it; moving a bound group, also one of
+        the unit it serves or above that."""
         if not code:
-            return msg.GROUP_USAGE
+            return msg.GROUP_USAGE, []
         unit = store.unit(code)
         if unit is None:
-            return msg.GROUP_UNKNOWN_UNIT.format(code=code[:40])
-        person_id, _ = store.person_for(turn.channel, turn.user_id, now=now)
-        chain = store.unit_and_ancestors(unit.id)
-        if not any(store.has_role(person_id, u["id"], Role.OFFICER) for u in chain):
-            return msg.GROUP_NOT_OFFICER.format(unit=unit.name)
-        GroupStore(store.connection).bind(turn.channel, turn.chat_id, unit.id, person_id, now=now)
-        return msg.GROUP_REGISTERED.format(unit=unit.name)
+            return msg.GROUP_UNKNOWN_UNIT.format(code=code[:40]), []
+        person_id, officer_name = store.person_for(turn.channel, turn.user_id, now=now)
+
+        def serves(unit_id: int) -> bool:
+            chain = store.unit_and_ancestors(unit_id)
+            return any(store.has_role(person_id, u["id"], Role.OFFICER) for u in chain)
+
+        if not serves(unit.id):
+            return msg.GROUP_NOT_OFFICER.format(unit=unit.name), []
+        groups = GroupStore(store.connection)
+        current = groups.unit_of(turn.channel, turn.chat_id)
+        notices: list[Notice] = []
+        if current is not None and current != unit.id:
+            if not serves(current):
+                [left, *_] = store.unit_and_ancestors(current)
+                return msg.GROUP_BOUND_ELSEWHERE.format(unit=left["name"]), []
+            text = msg.GROUP_MOVED.format(unit=unit.name, officer=officer_name or "?")
+            moved = f"group-moved:{turn.channel}:{turn.chat_id}:{now.isoformat()}"
+            notices = [
+                Notice(turn.channel, chat, text, f"{moved}:{chat}")
+                for chat in groups.officer_chats(current, turn.channel)
+                if chat != turn.user_id
+            ]
+        groups.bind(turn.channel, turn.chat_id, unit.id, person_id, now=now)
+        return msg.GROUP_REGISTERED.format(unit=unit.name), notices
 
     def officer_chats(self, channel: str, chat_id: str) -> list[str]:
         """Private chats of the officers of the unit a group serves (for fallbacks)."""
