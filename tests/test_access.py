@@ -164,8 +164,8 @@ def test_a_bound_group_is_moved_only_by_an_officer_of_its_unit_and_they_are_told
 
     def bound_to() -> str:
         with union.db.connect() as connection:
-            unit_id = connection.scalar(select(GroupChat.unit_id))
-            return str(connection.scalar(select(Unit.code).where(Unit.id == unit_id)))
+            unit_id = connection.scalar(select(col(GroupChat.unit_id)))
+            return str(connection.scalar(select(col(Unit.code)).where(col(Unit.id) == unit_id)))
 
     assert "mỗi thứ Sáu" in register("hung", "HN-DM01")
     refused = register("an", "BN-DT01")
