@@ -374,6 +374,8 @@ def export(
 ) -> None:
     """Xuất sáng kiến / export initiatives: every field, status, review history (CSV or XLSX)."""
     settings = _settings(ctx)
+    if str(out) != "-":
+        _check_writable(out)
     zone = ZoneInfo("Asia/Ho_Chi_Minh")
     start = from_.replace(tzinfo=zone) if from_ else None
     end = to.replace(tzinfo=zone) + dt.timedelta(days=1) if to else None
@@ -389,18 +391,34 @@ def export(
             unit=scope, start=start, end=end, statuses=[s.value for s in status or []]
         )
         rows = initiatives.export_rows(session=session, where=where)
-        if format is ExportFormat.XLSX:
-            if str(out) == "-":
-                typer.echo("sangkien: --out must be a file for xlsx", err=True)
-                raise typer.Exit(2)
-            summaries = UnitService(Database(db)).summaries(period, system_clock().date())
-            count = write_xlsx(out, rows, summaries)
-        elif str(out) == "-":  # with the BOM too: the README promises Excel opens it
-            count = write_csv(sys.stdout, rows)
-        else:
-            with out.open("w", encoding="utf-8", newline="") as handle:
-                count = write_csv(handle, rows)
+        if format is ExportFormat.XLSX and str(out) == "-":
+            typer.echo("sangkien: --out must be a file for xlsx", err=True)
+            raise typer.Exit(2)
+        try:
+            if format is ExportFormat.XLSX:
+                summaries = UnitService(Database(db)).summaries(period, system_clock().date())
+                count = write_xlsx(out, rows, summaries)
+            elif str(out) == "-":  # with the BOM too: the README promises Excel opens it
+                count = write_csv(sys.stdout, rows)
+            else:
+                with out.open("w", encoding="utf-8", newline="") as handle:
+                    count = write_csv(handle, rows)
+        except OSError as error:  # no room, no permission: one line, not a traceback
+            typer.echo(f"sangkien: --out {str(out)!r}: {error.strerror or error}", err=True)
+            raise typer.Exit(1) from None
     typer.echo(f"exported {count} initiatives", err=True)
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse, in one line, an output path that cannot be a new file: before any work."""
+    problem = None
+    if out.is_dir():
+        problem = "is a folder; name a file in it"
+    elif not out.parent.is_dir():
+        problem = f"its folder {str(out.parent)!r} is missing"
+    if problem is not None:
+        typer.echo(f"sangkien: --out {str(out)!r} {problem}", err=True)
+        raise typer.Exit(2)
 
 
 class ChannelName(StrEnum):
@@ -457,13 +475,21 @@ def officers_invite(
     )
 
 
+# The longest an invitation may stay open: a code that works for years is a leaked code.
+MAX_INVITE = dt.timedelta(days=365)
+
+
 def _duration(text: str) -> dt.timedelta:
-    found = re.fullmatch(r"\s*(\d{1,4})\s*([dh])\s*", text.lower())
+    found = re.fullmatch(r"\s*(\d{1,6})\s*([dh])\s*", text.lower())
     if not found or int(found[1]) == 0:
         typer.echo(f"sangkien: --expires {text!r}: a number of days or hours, e.g. 7d", err=True)
         raise typer.Exit(2)
     amount = int(found[1])
-    return dt.timedelta(days=amount) if found[2] == "d" else dt.timedelta(hours=amount)
+    lifetime = dt.timedelta(days=amount) if found[2] == "d" else dt.timedelta(hours=amount)
+    if lifetime > MAX_INVITE:
+        typer.echo(f"sangkien: --expires {text!r}: at most 365 days", err=True)
+        raise typer.Exit(2)
+    return lifetime
 
 
 @officers_app.command("list")
@@ -573,7 +599,9 @@ def _when(text: str | None, zone: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        typer.echo(f"sangkien: --now: not a date and time: {text!r} (e.g. 2026-12-04T16:00)")
+        typer.echo(
+            f"sangkien: --now: not a date and time: {text!r} (e.g. 2026-12-04T16:00)", err=True
+        )
         raise typer.Exit(2) from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))).astimezone(dt.UTC)
 

@@ -59,7 +59,8 @@ class VoiceSettings(BaseModel):
     engine: Literal["auto", "viet-asr", "vosk"] = "auto"
     vosk_model_path: Path | None = None
     max_seconds: float = Field(default=300, gt=0, le=3600)
-    max_bytes: int = Field(default=20_000_000, gt=0)
+    # Telegram's bots download at most 20 MB; five minutes of voice is about 1 MB.
+    max_bytes: int = Field(default=20_000_000, gt=0, le=200_000_000)
     workers: int = Field(default=2, ge=1, le=32)
     long_note_seconds: float = Field(default=20, ge=0)
     keep_audio: bool = True

@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
+from bot.settings import VoiceSettings
 from storage.demo import DEMO_UNITS
 
 SCRIPT = """\
@@ -386,3 +388,32 @@ def test_db_prune_forgets_old_update_ids_and_sent_messages(tmp_path: Path) -> No
         ["pending", "1"],
         ["sent", "1"],
     ]
+
+
+def test_command_line_mistakes_get_one_line_on_stderr_and_a_failing_exit(tmp_path: Path) -> None:
+    from bot.runtime import demo_database
+
+    url = f"sqlite:///{tmp_path}/c.db"
+    demo_database(url).dispose()
+    config = ["--config", str(_config(tmp_path, url))]
+
+    def cli(*args: str) -> Result:
+        return CliRunner().invoke(app, [*config, *args])
+
+    for args, says in [
+        (["export", "--out", str(tmp_path / "missing" / "x.csv")], "missing"),
+        (["export", "--out", str(tmp_path)], "is a folder"),
+        (["export", "--format", "xlsx", "--out", str(tmp_path / "nowhere" / "x.xlsx")], "missing"),
+        (["jobs", "run", "rankings", "--now", "garbage"], "not a date and time"),
+        (["officers", "invite", "--unit", "HN-DM01", "--expires", "9999d"], "at most 365 days"),
+    ]:
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+        assert "Traceback" not in result.output and says in result.stderr, (args, result.stderr)
+        assert result.stdout == "", (args, result.stdout)
+
+
+def test_a_voice_file_limit_past_reason_is_refused_naming_the_bound() -> None:
+    with pytest.raises(ValidationError, match="200000000"):
+        VoiceSettings(max_bytes=100_000_000_000)
