@@ -83,7 +83,13 @@ def _root(
     except SettingsError as error:
         typer.echo(f"sangkien: {error}", err=True)
         raise typer.Exit(2) from None
-    configure_logging(settings.log_level)
+    secrets = [
+        value
+        for channel in (settings.telegram, settings.zalo)
+        for value in (channel.token, channel.webhook_secret)
+        if value
+    ]
+    configure_logging(settings.log_level, secrets)
     ctx.obj = settings
 
 

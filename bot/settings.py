@@ -30,6 +30,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.logs import TOKEN_SHAPE
 from dialogs.flow import DialogConfig
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -118,7 +119,7 @@ class ChannelSettings(BaseModel):
         token = self.token.strip()
         if looks_like_placeholder(token):
             found.append(f"{section}.token: looks like a placeholder, not a real token")
-        elif not re.fullmatch(r"\d{3,}:[A-Za-z0-9_-]{8,}", token):
+        elif not TOKEN_SHAPE.fullmatch(token):
             found.append(f"{section}.token: expected the form <bot id>:<secret>")
         if self.mode == "webhook":
             if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", self.webhook_secret):

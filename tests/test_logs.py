@@ -13,7 +13,17 @@ TOKEN = "7000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
 
 @pytest.mark.parametrize(
-    "phone", ["0912345678", "0912 345 678", "091.234.5678", "+84 912 345 678", "84912345678"]
+    "phone",
+    [
+        "0912345678",
+        "0912 345 678",
+        "091.234.5678",
+        "+84 912 345 678",
+        "84912345678",
+        "(091) 234-5678",
+        "+84 (0) 912 345 678",
+        "(+84) 912-345-678",
+    ],
 )
 def test_phone_numbers_keep_only_their_last_digits(phone: str) -> None:
     masked = redact(f"Số của tôi là {phone} nhé")
@@ -47,3 +57,25 @@ def test_the_filter_masks_messages_arguments_and_tracebacks() -> None:
     written = stream.getvalue()
     assert TOKEN not in written and "0912 345 678" not in written
     assert "<token>" in written and "start failed" in written and "ValueError" in written
+
+
+@pytest.mark.parametrize("token", ["123:AAHdqTcvCH1vGWJx", "1234:AAHdqTcvCH1vGWJxfSeo", TOKEN])
+def test_every_token_the_settings_accept_is_masked(token: str) -> None:
+    """The settings accept a bot id of 3 digits or more; redaction took 5 or more."""
+    from bot.settings import TOKEN_SHAPE
+
+    assert TOKEN_SHAPE.fullmatch(token)
+    assert token not in redact(f"POST https://api.telegram.org/bot{token}/getMe")
+
+
+def test_configured_secrets_are_masked_wherever_they_appear() -> None:
+    from bot.logs import configure_secrets
+
+    configure_secrets(["hook-secret-0123456789abcdef"])
+    try:
+        line = redact(
+            "setWebhook {'url': 'https://x/hook', 'secret_token': 'hook-secret-0123456789abcdef'}"
+        )
+        assert "hook-secret" not in line and "<secret>" in line
+    finally:
+        configure_secrets([])

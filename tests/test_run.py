@@ -324,3 +324,46 @@ def test_the_configured_telegram_limits_reach_its_sender(tmp_path: Path) -> None
         assert (limits.per_second, limits.chat_per_second) == expected
         bot.services.dispatcher.close()
         engine.dispose()
+
+
+def test_debug_logs_carry_no_names_texts_phones_or_short_tokens(tmp_path: Path) -> None:
+    """At DEBUG the library logged getUpdates' results (names, texts), phones written with
+    brackets passed, and a token whose bot id had 3 digits was logged whole."""
+    telegram = FakeTelegram(token="123:AAH3kq9Zx_Tf8mPq2LrWv5nYc0bJdE4sGhU")
+    zalo = FakeZalo()
+    telegram.server.start()
+    zalo.server.start()
+    env = run_env(f"sqlite:///{tmp_path}/run.db", str(tmp_path), telegram, zalo)
+    env["SANGKIEN_LOG_LEVEL"] = "DEBUG"
+    port = int(env["SANGKIEN_SERVER__PORT"])
+    said = ["Trịnh Thị Bí Mật", "(091) 234-5678", "+84 (0) 912 345 678", "ý tưởng riêng tư"]
+    try:
+        with subprocess.Popen(
+            ["sangkien", "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as process:  # fmt: skip
+            try:
+                for _ in range(300):
+                    try:
+                        if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).is_success:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    time.sleep(0.1)
+                user = TelegramUser(telegram, 41, name="Trịnh Thị Bí Mật")
+                user.send("/start HN-DM01")
+                asyncio.run(user.wait_for("tên là gì"))
+                for text in said[1:]:
+                    user.send(text)
+                    asyncio.run(user.wait_for(text[:0] or "họ tên", seconds=30))
+            finally:
+                process.send_signal(signal.SIGTERM)
+                _, stderr = process.communicate(timeout=60)
+    finally:
+        telegram.server.stop()
+        zalo.server.stop()
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert "DEBUG" in log  # it did log at DEBUG
+    for secret in (*said, "0912345678", "2345678", telegram.token, zalo.token):
+        assert secret not in log, f"{secret!r} reached the log"

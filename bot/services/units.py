@@ -10,14 +10,19 @@ so importing the same file twice changes nothing the second time.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
 import re
+import unicodedata
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from openpyxl.utils.exceptions import InvalidFileException
 
 from bot.services.database import Database
 from storage import units as tree
@@ -25,6 +30,8 @@ from storage.models import PARENT_LEVEL, InitiativeStatus, Period, UnitLevel
 
 COLUMNS = ("code", "name", "level", "parent_code", "quota")
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
+_QUOTA = re.compile(r"[0-9]{1,9}")  # ASCII digits: "²" is a digit to str.isdigit
+MAX_QUOTA = 10_000_000
 
 
 class UnitFileError(ValueError):
@@ -56,13 +63,33 @@ class ImportReport:
     problems: list[tuple[int, str]] = field(default_factory=list)
 
 
+# What a CSV from Excel is saved in: UTF-8 (with or without BOM), "Unicode Text" (UTF-16 with
+# a BOM), and a plain CSV on Vietnamese Windows (cp1258, tone marks as combining characters).
+ENCODINGS = ("utf-8", "utf-16", "cp1258")
+
+
 def read_lines(path: Path) -> list[UnitLine]:
-    """The rows of a CSV (UTF-8, with or without BOM; comma or semicolon) or XLSX file."""
+    """The rows of a CSV (comma, semicolon or tab; see ENCODINGS) or XLSX file. A file that
+    cannot be read is a :class:`UnitFileError` saying why, never an exception of a library."""
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        return _lines(_xlsx_rows(path))
-    text = path.read_bytes().decode("utf-8-sig")
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-    return _lines(csv.reader(io.StringIO(text), dialect))
+        try:
+            return _lines(_xlsx_rows(path))
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
+            raise UnitFileError(
+                [(0, f"not an Excel .xlsx file ({type(error).__name__})")]
+            ) from None
+    text = _decoded(path.read_bytes())
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text[:4096], delimiters=",;\t"
+        )
+    except csv.Error:  # one column, or nothing to tell: commas, and the header check says
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return _lines(reader)
+    except csv.Error as error:
+        raise UnitFileError([(reader.line_num, f"row {reader.line_num}: {error}")]) from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
@@ -73,6 +100,20 @@ def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
         yield from (list(row) for row in book.worksheets[0].iter_rows(values_only=True))
     finally:
         book.close()
+
+
+def _decoded(data: bytes) -> str:
+    """The text of a CSV, in the first of ENCODINGS that reads it whole. Binary data fails
+    all of them: cp1258 leaves bytes such as 0x81 and 0x8D undefined."""
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encodings = ("utf-16",) if utf16 else ("utf-8-sig", "cp1258")
+    for encoding in encodings:
+        try:
+            return unicodedata.normalize("NFC", data.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    tried = ", ".join(ENCODINGS)
+    raise UnitFileError([(0, f"not a text file in any encoding Excel saves ({tried})")])
 
 
 def _cell(value: Any) -> str:
@@ -120,11 +161,15 @@ def check(lines: list[UnitLine], stored: dict[str, tree.UnitRow]) -> list[tuple[
         seen.setdefault(code, line.row)
         if not line.name or len(line.name) > 200:
             problems.append((line.row, "name: required, at most 200 characters"))
+        elif any(unicodedata.category(ch) == "Cc" for ch in line.name):
+            problems.append((line.row, "name: has a control character (NUL, tab, line break)"))
         if line.level not in {level.value for level in UnitLevel}:
             levels = ", ".join(level.value for level in UnitLevel)
             problems.append((line.row, f"level {line.level!r}: one of {levels}"))
-        if line.quota and not (line.quota.isdigit() and int(line.quota) <= 10_000_000):
-            problems.append((line.row, f"quota {line.quota!r}: a whole number, 0 or more"))
+        if line.quota and not (_QUOTA.fullmatch(line.quota) and int(line.quota) <= MAX_QUOTA):
+            problems.append(
+                (line.row, f"quota {line.quota!r}: a whole number from 0 to {MAX_QUOTA:,}")
+            )
         merged[code] = (line.level, parent)
 
     for line in lines:
