@@ -20,7 +20,7 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.channels.base import Limits, Pace, Throttle, background, take_slot
 from bot.services.database import Database
@@ -304,3 +304,53 @@ async def until_up(http: httpx.AsyncClient, url: str, seconds: float = 60) -> No
             pass
         assert time.monotonic() < deadline, f"{url} never came up"
         await asyncio.sleep(0.1)
+
+
+async def test_slots_are_counted_from_when_the_pace_is_held_not_from_before_waiting_for_it(
+    db_url: str,
+) -> None:
+    """Two processes under load: one read the clock, then waited for the other's hold on the
+    pace row, and counted its slots from that stale time. Slots that seemed due during the
+    wait all left at once when it ended: 31 messages in one second met Telegram's 429."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("one process on SQLite: nobody else holds the pace")
+    process = Process(db_url, Limits(30, 20))
+    holder = create_db_engine(db_url)
+    try:
+        await process.pace.wait("warm-up")  # the row exists
+        await asyncio.sleep(1.0)  # idle: the whole burst is available again
+        with holder.begin() as connection:
+            connection.execute(text("SELECT tat FROM send_pace WHERE key = 'telegram' FOR UPDATE"))
+            asks = [asyncio.ensure_future(process.pace.wait(str(n))) for n in range(20)]
+            await asyncio.sleep(0.5)  # the other process holds the pace meanwhile
+            released = time.time()
+        sent: list[float] = []
+        for ask in asks:
+            await ask
+            sent.append(time.time())
+        # Nothing is counted from before the hold ended: one message every 1/30 s (and the
+        # margin) from when it ended.
+        [(_, overall)] = process.pace.limits.keys("telegram", "x", group=False)
+        for index, at in enumerate(sorted(sent)):
+            assert at - released >= index * overall.interval - 0.05, (index, at - released)
+    finally:
+        holder.dispose()
+        process.close()
+
+
+async def test_sends_woken_late_take_new_slots_rather_than_leave_together() -> None:
+    """A loaded machine wakes a send after its slot. Several woken late together left at
+    once beside the sends due after them: more than the limit in a second (a 429)."""
+    pace = Throttle(per_second=30)
+    sent: list[float] = []
+
+    async def send(n: int) -> None:
+        await pace.wait(str(n))
+        sent.append(time.monotonic())
+
+    sends = asyncio.gather(*(send(n) for n in range(40)))
+    await asyncio.sleep(0.3)
+    time.sleep(0.4)  # noqa: ASYNC251 - the event loop held up: about 11 slots pass meanwhile
+    await sends
+    # 0.3 s holds at most 0.3 s × 30 / 1.08 + 1 sends when each leaves in its slot.
+    assert most_in_any_window(sent, 0.3) <= 10, sorted(round(t - sent[0], 3) for t in sent)

@@ -195,6 +195,13 @@ request_leaves: contextvars.ContextVar[Callable[[], None] | None] = contextvars.
 # conversation is waiting for the messenger's budget (see `take_slot`).
 background: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
 
+# A send woken this long after its slot (a loaded machine, a blocked event loop) asks for a
+# new slot instead of leaving at once beside the sends due after it: several late ones
+# leaving together broke Telegram's 30 a second (a 429) though each slot was within it.
+# At most LATE_RETRIES times, so a send on a machine always that late still goes.
+LATE_SLACK = 0.05
+LATE_RETRIES = 2
+
 # A background send is admitted only if it can leave this soon: replies arriving meanwhile
 # find the budget free instead of queued behind a broadcast to ten thousand chats.
 BACKGROUND_SLACK = 0.2
@@ -330,11 +337,15 @@ class Throttle:
         """Wait for this chat's turn to be sent to."""
         keys = self.limits.keys("", chat_id, group=group)
         quiet = background.get()
+        late = 0
         while True:
             now = self._clock()
             admitted, at = take_slot(self._tats, keys, now=now, background=quiet)
             if at > now:
                 await self._sleep(at - now)
+            if admitted and self._clock() - at > LATE_SLACK and late < LATE_RETRIES:
+                late += 1  # woken late: sent now it would crowd the sends due after it
+                continue
             if admitted:
                 break
         if len(self._tats) > 10_000:  # chats not written to lately need no memory

@@ -18,7 +18,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.channels.base import Keys, Limits, Sleep, Throttle, background, request_begins, take_slot
+from bot.channels.base import (
+    LATE_RETRIES,
+    LATE_SLACK,
+    Keys,
+    Limits,
+    Sleep,
+    Throttle,
+    background,
+    request_begins,
+    take_slot,
+)
 from bot.services.database import Database, log_failure
 from bot.services.outbox import Blocking
 from storage.pace import PaceStore
@@ -72,6 +82,7 @@ class SharedPace:
         """Wait for this chat's turn to be sent to, by the whole bot's budget."""
         keys = self.limits.keys(self._channel, chat_id, group=group)
         quiet = background.get()
+        late = 0
         while True:
             ask = _Ask(keys, quiet, asyncio.get_running_loop().create_future())
             self._asks.append(ask)
@@ -85,6 +96,9 @@ class SharedPace:
             now = self._clock()
             if at > now:
                 await self._sleep(at - now)
+            if admitted and self._clock() - at > LATE_SLACK and late < LATE_RETRIES:
+                late += 1  # woken late: a new slot, not a crowd with the sends due after it
+                continue
             if admitted:
                 break
         await request_begins()
@@ -118,11 +132,13 @@ class SharedPace:
             self._taking = None
 
     def _slots(self, asks: list[_Ask]) -> list[tuple[bool, float]]:
-        now = self._clock()
         overall = self._channel
         with self._db.write() as connection:
             store = PaceStore(connection)
             tats = {overall: store.take(overall)}
+            # The time once the pace is ours: read before waiting for another process's hold,
+            # it counted slots from a moment already past, and those all left at once.
+            now = self._clock()
             tats |= store.times({key for ask in asks for key, _ in ask.keys[1:]})
             before = dict(tats)
             answers = [
