@@ -344,6 +344,21 @@ class OutboxStore:
         rows = self._connection.execute(query).all()
         return {row.id for row in rows if row.lease_until == leases[row.id]}
 
+    def retry_now(self, channel: str) -> int:
+        """Bring every row of `channel` left for a later try (after a failed send) forward:
+        due now. How many."""
+        result = self._connection.execute(
+            update(_outbox)
+            .where(
+                _outbox.c.channel == channel,
+                _outbox.c.status == OutboxStatus.PENDING.value,
+                _outbox.c.attempts > 0,
+                _outbox.c.lease_until.is_not(None),
+            )
+            .values(lease_until=None)
+        )
+        return int(result.rowcount or 0)
+
     def release(self, ids: Iterable[int]) -> None:
         """Give up the lease on pending rows: any process may deliver them at once."""
         ids = list(ids)

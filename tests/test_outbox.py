@@ -662,3 +662,23 @@ def test_forgetting_with_nothing_newer_than_the_cut_takes_every_settled_row(db: 
     assert outbox.forget_settled(Database(db), now - dt.timedelta(days=1)) == 0
     with Session(db) as session:
         assert [row.chat_id for row in session.exec(select(OutboxMessage)).all()] == ["z"]
+
+
+@pytest.mark.usefixtures("instant_retries")
+async def test_once_the_messenger_answers_again_the_replies_waiting_for_a_retry_go_at_once(
+    dispatcher: Dispatcher, db: Engine, clock: FakeClock
+) -> None:
+    """After a sendMessage outage the answer reached the worker 28 s after the messenger was
+    back (its retry slot); under repeated faults one waited 3 min 20 s."""
+    messenger = Messenger()
+    messenger.failures = [TransientError("502")] * 5  # down: the first worker's reply waits
+    await _say(dispatcher, messenger, "/start HN-DM01", "u1")
+    assert messenger.seen == []
+    other = Turn("test", "hoa", "hoa")
+    await dispatcher.dispatch(messenger, Incoming(other, parse_text("/start HN-DM01"), "h1"))
+    assert len(messenger.seen) == 1
+    # Within the same few seconds, not after the retry pause (30 s, then 60 s, …).
+    clock.advance(seconds=1)
+    assert await dispatcher.flush(messenger) == 1
+    assert len(messenger.seen) == 2
+    assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}

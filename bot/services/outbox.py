@@ -190,6 +190,9 @@ class Deliverer:
         self.attempts = 5
         self._stopping = False
         self._in_flight: set[int] = set()  # rows being sent now (their lease is ours)
+        # Channels whose last send failed: a send that goes again brings their waiting rows
+        # forward, so nobody waits out a back-off slot once the messenger answers.
+        self._failing: set[str] = set()
 
     def stop(self) -> None:
         """The process is stopping: one try per send, so that a messenger that does not
@@ -241,12 +244,22 @@ class Deliverer:
                 return
             except ChannelError as error:
                 log.warning("%s is not answering (%s); will retry", sender.name, error)
+                self._failing.add(sender.name)
                 later = [(delivery, progress[0])]
                 later += [(d, d.parts_sent) for d in deliveries[number + 1 :]]
                 await self._record(self._settle, sender.name, sent, refused, later, str(error))
                 return
             sent.append((delivery.outbox_id, shown))
         await self._record(self._settle, sender.name, sent, refused, [], "")
+        if sent and sender.name in self._failing:  # it answers again: what waits goes now
+            self._failing.discard(sender.name)
+            await self._record(self._retry_now, sender.name)
+
+    def _retry_now(self, channel: str) -> None:
+        with self._db.write() as connection:
+            waiting = OutboxStore(connection).retry_now(channel)
+        if waiting:
+            log.info("%s answers again: %d messages waiting for a retry go now", channel, waiting)
 
     async def _record(self, settle: Callable[..., None], *args: Any) -> None:
         """Record what was sent. The replies are out already: a database that is restarting
