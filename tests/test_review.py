@@ -396,24 +396,23 @@ def test_the_officers_menu_offers_review_and_a_returned_draft_is_marked(union: U
     assert "Xem lại sáng kiến" in reopened
 
 
+def _submit_spoken_problem(union: Union, said: VoiceIn, heard: Recording) -> None:
+    """Lan tells the problem by voice, confirms it, types the rest and sends the idea."""
+    union.worker("lan", "Nguyễn Thị Lan")
+    union.say("lan", "1")
+    union.service.handle(Turn("test", "lan", "lan"), said, "v1", now=union.now, recording=heard)
+    for line in ["đúng", *IDEA[2:]]:
+        union.say("lan", line)
+    assert "Đã gửi sáng kiến" in union.say("lan", "1")
+
+
 def test_a_spoken_answer_is_played_back_where_the_officers_channel_can_play_it(
     union: Union, tmp_path: Path
 ) -> None:
     note = tmp_path / "lan-problem.ogg"
     note.write_bytes(b"OggS recording of Lan")
-    union.worker("lan", "Nguyễn Thị Lan")
-    union.say("lan", "1")
     heard = Recording(str(note), 4.4, "viet-asr", "may hay ket vai", "Máy hay kẹt vải")
-    union.service.handle(
-        Turn("test", "lan", "lan"),
-        VoiceIn("Máy hay kẹt vải"),
-        "v1",
-        now=union.now,
-        recording=heard,
-    )
-    for line in ["đúng", *IDEA[2:]]:
-        union.say("lan", line)
-    assert "Đã gửi sáng kiến" in union.say("lan", "1")
+    _submit_spoken_problem(union, VoiceIn("Máy hay kẹt vải"), heard)
 
     # On Zalo, which sends no audio, the card only says which part was spoken.
     union.officer("ha", "Phạm Thu Hà", "HN-DM01", channel="zalo")
@@ -444,23 +443,12 @@ def test_a_spoken_answer_is_played_back_where_the_officers_channel_can_play_it(
 
 
 def test_the_card_says_which_answers_were_heard_with_doubt(union: Union, tmp_path: Path) -> None:
-    union.worker("lan", "Nguyễn Thị Lan")
-    union.say("lan", "1")
     words = [
         {"word": "máy", "confidence": 0.97, "start": 0.1, "end": 0.4, "doubtful": False},
         {"word": "kẹt", "confidence": 0.41, "start": 0.5, "end": 0.8, "doubtful": True},
     ]
     heard = Recording("", 1.2, "vosk", "máy kẹt", "Máy kẹt", words)
-    union.service.handle(
-        Turn("test", "lan", "lan"),
-        VoiceIn("Máy kẹt", doubtful=("kẹt",)),
-        "v1",
-        now=union.now,
-        recording=heard,
-    )
-    for line in ["đúng", *IDEA[2:]]:
-        union.say("lan", line)
-    assert "Đã gửi sáng kiến" in union.say("lan", "1")
+    _submit_spoken_problem(union, VoiceIn("Máy kẹt", doubtful=("kẹt",)), heard)
     union.officer("ha", "Phạm Thu Hà", "HN-DM01", channel="zalo")
     card = union.say("ha", "/duyet", "zalo")
     assert "🎤 Nói: Khó khăn" in card

@@ -161,8 +161,7 @@ async def test_stickers_photos_and_unsupported_keep_the_draft(
     assert idea.problem == "Kho xa chuyền" and idea.solution is None
 
 
-async def test_a_voice_note_by_url(polling: ZaloChannel, fake_zalo: FakeZalo) -> None:
-    user = ZaloUser(fake_zalo, "z300")
+async def _to_the_first_question(user: ZaloUser) -> None:
     for text, expect in [
         ("/start HN-DM01", "tên là gì"),
         ("Lan", "muốn làm gì"),
@@ -170,6 +169,11 @@ async def test_a_voice_note_by_url(polling: ZaloChannel, fake_zalo: FakeZalo) ->
     ]:
         user.send(text)
         await user.wait_for(expect)
+
+
+async def test_a_voice_note_by_url(polling: ZaloChannel, fake_zalo: FakeZalo) -> None:
+    user = ZaloUser(fake_zalo, "z300")
+    await _to_the_first_question(user)
     user.voice(encode(samples(recording("vivos", "khách sạn")), "aac"))
     said = await user.wait_for("Tôi nghe được: «Khách sạn.»", seconds=60)
     assert "Trả lời 1, 2 hoặc 3" in said
@@ -340,13 +344,7 @@ async def test_a_five_minute_voice_note_is_read_back_whole_over_bubbles(
     polling: ZaloChannel, fake_zalo: FakeZalo, db: Engine
 ) -> None:
     user = ZaloUser(fake_zalo, "z301")
-    for text, expect in [
-        ("/start HN-DM01", "tên là gì"),
-        ("Lan", "muốn làm gì"),
-        ("1", "khó khăn"),
-    ]:
-        user.send(text)
-        await user.wait_for(expect)
+    await _to_the_first_question(user)
     before = len(fake_zalo.texts("z301"))
     user.voice(encode(joined(recordings_lasting(295, ("vivos", "fosd"))), "aac"))
     await user.wait_for("Trả lời 1, 2 hoặc 3", seconds=120)
