@@ -408,13 +408,15 @@ async def test_a_message_carries_the_time_it_was_written(fake_telegram: FakeTele
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the channel is what is tested
-async def test_a_five_minute_voice_note_is_read_back_whole_and_kept_whole(
+async def test_a_two_minute_voice_note_is_read_back_whole_and_kept_whole(
     polling: TelegramChannel, fake_telegram: FakeTelegram, db: Engine
 ) -> None:
+    """Five minutes go over bubbles on Zalo (test_zalo.py); the split at Telegram's 4,096
+    is tested below with a read-back that long."""
     user = TelegramUser(fake_telegram, 9102)
     await play(user, TO_FIRST_QUESTION)
     before = len(fake_telegram.sent["9102"])
-    note = joined(recordings_lasting(295, ("vivos", "fosd")))
+    note = joined(recordings_lasting(120, ("vivos", "fosd")))
     user.voice(encode(note, "ogg"))
     await user.wait_for("Đúng chưa?", seconds=120)
     bubbles = fake_telegram.sent["9102"][before:]
@@ -423,7 +425,7 @@ async def test_a_five_minute_voice_note_is_read_back_whole_and_kept_whole(
     assert read_back[-1]["reply_markup"] is not None  # the buttons with the last bubble
     with Session(db) as session:
         heard = session.exec(select(VoiceNote)).one().text
-    assert len(heard) > 2000  # about 560 words
+    assert len(heard) > 800  # about 230 words
     shown = " ".join(m["text"] for m in read_back)
     assert heard.split() == shown.split("«", 1)[1].rsplit("»", 1)[0].split()  # never cut
     user.press(1)
