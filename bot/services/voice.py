@@ -3,7 +3,10 @@
 the :class:`Recording` whose row the turn writes in its own transaction.
 
 Recognition is slow next to a text message (a second or more), so it runs in a worker pool
-of its own: text conversations are never queued behind a note.
+of its own: text conversations are never queued behind a note. A long note is cut at its
+pauses (:func:`nlp.audio.cut_at_pauses`) and its pieces heard there, at most one per worker
+at a time, so a five-minute note is heard whole, about twice as fast, and other chats' notes
+take turns with it.
 """
 
 from __future__ import annotations
