@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -276,3 +278,33 @@ def test_a_job_that_fails_while_catching_up_is_recorded_and_the_others_still_run
     assert last is not None and last.status.value == "failed" and "disk full" in (last.detail or "")
     monkeypatch.undo()
     assert "rankings" in services.jobs.catch_up()  # a failed slot is taken again
+
+
+async def test_a_job_cut_short_by_the_stop_says_so_in_one_line_without_a_traceback(
+    db: Engine, clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGTERM while a job ran (a minute's notices against a failing messenger): APScheduler
+    logged the job's CancelledError with its traceback at ERROR."""
+    services = services_for(db, clock, tmp_path)
+    scheduler = Scheduler(services.jobs, Leadership(db), check_every=0.05)
+    started = threading.Event()
+
+    class Slow:
+        def run(self, name: str) -> str:
+            started.set()
+            time.sleep(0.3)
+            return "done"
+
+    scheduler.jobs = Slow()  # type: ignore[assignment]
+    try:
+        await asyncio.to_thread(scheduler._leadership.try_lead)
+        firing = asyncio.create_task(scheduler._fire("officer-notices"))
+        await asyncio.to_thread(started.wait, 5)
+        firing.cancel()  # the stop
+        await asyncio.gather(firing, return_exceptions=True)
+        assert not firing.cancelled() and firing.exception() is None
+        lines = [r for r in caplog.records if "officer-notices" in r.getMessage()]
+        assert len(lines) == 1 and lines[0].exc_info is None
+    finally:
+        await asyncio.to_thread(scheduler._leadership.close)
+        services.close()

@@ -210,5 +210,9 @@ class Scheduler:
             return
         try:
             await self._in_thread(self.jobs.run, name)
+        except asyncio.CancelledError:
+            # The process is stopping: its work in the thread finishes within the grace. The
+            # job's task ends here, quietly, rather than in APScheduler's traceback at ERROR.
+            log.warning("job %s cut short by the stop; it runs again at its next time", name)
         except Exception as error:
             log_failure(log, f"job {name} (it runs again at its next time)", error)
