@@ -41,6 +41,7 @@ from bot.settings import VoiceSettings
 from nlp.asr import VIET_ASR, VOSK, Engine, EngineUnavailableError, load_engine
 from nlp.audio import Audio, AudioError, decode, lead_in, prepare
 from nlp.metrics import wer_words, word_errors
+from tests.utils.audio import joined, recordings_lasting, reference
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "speech" / "dev"
@@ -219,38 +220,15 @@ def measure_kept(inbox: VoiceInbox, corpora: dict[str, Corpus], folder: Path) ->
 
 def long_note(folder: Path, seconds: float, corpora: tuple[str, ...]) -> tuple[list[Path], Audio]:
     """Recordings taken in turn from `corpora`, joined with pauses of quiet room noise."""
-    queues = [sorted((folder / corpus).glob("*.wav")) for corpus in corpora]
-    rng = np.random.default_rng(7)
-    paths: list[Path] = []
-    parts: list[np.ndarray] = []
-    total = 0.0
-    for index in range(sum(len(queue) for queue in queues) * len(queues)):
-        queue = queues[index % len(queues)]
-        if not queue:
-            continue
-        path = queue.pop(0)
-        audio = decode(path.read_bytes(), max_seconds=600, max_bytes=10**9)
-        if total + audio.duration + PAUSE > seconds:
-            break
-        paths.append(path)
-        parts += [
-            np.frombuffer(audio.pcm, np.int16),
-            rng.normal(0, 20, int(PAUSE * 16_000)).astype(np.int16),
-        ]
-        total += audio.duration + PAUSE
-    return paths, Audio(np.concatenate(parts).tobytes())
+    paths = recordings_lasting(seconds, corpora, pause=PAUSE, speech=folder)
+    return paths, Audio(joined(paths, pause=PAUSE).tobytes())
 
 
 def measure_long_notes(engine: Engine, inbox: VoiceInbox, folder: Path) -> dict[str, Any]:
-    references = {
-        path.name: text
-        for corpus in ("vivos", "fosd")
-        for path, text in _transcripts(folder / corpus).items()
-    }
     figures: dict[str, Any] = {}
     for label, (seconds, corpora) in LONG_NOTES.items():
         paths, audio = long_note(folder, seconds, corpora)
-        said = " ".join(references[path.name] for path in paths)
+        said = reference(paths)
         whole = engine.recognise(_levelled(audio).chunks()).text
         started = time.perf_counter()
         now = asyncio.run(inbox.arecognise(inbox.prepare(audio))).raw
@@ -264,11 +242,6 @@ def measure_long_notes(engine: Engine, inbox: VoiceInbox, folder: Path) -> dict[
             "real_time_factor": round(elapsed / audio.duration, 3),
         }
     return figures
-
-
-def _transcripts(folder: Path) -> dict[Path, str]:
-    with (folder / "transcripts.tsv").open(encoding="utf-8") as handle:
-        return {folder / row[0]: row[1] for row in csv.reader(handle, delimiter="\t")}
 
 
 def text_latency_under_voice_load(inbox: VoiceInbox, notes: list[Audio]) -> dict[str, float]:

@@ -23,8 +23,8 @@ FORMATS: dict[str, tuple[str, str, int]] = {
 }
 
 
-def transcripts(corpus: str) -> dict[str, str]:
-    with (SPEECH / corpus / "transcripts.tsv").open(encoding="utf-8") as handle:
+def transcripts(corpus: str, speech: Path = SPEECH) -> dict[str, str]:
+    with (speech / corpus / "transcripts.tsv").open(encoding="utf-8") as handle:
         return {row[0]: row[1] for row in csv.reader(handle, delimiter="\t")}
 
 
@@ -90,11 +90,11 @@ def joined(paths: list[Path], *, pause: float = 1.5, noise: float = 20.0) -> np.
 
 
 def recordings_lasting(
-    seconds: float, corpora: tuple[str, ...], *, pause: float = 1.5
+    seconds: float, corpora: tuple[str, ...], *, pause: float = 1.5, speech: Path = SPEECH
 ) -> list[Path]:
     """Recordings taken in turn from `corpora` until, joined with `pause`, they last about
     `seconds` (never more)."""
-    queues = [[SPEECH / corpus / name for name in transcripts(corpus)] for corpus in corpora]
+    queues = [[speech / c / name for name in transcripts(c, speech)] for c in corpora]
     chosen: list[Path] = []
     total = 0.0
     for index in range(max(len(queue) for queue in queues) * len(queues)):
@@ -112,4 +112,4 @@ def recordings_lasting(
 
 def reference(paths: list[Path]) -> str:
     """What was said in `paths`, in order, by the corpora's own transcripts."""
-    return " ".join(transcripts(path.parent.name)[path.name] for path in paths)
+    return " ".join(transcripts(p.parent.name, p.parent.parent)[p.name] for p in paths)
