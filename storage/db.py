@@ -60,7 +60,10 @@ class Autocommit(NamedTuple):
 @contextmanager
 def autocommit(engine: Engine) -> Iterator[Autocommit]:
     """A connection of `engine`'s pool on which each statement is its own transaction."""
-    raw = engine.raw_connection()
+    try:
+        raw = engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as error:  # as Engine.connect() raises it
+        raise DBAPIError.instance(None, None, error, engine.dialect.loaded_dbapi.Error) from error
     postgres = engine.dialect.name == "postgresql"  # SQLite's driver is so already
     try:
         if postgres:

@@ -26,6 +26,7 @@ from storage.models import (
     UnitCreate,
 )
 from storage.outbox import OutboxStore, Queued
+from tests.fakes.base import free_port
 
 NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
 
@@ -240,3 +241,25 @@ def test_what_goes_before_a_new_reply_is_every_older_pending_row_but_one_held_or
         earlier = store.earlier_of_chat("telegram", "7", new, now=now, lease_until=leased)
     assert [row.id for row in earlier] == [left, unheld]
     assert other_chat not in [row.id for row in earlier]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_lone_write_to_a_database_that_is_down_fails_as_every_other_write_does(
+    db_url: str,
+) -> None:
+    """A reply recorded as sent goes through `autocommit` (no transaction around it). With
+    PostgreSQL restarting it must raise SQLAlchemy's OperationalError, which the deliverer
+    waits out, not the driver's own error (seen in the soak: a traceback and the reply sent
+    again)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    from storage.db import autocommit, create_db_engine
+
+    down = make_url(db_url).set(port=free_port())  # nobody listens there
+    engine = create_db_engine(down.render_as_string(hide_password=False))
+    try:
+        with pytest.raises(OperationalError), autocommit(engine):
+            pass
+    finally:
+        engine.dispose()
