@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,12 @@ class _NoInbox:
     """The broadcast only sends: nothing comes in."""
 
     async def dispatch(self, sender: Sender, incoming: Incoming) -> None:
+        raise AssertionError("no updates in a broadcast")
+
+    async def keep(self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        raise AssertionError("no updates in a broadcast")
+
+    async def forget(self, channel: str, key: str) -> None:
         raise AssertionError("no updates in a broadcast")
 
 

@@ -19,8 +19,11 @@ answer the bot acknowledged by asking the next question, not stored), unanswered
 acknowledged), duplicates (an idea stored twice, a ranking posted twice to a group), missing
 rankings nobody knows of, rankings in doubt (the bot died mid-post and recorded that it cannot
 know whether the group has it; a copy went to the unit's officers), messages sent twice to a
-worker (a send in flight at a kill is repeated: the Bot API has no idempotency key), resends,
-the longest recovery (a kill to the next message out) and the longest wait for an answer.
+worker (a send in flight at a kill is repeated: the Bot API has no idempotency key), updates
+kept and never handled, resends, the longest recovery (a kill to the next message out), the
+longest wait for an answer (from the first time it was sent), the same counting only the time
+the bot was serving (its /health said 200: once the bot is back, however many kills came
+between), and the share of the soak it served. Waits over 30 s are listed on stderr.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zoneinfo
 from dataclasses import dataclass, field
@@ -65,6 +69,7 @@ NAMES = [
 ]
 RESEND_AFTER = 60.0  # a worker who hears nothing for a minute sends the answer again
 GIVE_UP_AFTER = 300.0  # an answer not acknowledged in five minutes counts as unanswered
+LONG_WAIT = 30.0  # the target: nobody waits longer for an answer
 GROUPS = 24
 GROUP_CHATS = [f"-300{n:03d}" for n in range(GROUPS)]
 
@@ -101,6 +106,8 @@ class Tally:
     resends: int = 0
     unanswered: int = 0
     waits: list[float] = field(default_factory=list)
+    spans: list[tuple[float, float]] = field(default_factory=list)  # each wait, from and to
+    long_waits: list[str] = field(default_factory=list)  # what a wait over LONG_WAIT saw
 
 
 class Worker:
@@ -157,17 +164,27 @@ class Worker:
             sent = time.monotonic()
             while time.monotonic() - sent < RESEND_AFTER:
                 if self._acknowledged(step, first):
-                    tally.waits.append(time.monotonic() - started)
+                    self._waited(tally, step, started, first)
                     return True
                 if any(reply.startswith(msg.TRY_AGAIN[:20]) for reply in self.said()[seen:]):
                     break  # "send it again in a few minutes": a worker does, a bit later
                 await asyncio.sleep(0.05)
             await asyncio.sleep(2.0)
             if self._acknowledged(step, first):  # it came while they were looking away
-                tally.waits.append(time.monotonic() - started)
+                self._waited(tally, step, started, first)
                 return True
             tally.resends += 1
         return False
+
+    def _waited(self, tally: Tally, step: Step, started: float, first: int) -> None:
+        wait = time.monotonic() - started
+        tally.waits.append(wait)
+        tally.spans.append((started, started + wait))
+        if wait > LONG_WAIT:
+            tally.long_waits.append(
+                f"{self.user!r} waited {wait:.1f} s from {started:.1f} for {step.expect!r}: "
+                f"{self.history()[first - 1 :]}"
+            )
 
     def _acknowledged(self, step: Step, since: int) -> bool:
         return any(step.expect in reply for reply in self.said()[since:])
@@ -216,6 +233,46 @@ class BotProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(60)
+
+
+class Uptime:
+    """When the bot served (its /health said 200), polled ten times a second in a thread."""
+
+    def __init__(self, port: str) -> None:
+        self._url = f"http://127.0.0.1:{port}/health"
+        self.serving: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> Uptime:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        since: float | None = None
+        with httpx.Client(timeout=0.5) as client:
+            while not self._stop.is_set():
+                try:
+                    up = client.get(self._url).status_code == 200
+                except httpx.HTTPError:
+                    up = False
+                now = time.monotonic()
+                if up and since is None:
+                    since = now
+                elif not up and since is not None:
+                    self.serving.append((since, now))
+                    since = None
+                self._stop.wait(0.1)
+        if since is not None:
+            self.serving.append((since, time.monotonic()))
+
+    def served(self, start: float, end: float) -> float:
+        """How long the bot served between `start` and `end`."""
+        return sum(max(0.0, min(end, to) - max(start, since)) for since, to in self.serving)
 
 
 def _bot_env(url: str, telegram: FakeTelegram, zalo: FakeZalo, folder: Path) -> dict[str, str]:
@@ -347,6 +404,7 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
     started = time.monotonic()
     bot.start()
     bot.wait_until_serving()
+    uptime = Uptime(bot.env["SANGKIEN_SERVER__PORT"]).__enter__()
     try:
         cohort = 0
         while cohort == 0 or plan:
@@ -371,6 +429,7 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
         await asyncio.sleep(5.0)  # anything still to come (a repeated send) arrives
         await _wait_for_rankings(telegram, engine, seconds=120)
     finally:
+        uptime.__exit__()
         stopped = bot.stop()
         telegram.server.stop()
         zalo.server.stop()
@@ -383,6 +442,12 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
             for row in _outbox_of(engine, channel, str(person.user.id)):
                 print(f"  {row}", file=sys.stderr)
     in_doubt = _in_doubt(engine) & set(GROUP_CHATS)
+    with engine.connect() as connection:
+        left = connection.execute(
+            text("SELECT channel, update_key, owner, payload::text FROM received_update")
+        ).all()
+    for kept in left[:20]:
+        print(f"kept, never handled: {tuple(kept)}"[:400], file=sys.stderr)
     engine.dispose()
     cluster.stop()
     lost = ideas_twice = 0
@@ -395,6 +460,11 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
             print(f"  saw: {person.history()}", file=sys.stderr)
         if person.stuck_at:
             print(f"stuck: {person.user!r} at {person.stuck_at}", file=sys.stderr)
+    for line in tally.long_waits:
+        print(f"long wait: {line}", file=sys.stderr)
+    print(
+        f"kills and restarts: {[(round(at, 1), what) for at, what in recoveries]}", file=sys.stderr
+    )
     posts = [len(telegram.sent[group]) for group in GROUP_CHATS]
     rankings_twice = sum(max(0, count - 1) for count in posts)
     unposted = {group for group in GROUP_CHATS if not telegram.sent[group]}
@@ -414,9 +484,18 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
         "rankings_in_doubt": len(in_doubt),  # recorded, a copy to the unit's officers
         "in_doubt_missing": len(unposted & in_doubt),
         "messages_sent_twice": sum(_sent_twice(person) for person in crowd),
+        "kept_never_handled": len(left),
         "resends": tally.resends,
         "max_recovery_s": round(_max_recovery(recoveries, telegram.sent_at), 2),
         "max_wait_s": round(max(tally.waits, default=0.0), 2),
+        # The same, counting only the time the bot was serving: a worker's wait once the bot
+        # is back, however many kills came between.
+        "max_wait_serving_s": round(
+            max((uptime.served(*span) for span in tally.spans), default=0.0), 2
+        ),
+        "serving_share": round(
+            uptime.served(started, time.monotonic()) / (time.monotonic() - started), 3
+        ),
         "p50_wait_s": round(sorted(tally.waits)[len(tally.waits) // 2], 3) if tally.waits else 0,
         "rate_limited": telegram.rate_limited,
         "log_tracebacks": log.count("Traceback"),

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from bot.channels.base import Sender
+from bot.channels.base import Receiver
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webhooks import create_app
 from bot.channels.zalo import ZaloChannel, ZaloClient
@@ -28,7 +28,7 @@ from bot.jobs.leader import Leadership
 from bot.jobs.schedule import Jobs
 from bot.jobs.scheduler import Scheduler, build_jobs
 from bot.services.conversation import ConversationService
-from bot.services.database import Database
+from bot.services.database import Database, log_failure
 from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
 from bot.services.pace import SharedPace
@@ -40,6 +40,7 @@ from bot.settings import Settings, SettingsError, time_of
 from storage.db import create_db_engine, is_up_to_date, upgrade
 from storage.demo import seed_demo
 from storage.models import UnitLevel
+from storage.presence import Presence
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ class Bot:
                         channel.name,
                         channel.pace.limits,
                     )
+        self.presence = Presence(engine)
         self.scheduler = Scheduler(
             self.services.jobs,
             Leadership(engine),
@@ -243,7 +245,12 @@ class Bot:
 
     async def _start_telegram(self) -> None:
         assert self.telegram is not None
-        await self.telegram.start(poll_timeout=self.settings.telegram.poll_timeout)
+        telegram = self.telegram
+        await telegram.start(
+            poll_timeout=self.settings.telegram.poll_timeout,
+            # What a stopped process took and never handled comes before anything new.
+            before_polling=lambda: self.dispatcher.adopt_orphans(telegram),
+        )
         if self.settings.telegram.mode == "webhook":
             await self.telegram.app.bot.set_webhook(
                 self.settings.telegram.webhook_url,
@@ -260,7 +267,21 @@ class Bot:
             )
         else:
             self._down.pop("zalo", None)
+            await self.dispatcher.adopt_orphans(self.zalo)  # before anything new
             await self.zalo.poll_forever(self.settings.zalo.poll_timeout)
+
+    async def _present(self, every: float = 1.0) -> None:
+        """Hold this process's presence (PostgreSQL), taken again after a database restart:
+        while it is held, no other process takes over what this one holds."""
+        while True:
+            await self._hold_presence()
+            await asyncio.sleep(every)
+
+    async def _hold_presence(self) -> None:
+        try:
+            await asyncio.to_thread(self.presence.hold)
+        except Exception as error:
+            log_failure(log, "holding this process's presence", error)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -269,8 +290,9 @@ class Bot:
         A channel that cannot start (the messenger unreachable, a refused token) or whose
         polling fails is retried with backoff and reported by /health; it never ends the
         process or the other channel."""
+        await self._hold_presence()  # before this process holds anything
         tasks: list[asyncio.Task[None]] = []
-        channels: list[Sender] = [c for c in (self.telegram, self.zalo) if c is not None]
+        channels: list[Receiver] = [c for c in (self.telegram, self.zalo) if c is not None]
         if self.telegram is not None:
             self._down["telegram"] = "starting"
             tasks.append(asyncio.create_task(self._keep_up("telegram", self._start_telegram)))
@@ -280,12 +302,13 @@ class Bot:
         # Replies a crashed process wrote but never sent, and ones left for a later try.
         tasks += [asyncio.create_task(self.dispatcher.flush_forever(c)) for c in channels]
         tasks.append(asyncio.create_task(self.scheduler.run_forever()))
+        tasks.append(asyncio.create_task(self._present()))
         try:
             yield
         finally:
             await self._stop(tasks, channels)
 
-    async def _stop(self, tasks: list[asyncio.Task[None]], channels: list[Sender]) -> None:
+    async def _stop(self, tasks: list[asyncio.Task[None]], channels: list[Receiver]) -> None:
         """Stop taking updates, then within the grace: finish the turns under way and send
         what the outbox can, without waiting on a messenger that does not answer. What is
         left stays in the outbox (leased briefly) for the next start."""
@@ -311,6 +334,7 @@ class Bot:
             if self.zalo is not None:
                 await self.zalo.client.aclose()
             self.services.close()
+            await asyncio.to_thread(self.presence.release)
 
     async def serve(self) -> None:
         """Run until SIGINT or SIGTERM, then stop the web server, drain the channels and

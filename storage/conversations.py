@@ -40,6 +40,7 @@ from storage.models import (
     UnitLevel,
     VoiceNote,
 )
+from storage.received import ReceivedStore
 
 _conversation = Conversation.__table__  # type: ignore[attr-defined]
 _initiative = Initiative.__table__  # type: ignore[attr-defined]
@@ -286,6 +287,7 @@ class ConversationStore:
         """
         row = {"channel": channel, "update_key": key, "created_at": now}
         claim = _CLAIM_PROCESSED[self.connection.dialect.name]
+        ReceivedStore(self.connection).done(channel, key)  # handled now, or before
         return self._run(claim, row).first() is not None
 
     def forget_processed(self, before: dt.datetime) -> int:

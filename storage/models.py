@@ -294,6 +294,21 @@ class ProcessedUpdate(SQLModel, table=True):
     created_at: dt.datetime = _created()
 
 
+class ReceivedUpdate(SQLModel, table=True):
+    """An update taken from a messenger and not yet handled: kept the moment it arrives, before
+    the messenger is told it was received (Telegram's next poll, a webhook's answer; Zalo's
+    poll gives an update once). Its turn deletes it in its transaction; one whose `owner`
+    process died before that is handled by the next (see :mod:`storage.received`)."""
+
+    __tablename__ = "received_update"
+
+    channel: str = Field(sa_type=String(20), primary_key=True)
+    update_key: str = Field(sa_type=String(100), primary_key=True)
+    payload: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    owner: int = Field(sa_type=BigInteger)  # the process that took it (storage.presence)
+    received_at: dt.datetime = _created()
+
+
 class SendPace(SQLModel, table=True):
     """The pace every process of the bot shares for one messenger limit (the whole bot, one
     chat, one group): the limit's theoretical arrival time, GCRA's one number of state."""
@@ -374,6 +389,8 @@ class OutboxMessage(SQLModel, table=True):
     in_doubt: bool = False
     last_error: str | None = Field(default=None, sa_type=Text)
     lease_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The process holding the lease: one that died frees it at once (storage.presence).
+    owner: int | None = Field(default=None, sa_type=BigInteger)
     created_at: dt.datetime = _created()
     sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -1,20 +1,23 @@
 """The outbox: what a turn or a campaign sends to one chat, written in the same transaction
 as the decision, leased by the process that delivers it, and marked sent or failed.
 
-A row is *due* when it is pending and nobody holds its lease (never leased, or the lease ran
-out because the process that held it died). Taking rows leases them; on PostgreSQL two
-processes skip each other's locked rows, on SQLite the write lock serialises them.
+A row is *due* when it is pending and nobody holds its lease (never leased, the lease ran
+out, or the process that held it died: see :mod:`storage.presence`). Taking rows leases them;
+on PostgreSQL two processes skip each other's locked rows, on SQLite the write lock serialises
+them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Select,
     bindparam,
     delete,
     exists,
@@ -28,6 +31,7 @@ from sqlalchemy import (
 
 from storage.db import Autocommit, DriverStatement
 from storage.models import OUTBOX_PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
+from storage.presence import INSTANCE, gone
 
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
 
@@ -64,18 +68,25 @@ _SELECT_OF_UPDATE = (
     .order_by(_outbox.c.id)
     .with_for_update(skip_locked=True)
 )
-_SELECT_DUE = (
-    select(*_COLUMNS)
-    .where(
-        _outbox.c.channel == bindparam("of_channel"),
-        _outbox.c.status == OutboxStatus.PENDING.value,
-        _FREE,
+
+
+@functools.cache
+def _select_due(dialect: str, one_chat: bool) -> Select[Any]:
+    """Due rows: nobody holds them, or the process that did has died (its lease is void)."""
+    statement = (
+        select(*_COLUMNS)
+        .where(
+            _outbox.c.channel == bindparam("of_channel"),
+            _outbox.c.status == OutboxStatus.PENDING.value,
+            or_(_FREE, gone(_outbox.c.owner, dialect)),
+        )
+        .order_by(_outbox.c.priority, _outbox.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
     )
-    .order_by(_outbox.c.priority, _outbox.c.id)
-    .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True)
-)
-_SELECT_DUE_FOR_CHAT = _SELECT_DUE.where(_outbox.c.chat_id == bindparam("of_chat"))
+    return statement.where(_outbox.c.chat_id == bindparam("of_chat")) if one_chat else statement
+
+
 # A reply the person had not seen when they wrote: still pending, or sent after `written_by`
 # (NULL when the messenger gave no time: then only a pending one).
 _SELECT_REPLY_UNSEEN = (
@@ -117,7 +128,7 @@ _SELECT_EARLIER = _SELECT_PENDING_OF_CHAT.where(_outbox.c.id < bindparam("before
 _LEASE = (
     update(_outbox)
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
-    .values(lease_until=bindparam("until"))
+    .values(lease_until=bindparam("until"), owner=INSTANCE)
 )
 _MARKED = {
     "status": bindparam("new_status"),
@@ -125,6 +136,7 @@ _MARKED = {
     "attempts": _outbox.c.attempts + 1,
     "last_error": bindparam("error"),
     "lease_until": None,
+    "owner": None,
     "in_doubt": False,
 }
 _STILL_PENDING = _outbox.c.status == OutboxStatus.PENDING.value
@@ -145,6 +157,7 @@ _RETRY_LATER = (
         parts_sent=bindparam("parts"),
         last_error=bindparam("error"),
         lease_until=bindparam("at"),
+        owner=None,  # a pause, not a hold: it ends at its time whoever is alive
         in_doubt=False,
     )
 )
@@ -234,6 +247,7 @@ def _row(message: Queued, now: dt.datetime, lease_until: dt.datetime | None) -> 
         "attempts": 0,
         "in_doubt": False,
         "lease_until": lease_until,
+        "owner": INSTANCE if lease_until is not None else None,
         "created_at": now,
     }
 
@@ -311,7 +325,7 @@ class OutboxStore:
         """Up to `limit` due rows of `channel` (of one chat, if `chat_id` is given), oldest
         first, leased to the caller."""
         values = {"of_channel": channel, "now": now, "limit": limit, "of_chat": chat_id}
-        statement = _SELECT_DUE if chat_id is None else _SELECT_DUE_FOR_CHAT
+        statement = _select_due(self._connection.dialect.name, chat_id is not None)
         rows = self._connection.execute(statement, values).all()
         return self._lease(rows, lease_until)
 
@@ -354,6 +368,7 @@ class OutboxStore:
                 _outbox.c.status == OutboxStatus.PENDING.value,
                 _outbox.c.attempts > 0,
                 _outbox.c.lease_until.is_not(None),
+                _outbox.c.owner.is_(None),  # waiting out a pause, not being sent
             )
             .values(lease_until=None)
         )
@@ -366,7 +381,7 @@ class OutboxStore:
             self._connection.execute(
                 update(_outbox)
                 .where(_outbox.c.id.in_(ids), _outbox.c.status == OutboxStatus.PENDING.value)
-                .values(lease_until=None)
+                .values(lease_until=None, owner=None)
             )
 
     def mark_sent(self, ids: Iterable[int], *, now: dt.datetime, error: str | None = None) -> None:

@@ -65,6 +65,65 @@ def test_run_serves_both_messengers_and_stops_cleanly(
         assert secret.encode() not in stderr, f"{secret} reached the log"
 
 
+def _serving(port: int, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):  # 503 while the channels start, then 200
+        assert process.poll() is None, "sangkien run exited"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("sangkien run did not serve")
+
+
+@pytest.mark.parametrize("messenger", ["telegram", "zalo"])
+def test_a_note_taken_by_a_killed_process_is_answered_after_restart_without_sending_again(
+    fakes: tuple[FakeTelegram, FakeZalo], tmp_path: Path, messenger: str
+) -> None:
+    """The bot is SIGKILLed while it downloads a worker's voice note: Telegram had been told
+    the update arrived (the next poll does), and Zalo gives an update once. Started again, the
+    bot hears the note and reads it back; the worker sent it once."""
+    from tests.utils.audio import encode, recording, samples
+
+    telegram, zalo = fakes
+    env = run_env(f"sqlite:///{tmp_path}/run.db", str(tmp_path), telegram, zalo)
+    env["SANGKIEN_ZALO__VOICE_HOSTS"] = '["http://127.0.0.1"]'
+    port = int(env["SANGKIEN_SERVER__PORT"])
+    fake = telegram if messenger == "telegram" else zalo
+    user = TelegramUser(telegram, 41) if messenger == "telegram" else ZaloUser(zalo, "z41")
+    audio = samples(recording("vivos", "khách sạn"))
+    note = encode(audio, "ogg") if messenger == "telegram" else encode(audio, "aac")
+    with subprocess.Popen(["sangkien", "run"], env=env, cwd=tmp_path) as first:
+        _serving(port, first)
+        for answer, question in [
+            ("/start HN-DM01", "tên là gì"),
+            ("Lan", "muốn làm gì"),
+            ("1", "khó khăn hay lãng phí"),
+        ]:
+            user.send(answer)
+            asyncio.run(user.wait_for(question))
+        fake.file_delay = 30.0  # the download hangs: the note is taken, not yet handled
+        user.voice(note)
+        deadline = time.monotonic() + 30
+        while not fake.file_requests:
+            assert time.monotonic() < deadline, "the note was not taken"
+            time.sleep(0.01)
+        first.kill()
+    fake.file_delay = 0.0
+    with subprocess.Popen(
+        ["sangkien", "run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE
+    ) as second:
+        try:
+            read_back = asyncio.run(user.wait_for("Tôi nghe được", seconds=30))
+        finally:
+            second.send_signal(signal.SIGTERM)
+            _, stderr = second.communicate(timeout=60)
+    assert "khách sạn" in read_back.lower()
+    assert sum("Tôi nghe được" in text for text in user.texts()) == 1
+    assert b"Traceback" not in stderr
+
+
 def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
     import fcntl
 

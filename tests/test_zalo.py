@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.channels.base import BadRequestError, ForbiddenError, Incoming, TransientError
+from bot.channels.base import BadRequestError, ForbiddenError, TransientError
 from bot.channels.webhooks import create_app
 from bot.channels.zalo import ZaloChannel, ZaloClient, to_incoming
 from bot.services.dispatch import Dispatcher
@@ -282,11 +282,7 @@ async def test_malformed_zalo_updates_are_acknowledged_and_ignored(
 async def test_sends_keep_to_the_configured_pace(client: ZaloClient, fake_zalo: FakeZalo) -> None:
     """Zalo publishes no limit: `[zalo] per_second` is the pace, for replies and broadcasts."""
 
-    class Nobody:
-        async def dispatch(self, sender: object, incoming: Incoming) -> None:
-            return None
-
-    channel = ZaloChannel(client, Nobody(), per_second=20)
+    channel = ZaloChannel(client, Recorder(), per_second=20)
     started = time.monotonic()
     for n in range(11):
         await channel.send(f"grp-{n % 3}", Reply(f"tin {n}"))

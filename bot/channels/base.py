@@ -14,9 +14,9 @@ import contextvars
 import datetime as dt
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from dialogs import messages as msg
 from dialogs.events import Inbound, Reply
@@ -69,7 +69,8 @@ class Incoming:
     acknowledgement (a Telegram button press) once the update is taken; `written_by` is the
     latest instant the person can have sent it, by the messenger's clock and to its precision
     (Telegram counts whole seconds, Zalo milliseconds), when the messenger says. `skipped`
-    counts the messages of a flood passed over for this one, the newest."""
+    counts the messages of a flood passed over for this one, the newest. `received_at` is set
+    on an update a process took and died before handling: when it was taken."""
 
     turn: Turn
     content: Content
@@ -77,6 +78,16 @@ class Incoming:
     acknowledge: Callable[[], Awaitable[object]] | None = None
     written_by: dt.datetime | None = None
     skipped: int = 0
+    received_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Orphan:
+    """An update as the messenger sent it, taken by a process that died before handling it."""
+
+    key: str
+    payload: dict[str, Any]
+    received_at: dt.datetime
 
 
 class Sender(Protocol):
@@ -89,10 +100,25 @@ class Sender(Protocol):
     async def typing(self, chat_id: str) -> None: ...
 
 
+class Receiver(Sender, Protocol):
+    """A channel that takes updates from a messenger: it can also handle again, in order, the
+    updates a process that died had taken (their JSON as the messenger sent it)."""
+
+    async def replay(self, orphans: Sequence[Orphan]) -> None: ...
+
+
 class Inbox(Protocol):
-    """Where a channel hands every update: the one entry point (the dispatcher)."""
+    """Where a channel hands every update: the one entry point (the dispatcher).
+
+    A channel keeps each update (its key and the messenger's JSON) before the messenger can
+    take it as delivered, and dispatches it; the turn forgets it. One the channel does not
+    dispatch (chatter it ignores) it forgets itself."""
 
     async def dispatch(self, sender: Sender, incoming: Incoming) -> None: ...
+
+    async def keep(self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
+
+    async def forget(self, channel: str, key: str) -> None: ...
 
 
 def group_command(text: str) -> str | None:

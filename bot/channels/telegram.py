@@ -15,7 +15,9 @@ import functools
 import html
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +40,7 @@ from bot.channels.base import (
     GroupCommandIn,
     Inbox,
     Incoming,
+    Orphan,
     Pace,
     RateLimitedError,
     Throttle,
@@ -145,10 +148,30 @@ class _PollRequest(HTTPXRequest):
     such an update is made its bare id here, where its JSON is parsed."""
 
     def __init__(self, channel: TelegramChannel) -> None:
-        super().__init__(connection_pool_size=1)
+        super().__init__(connection_pool_size=1)  # one poll at a time: `_parsed` is its own
         self._channel = channel
+        self._parsed: dict[str, Any] | None = None
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        """A batch of updates is kept before python-telegram-bot takes it, so before its next
+        poll tells Telegram the batch arrived: a process killed meanwhile loses none."""
+        code, payload = await super().do_request(*args, **kwargs)
+        self._parsed = None
+        if code == HTTPStatus.OK:
+            try:
+                self._parsed = self._read(payload)
+            except Exception:  # python-telegram-bot reports it, parsing it again
+                return code, payload
+            result = self._parsed.get("result")
+            if self._parsed.get("ok") and isinstance(result, list) and result:
+                await self._channel.received(result)
+        return code, payload
 
     def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        parsed, self._parsed = self._parsed, None  # read once, in do_request
+        return parsed if parsed is not None else self._read(payload)
+
+    def _read(self, payload: bytes) -> dict[str, Any]:
         data: dict[str, Any] = super().parse_json_payload(payload)
         result = data.get("result")
         if data.get("ok") and isinstance(result, list):
@@ -198,6 +221,17 @@ class TelegramChannel:
         # Why the channel is not serving right now, for /health; None while it is.
         self.problem: str | None = None
         self._poll_failures = 0
+
+    async def received(self, updates: list[Any]) -> None:
+        """Keep updates just taken (a bare id, one that could not be read, is skipped)."""
+        kept = [
+            (f"u{update['update_id']}", update)
+            for update in updates
+            if isinstance(update, dict)
+            and isinstance(update.get("update_id"), int)
+            and len(update) > 1
+        ]
+        await self._inbox.keep(CHANNEL, kept)
 
     def polled(self) -> None:
         """A getUpdates answered: the channel serves."""
@@ -295,17 +329,38 @@ class TelegramChannel:
     # --- inbound -------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._take(update, None)
+
+    async def _take(self, update: Update, received_at: dt.datetime | None) -> None:
         # Parsing does not await, so the first await is the dispatcher's chat lock: a button
         # press and the text typed right after it are processed in that order.
         try:
             incoming = self.to_incoming(update)
         except Exception as error:  # a shape the Bot API does not send: nothing to answer
             log.warning("telegram: ignored update %s (%s)", update.update_id, error)
-            return
+            incoming = None
         if incoming is not None:
-            await self._inbox.dispatch(self, incoming)
-        elif update.callback_query is not None:  # a press on nothing we know: just answer it
-            await _courtesy(update.callback_query.answer())
+            await self._inbox.dispatch(self, replace(incoming, received_at=received_at))
+            return
+        await self._inbox.forget(CHANNEL, f"u{update.update_id}")
+        if update.callback_query is not None and received_at is None:
+            await _courtesy(update.callback_query.answer())  # a press on nothing we know
+
+    async def replay(self, orphans: Sequence[Orphan]) -> None:
+        """Handle updates a stopped process had taken, in order, as they come in."""
+        for orphan in orphans:
+            try:
+                update = Update.de_json(orphan.payload, self.app.bot)
+            except Exception as error:
+                log.warning("telegram: a kept update could not be read (%s)", type(error).__name__)
+                self._spawn(self._inbox.forget(CHANNEL, orphan.key))
+                continue
+            self._spawn(self._take(update, orphan.received_at))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def to_incoming(self, update: Update) -> Incoming | None:
         """Our event for an update, or None for what the bot does not answer."""
@@ -361,11 +416,19 @@ class TelegramChannel:
 
     # --- serving -------------------------------------------------------------------------
 
-    async def start(self, *, poll_timeout: int = 30) -> None:
-        """Connect (getMe), then poll; safe to call again after a failure part-way."""
+    async def start(
+        self,
+        *,
+        poll_timeout: int = 30,
+        before_polling: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """Connect (getMe), then (`before_polling` done) poll; safe to call again after a
+        failure part-way."""
         await mapped(self.app.initialize())
         if not self.app.running:
             await self.app.start()
+        if before_polling is not None:
+            await before_polling()
         if self.app.updater is not None and not self.app.updater.running:
             await mapped(self.app.bot.delete_webhook())
             await self.app.updater.start_polling(
@@ -383,12 +446,12 @@ class TelegramChannel:
             await self.app.stop()
         await self.app.shutdown()
 
-    def accept(self, data: dict[str, Any]) -> None:
-        """An update from the webhook: processed in the background, the HTTP answer is quick."""
+    async def accept(self, data: dict[str, Any]) -> None:
+        """An update from the webhook: kept, then processed in the background; the HTTP answer
+        (after which Telegram does not send it again) is quick."""
         update = Update.de_json(data, self.app.bot)
-        task = asyncio.create_task(self.app.process_update(update))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self.received([data])
+        self._spawn(self.app.process_update(update))
 
     async def drain(self) -> None:
         while self._tasks:

@@ -72,7 +72,8 @@ def create_app(
 
     def webhook(channel: Any, header: str, secret: str, unwrap: bool) -> Any:
         """A webhook endpoint: 401 without the channel's secret, 400 for a body that is not a
-        JSON object; otherwise the update is accepted and processed in the background."""
+        JSON object; otherwise the update is kept (before the answer, after which the messenger
+        does not send it again) and processed in the background."""
 
         async def endpoint(request: Request) -> Response:
             if channel is None:
@@ -87,7 +88,7 @@ def create_app(
             try:
                 if not isinstance(update, dict):
                     raise TypeError(f"update is {type(update).__name__}")
-                channel.accept(update)
+                await channel.accept(update)
             except Exception as error:  # malformed: acknowledge, so it is not redelivered
                 log.warning("%s: ignored a malformed update (%s)", channel.name, error)
             return JSONResponse({"ok": True})

@@ -13,7 +13,8 @@ import datetime as dt
 import fnmatch
 import functools
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from bot.channels.base import (
     GroupCommandIn,
     Inbox,
     Incoming,
+    Orphan,
     Pace,
     RateLimitedError,
     Throttle,
@@ -281,11 +283,26 @@ class ZaloChannel:
     async def typing(self, chat_id: str) -> None:
         await self.client.send_chat_action(chat_id, "typing")
 
-    def accept(self, update: dict[str, Any]) -> None:
+    async def accept(self, update: dict[str, Any]) -> None:
         """Take an update (from a poll or the webhook) and process it in the background;
-        chats run concurrently, each chat's updates in order."""
+        chats run concurrently, each chat's updates in order. It is kept first, until
+        handled: before the webhook's answer tells Zalo it arrived, before the next poll (Zalo
+        gives an update once, whatever comes of it; a batch of keeps is one write)."""
         incoming = to_incoming(update, self.client)
-        if incoming is not None:
+        if incoming is None:
+            return
+        if incoming.update_key is not None:
+            await self._inbox.keep(CHANNEL, [(incoming.update_key, update)])
+        self._spawn(self._inbox.dispatch(self, incoming))
+
+    async def replay(self, orphans: Sequence[Orphan]) -> None:
+        """Handle updates a stopped process had taken, in order, as they come in."""
+        for orphan in orphans:
+            incoming = to_incoming(orphan.payload, self.client)
+            if incoming is None:  # not one it keeps (a newer version would): nothing to do
+                self._spawn(self._inbox.forget(CHANNEL, orphan.key))
+                continue
+            incoming = replace(incoming, received_at=orphan.received_at)
             self._spawn(self._inbox.dispatch(self, incoming))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -316,7 +333,7 @@ class ZaloChannel:
                 await asyncio.sleep(delay)
                 continue
             if update is not None:
-                self.accept(update)
+                await self.accept(update)
 
     async def drain(self) -> None:
         """Wait for the updates in progress (tests, shutdown)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -219,15 +220,21 @@ class ConversationService:
         recording: Recording | None = None,
         written_by: dt.datetime | None = None,
         skipped: int = 0,
+        received_at: dt.datetime | None = None,
     ) -> Handled:
         """As :meth:`handle`, also saying whether the update was new (processed by this call,
         not a redelivery): only then is a button press acknowledged. `skipped` messages of a
-        flood were passed over for this one: the answer says so first."""
+        flood were passed over for this one: the answer says so first. `received_at` marks an
+        update a process took at that time and died before handling: if the chat has moved on
+        since (the worker sent it again, or went on), it is dropped, not answered late."""
         now = now or self._clock()
         if written_by is not None and not now - _KEPT_BY_MESSENGER <= written_by <= now + _SKEW:
             written_by = None  # no time the messenger could have given: go without it
+        handle = functools.partial(
+            self._handle, turn, event, update_key, now, recording, written_by, skipped, received_at
+        )
         try:
-            return self._handle(turn, event, update_key, now, recording, written_by, skipped)
+            return handle()
         except IntegrityError:
             # The same update (or the first message of a chat) raced in from elsewhere:
             # the other delivery won. A redelivery is done; a first message is retried.
@@ -235,7 +242,7 @@ class ConversationService:
                 replayed = self.replay(turn.channel, update_key, now=now)
                 if replayed is not None:
                     return Handled(replayed, new=False)
-            return self._handle(turn, event, update_key, now, recording, written_by, skipped)
+            return handle()
 
     def replay(self, channel: str, update_key: str, *, now: dt.datetime) -> list[Delivery] | None:
         """For an update processed already, its unsent replies (leased to the caller); None
@@ -268,6 +275,7 @@ class ConversationService:
         recording: Recording | None,
         written_by: dt.datetime | None = None,
         skipped: int = 0,
+        received_at: dt.datetime | None = None,
     ) -> Handled:
         with self.db.write() as connection:
             store = ConversationStore(connection, lock=self.db.locks_rows)
@@ -280,6 +288,9 @@ class ConversationService:
             else:
                 conversation_id, person_id, stored, unreachable = found
                 state = State.model_validate(stored)
+                last = state.last_activity
+                if received_at is not None and last is not None and last > received_at:
+                    return Handled([], new=True)  # a stopped process's update, overtaken
                 if unreachable:  # they blocked the bot once; writing again lifts that
                     store.reachable_again(turn.channel, turn.user_id)
                 if self._sent_again(connection, turn, event, state, written_by):

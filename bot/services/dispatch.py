@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -24,6 +24,8 @@ from bot.channels.base import (
     BlockedIn,
     GroupCommandIn,
     Incoming,
+    Orphan,
+    Receiver,
     Sender,
     VoiceNoteIn,
     with_retries,
@@ -32,10 +34,12 @@ from bot.clock import Clock, system_clock
 from bot.services.conversation import ConversationService, Handled
 from bot.services.database import log_failure
 from bot.services.groups import GroupService
+from bot.services.keeping import Keeper
 from bot.services.outbox import Deliverer, Delivery, deliveries_of
 from bot.services.voice import Heard, VoiceInbox
 from dialogs import messages as msg
 from dialogs.events import Inbound, Reply, VoiceIn
+from storage.received import ReceivedStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,6 +72,7 @@ class Dispatcher:
         # Updates of each chat being handled or waiting, and the newest of a flood parked.
         self._waiting: collections.Counter[tuple[str, str]] = collections.Counter()
         self._parked: dict[tuple[str, str], Incoming] = {}
+        self._keeper = Keeper(conversations.db, clock)
         # Rows taken by a flush are leased briefly: a batch is sent in about a second, and a
         # process that dies leaves its rows to the next one within this time.
         self.deliverer = Deliverer(
@@ -76,6 +81,7 @@ class Dispatcher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._keeper.close()
 
     def _chat_lock(self, channel: str, chat_id: str) -> asyncio.Lock:
         key = (channel, chat_id)
@@ -87,6 +93,41 @@ class Dispatcher:
     async def blocking(self, function: Callable[..., T], *args: Any) -> T:
         """Run database work in the pool: the one way off the event loop for it."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
+    async def keep(self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Keep updates just taken from the messenger until their turns are done: a process
+        that dies before then leaves them to the next (see :meth:`adopt_orphans`). A database
+        that is down loses nothing more by this: the turn fails too, and the worker is told
+        to send again."""
+        await self._keeper.keep(channel, updates)
+
+    async def forget(self, channel: str, key: str) -> None:
+        """An update kept that will not be handled (ignored, or the worker was told to send it
+        again): no process takes it up later."""
+        try:
+            await self.blocking(self._forget, channel, key)
+        except Exception:  # the database is down: the turn's failure said so already
+            log.debug("%s update %s: forgetting it failed", channel, key, exc_info=True)
+
+    def _forget(self, channel: str, key: str) -> None:
+        with self.conversations.db.write() as connection:
+            ReceivedStore(connection).done(channel, key)
+
+    async def adopt_orphans(self, channel: Receiver) -> int:
+        """Hand `channel` the updates a dead process took and never handled, oldest first, to
+        handle as if they had just come; how many."""
+        orphans = await self.blocking(self._orphans, channel.name)
+        if orphans:
+            log.info(
+                "%s: %d updates left by a stopped process handled now", channel.name, len(orphans)
+            )
+            await channel.replay(orphans)
+        return len(orphans)
+
+    def _orphans(self, channel: str) -> list[Orphan]:
+        with self.conversations.db.write() as connection:
+            taken = ReceivedStore(connection).take_orphans(channel)
+        return [Orphan(row.key, row.payload, row.received_at) for row in taken]
 
     async def dispatch(self, sender: Sender, incoming: Incoming) -> None:
         """Process one update; updates of the same chat wait their turn, in arrival order.
@@ -112,6 +153,8 @@ class Dispatcher:
         )
         if parked is not None:  # passed over: its button press still gets its answer
             await self._acknowledge(parked)
+            if parked.update_key is not None:  # and no process takes it up later
+                await self.forget(parked.turn.channel, parked.update_key)
             return
         self._waiting[key] += 1
         try:
@@ -140,6 +183,8 @@ class Dispatcher:
                     # Nothing was saved (the transaction rolled back): say so, so the worker
                     # sends it again rather than waiting for an answer that never comes.
                     log_failure(log, f"{turn.channel} update {incoming.update_key}", error)
+                    if incoming.update_key is not None:  # sent again, not taken up later
+                        await self.forget(turn.channel, incoming.update_key)
                     if not isinstance(incoming.content, BlockedIn | GroupCommandIn):
                         await asyncio.gather(
                             self._acknowledge(incoming),
@@ -170,6 +215,8 @@ class Dispatcher:
         now = self._clock()
         if isinstance(content, BlockedIn):
             await self.blocking(self.conversations.set_unreachable, turn.channel, turn.user_id)
+            if key is not None:
+                await self.forget(turn.channel, key)
             return Handled([], new=True)
         if isinstance(content, GroupCommandIn):
             return await self.blocking(self._register, incoming, content.code, now)
@@ -202,6 +249,7 @@ class Dispatcher:
             recording=recording,
             written_by=incoming.written_by,
             skipped=incoming.skipped,
+            received_at=incoming.received_at,
         )
 
     async def _hear(self, sender: Sender, incoming: Incoming, note: VoiceNoteIn) -> Heard:
@@ -238,14 +286,19 @@ class Dispatcher:
                 await self.deliverer.deliver(sender, ours)
         return len(due)
 
-    async def flush_forever(self, sender: Sender, every: float = 5.0) -> None:
-        """Run :meth:`flush` at start and then every `every` seconds, until cancelled."""
+    async def flush_forever(self, channel: Receiver, every: float = 5.0) -> None:
+        """Run :meth:`flush` and :meth:`adopt_orphans` at start and then every `every`
+        seconds, until cancelled."""
         while True:
             try:
-                while await self.flush(sender) > 0:
+                while await self.flush(channel) > 0:
                     pass
             except Exception as error:
-                log_failure(log, f"{sender.name} outbox flush", error)
+                log_failure(log, f"{channel.name} outbox flush", error)
+            try:
+                await self.adopt_orphans(channel)
+            except Exception as error:
+                log_failure(log, f"{channel.name}: taking up a stopped process's updates", error)
             await asyncio.sleep(every)
 
 

@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import httpx
@@ -234,14 +234,22 @@ class Inbox:
         self.webhook_statuses.append(response.status_code)
 
     async def wait(
-        self, seconds: float, take: Callable[[collections.deque[dict[str, Any]]], T]
+        self,
+        seconds: float,
+        take: Callable[[collections.deque[dict[str, Any]]], T],
+        gone: Callable[[], Awaitable[bool]] | None = None,
     ) -> T:
         """Long-poll: `take` what is queued (under the lock) as soon as it is non-empty, or
-        whatever it returns for an empty queue once `seconds` have passed."""
+        whatever it returns for an empty queue once `seconds` have passed. With `gone`, a
+        poll whose client has hung up (a killed bot) takes nothing, as a server that watches
+        its connections does; one that dies in the instant after still loses its update."""
         if self._arrived is None:
             self._arrived = asyncio.Event()
         deadline = time.monotonic() + seconds
         while True:
+            if gone is not None and await gone():
+                with self._lock:
+                    return take(collections.deque())
             with self._lock:
                 taken = take(self.queue)
             if taken or time.monotonic() >= deadline:

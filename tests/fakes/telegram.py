@@ -7,6 +7,7 @@ called, new updates are POSTed to the bot with the secret header.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import time
@@ -76,6 +77,8 @@ class FakeTelegram:
         self.actions: list[tuple[str, str]] = []
         self.answered: list[str] = []
         self.files: dict[str, bytes] = {}
+        self.file_delay = 0.0
+        self.file_requests = 0
         self.blocked: set[str] = set()
         self.faults = Faults()
         self.rate_limited = 0
@@ -270,6 +273,8 @@ class FakeTelegram:
         }
 
     async def _file(self, request: Request) -> Response:
+        self.file_requests += 1
+        await asyncio.sleep(self.file_delay)  # a slow network: the bot is mid-turn meanwhile
         name = request.path_params["path"].rsplit("/", 1)[-1].removesuffix(".oga")
         if request.path_params["token"] != self.token or name not in self.files:
             return Response(status_code=404)

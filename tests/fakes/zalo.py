@@ -29,6 +29,7 @@ class FakeZalo:
         self.photos: dict[str, list[str]] = defaultdict(list)  # the URLs sendPhoto was given
         self.actions: list[tuple[str, str]] = []
         self.files: dict[str, bytes] = {}
+        self.file_delay = 0.0
         self.blocked: set[str] = set()
         self.faults = Faults()
         self.idle_polls = 0
@@ -71,7 +72,7 @@ class FakeZalo:
                 }
             )
         if method == "getUpdates":
-            return await self._get_updates(float(args.get("timeout", 0) or 0))
+            return await self._get_updates(float(args.get("timeout", 0) or 0), request)
         if method == "setWebhook":
             self.inbox.webhook = (str(args["url"]), str(args.get("secret_token", "")))
             return _ok({"url": self.inbox.webhook[0], "updated_at": int(time.time() * 1000)})
@@ -98,13 +99,13 @@ class FakeZalo:
             return _ok(True)
         return _fail(404, f"method {method} not found")
 
-    async def _get_updates(self, wait: float) -> Response:
+    async def _get_updates(self, wait: float, request: Request) -> Response:
         """One update at a time; an idle poll answers HTTP 408."""
 
         def first(queue: deque[dict[str, Any]]) -> dict[str, Any] | None:
             return queue.popleft() if queue else None
 
-        update = await self.inbox.wait(min(wait, 1.0), first)
+        update = await self.inbox.wait(min(wait, 1.0), first, request.is_disconnected)
         if update is not None:
             return _ok(update)
         self.idle_polls += 1
@@ -114,6 +115,7 @@ class FakeZalo:
 
     async def _file(self, request: Request) -> Response:
         self.file_requests += 1
+        await asyncio.sleep(self.file_delay)  # a slow network: the bot is mid-turn meanwhile
         name = request.path_params["name"]
         if name.startswith("redirect-"):  # a CDN that sends the client elsewhere
             return Response(status_code=302, headers={"location": self.redirects[name]})

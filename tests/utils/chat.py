@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -59,9 +60,17 @@ class Recorder:
 
     def __init__(self) -> None:
         self.got: asyncio.Queue[Incoming] = asyncio.Queue()
+        self.kept: list[tuple[str, dict[str, Any]]] = []
+        self.forgotten: list[str] = []
 
     async def dispatch(self, sender: Sender, incoming: Incoming) -> None:
         self.got.put_nowait(incoming)
+
+    async def keep(self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        self.kept.extend(updates)
+
+    async def forget(self, channel: str, key: str) -> None:
+        self.forgotten.append(key)
 
     async def next(self, seconds: float = 10) -> Incoming:
         return await asyncio.wait_for(self.got.get(), seconds)

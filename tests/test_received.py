@@ -1,0 +1,141 @@
+"""Updates kept until handled, and what a dead process held taken over at once (the process
+kill itself, end to end, is in ``test_run.py`` and the soak)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import Engine, text, update
+
+from bot.channels.base import Incoming, Orphan, Turn
+from bot.services.dispatch import Dispatcher
+from dialogs.events import Reply, parse_text
+from storage.models import OutboxMessage, ReceivedUpdate
+from storage.outbox import OutboxStore, Queued
+from storage.presence import INSTANCE, PRESENCE_KEY
+from storage.received import ReceivedStore
+from tests.utils.chat import FakeClock, FakeUser
+
+NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+DEAD = INSTANCE + 1 if INSTANCE < 2**31 - 1 else INSTANCE - 1  # a process that is gone
+
+
+def _owned_by(db: Engine, table: type, owner: int) -> None:
+    with db.begin() as connection:
+        connection.execute(update(table).values(owner=owner))
+
+
+def test_updates_kept_by_a_dead_process_are_taken_once_oldest_first(db: Engine) -> None:
+    with db.begin() as connection:
+        store = ReceivedStore(connection)
+        store.keep("zalo", [("m2", {"n": 2})], NOW + dt.timedelta(seconds=1))
+        store.keep("zalo", [("m1", {"n": 1})], NOW)
+        store.keep("zalo", [("m1", {"n": "again"})], NOW + dt.timedelta(seconds=5))  # resent
+        store.keep("telegram", [("u1", {"n": 3})], NOW)
+    with db.begin() as connection:  # this process's own are not orphans
+        assert ReceivedStore(connection).take_orphans("zalo") == []
+    _owned_by(db, ReceivedUpdate, DEAD)
+    with db.begin() as connection:
+        taken = ReceivedStore(connection).take_orphans("zalo")
+    assert [(o.key, o.payload) for o in taken] == [("m1", {"n": 1}), ("m2", {"n": 2})]
+    with db.begin() as connection:  # now this process's: not handed out twice
+        assert ReceivedStore(connection).take_orphans("zalo") == []
+        ReceivedStore(connection).done("zalo", "m1")
+        assert [o.key for o in ReceivedStore(connection).take_orphans("telegram")] == ["u1"]
+    with db.connect() as connection:
+        left = connection.execute(text("SELECT update_key FROM received_update")).scalars()
+        assert sorted(left) == ["m2", "u1"]
+
+
+def test_a_reply_leased_by_a_dead_process_is_due_at_once(db: Engine) -> None:
+    """A turn's reply is leased for 15 s to the process that wrote it; killed before sending,
+    its reply goes with the next flush, not 15 s later. A live holder keeps it."""
+    message = Queued("zalo", "c1", {"replies": [{"text": "Chào"}]}, update_key="k1")
+    with db.begin() as connection:
+        OutboxStore(connection).add(message, now=NOW, lease_until=NOW + dt.timedelta(seconds=15))
+    with db.begin() as connection:
+        due = OutboxStore(connection).take_due("zalo", now=NOW, lease_until=NOW)
+        assert due == []  # ours, and we are alive
+    _owned_by(db, OutboxMessage, DEAD)
+    if db.dialect.name == "postgresql":  # the other process is alive: its presence is held
+        with db.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_lock(:k, :o)"), {"k": PRESENCE_KEY, "o": DEAD})
+            with db.begin() as connection:
+                assert OutboxStore(connection).take_due("zalo", now=NOW, lease_until=NOW) == []
+            holder.execute(
+                text("SELECT pg_advisory_unlock(:k, :o)"), {"k": PRESENCE_KEY, "o": DEAD}
+            )
+    with db.begin() as connection:
+        due = OutboxStore(connection).take_due(
+            "zalo", now=NOW, lease_until=NOW + dt.timedelta(seconds=20)
+        )
+    assert [row.chat_id for row in due] == ["c1"]
+
+
+def test_a_pause_after_a_failed_send_is_kept_whoever_paused_it(db: Engine) -> None:
+    message = Queued("zalo", "c1", {"replies": [{"text": "Chào"}]})
+    with db.begin() as connection:
+        store = OutboxStore(connection)
+        row_id = store.add(message, now=NOW, lease_until=NOW + dt.timedelta(seconds=15))
+        store.retry_later(row_id, 0, "down", at=NOW + dt.timedelta(seconds=30))
+    with db.begin() as connection:
+        assert OutboxStore(connection).take_due("zalo", now=NOW, lease_until=NOW) == []
+
+
+class _Channel:
+    """A channel that hands replayed updates straight to the dispatcher, as the real ones do."""
+
+    name = "test"
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.sent: list[str] = []
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        self.sent.append(reply.text)
+
+    async def typing(self, chat_id: str) -> None:
+        return None
+
+    async def replay(self, orphans: Sequence[Orphan]) -> None:
+        for orphan in orphans:
+            turn = Turn("test", orphan.payload["chat"], orphan.payload["chat"])
+            content = parse_text(orphan.payload["text"])
+            incoming = Incoming(
+                turn, content, orphan.payload["key"], received_at=orphan.received_at
+            )
+            await self.dispatcher.dispatch(self, incoming)
+
+
+@pytest.mark.parametrize("overtaken", [False, True])
+async def test_an_orphan_is_answered_unless_the_chat_went_on_without_it(
+    db: Engine, clock: FakeClock, overtaken: bool
+) -> None:
+    """The worker's name was taken by a process that died. Handled by the next process, it is
+    answered as if it had just come; if the worker has written since (they sent it again, or
+    went on), it is dropped: answering it now would answer a question they are not at."""
+    from tests.utils.chat import dispatcher_for
+
+    dispatcher = dispatcher_for(db, clock=clock)
+    worker = FakeUser(dispatcher.conversations, "lan")
+    worker.send("/start HN-DM01")
+    payload = {"chat": "lan", "text": "Nguyễn Thị Lan", "key": "k-name"}
+    await dispatcher.keep("test", [("k-name", payload)])
+    _owned_by(db, ReceivedUpdate, DEAD)
+    clock.advance(seconds=5)
+    if overtaken:
+        worker.send("Lan")  # sent again by hand before the restart
+    clock.advance(seconds=5)
+    channel = _Channel(dispatcher)
+    try:
+        assert await dispatcher.adopt_orphans(channel) == 1
+    finally:
+        dispatcher.close()
+    if overtaken:
+        assert channel.sent == []
+    else:
+        assert any("Rất vui được gặp Lan" in text for text in channel.sent)
+    with db.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM received_update")).scalar() == 0
