@@ -304,8 +304,10 @@ class Dispatcher:
 
 async def _acknowledge(acknowledge: Callable[[], Awaitable[object]]) -> None:
     """Answer a button press (the spinner on the worker's button stops): retried briefly, as
-    the messenger accepts the answer only for a short while; never raised."""
-    await _quietly(with_retries(acknowledge, attempts=3, base_delay=0.2, max_delay=2.0))
+    the messenger accepts the answer only for a short while (five tries over about 3 s: three
+    gave up on a press that met three failures in a row, seen in CI when the other presses had
+    gone by); never raised."""
+    await _quietly(with_retries(acknowledge, attempts=5, base_delay=0.2, max_delay=2.0))
 
 
 async def _quietly(action: Awaitable[object]) -> None:
