@@ -23,7 +23,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ColumnElement,
-    Connection,
     Engine,
     Integer,
     String,
@@ -33,8 +32,9 @@ from sqlalchemy import (
     column,
     select,
     table,
-    text,
 )
+
+from storage.locks import HeldLock
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ class Presence:
     again after the connection is lost (a database restart). Blocking calls."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._connection: Connection | None = None
+        parameters = {"key": PRESENCE_KEY, "me": INSTANCE}
+        self._lock = HeldLock(engine, "SELECT pg_advisory_lock(:key, :me)", parameters)
         self.shared = engine.dialect.name == "postgresql"
         self._mutex = threading.Lock()
 
@@ -82,36 +82,12 @@ class Presence:
         if not self.shared:
             return True
         with self._mutex:
-            if self._connection is not None:
-                try:
-                    self._connection.execute(text("SELECT 1"))
+            if self._lock.held:
+                if self._lock.alive():
                     return True
-                except Exception:
-                    log.warning("lost the presence lock's connection; taking it again")
-                    self._drop()
-            connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            try:
-                connection.execute(
-                    text("SELECT pg_advisory_lock(:key, :me)"),
-                    {"key": PRESENCE_KEY, "me": INSTANCE},
-                )
-            except Exception:
-                connection.invalidate()
-                connection.close()
-                raise
-            self._connection = connection
-            return True
+                log.warning("lost the presence lock's connection; taking it again")
+            return self._lock.take()
 
     def release(self) -> None:
         with self._mutex:
-            self._drop()
-
-    def _drop(self) -> None:
-        if self._connection is None:
-            return
-        try:
-            self._connection.invalidate()  # the lock goes with the session
-            self._connection.close()
-        except Exception:
-            log.debug("closing the presence connection failed", exc_info=True)
-        self._connection = None
+            self._lock.drop()

@@ -14,7 +14,9 @@ import logging
 import threading
 import zlib
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
+
+from storage.locks import HeldLock
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +29,8 @@ class Leadership:
     the event loop)."""
 
     def __init__(self, engine: Engine, key: int = LOCK_KEY) -> None:
-        self._engine = engine
         self._key = key
-        self._connection: Connection | None = None
+        self._lock = HeldLock(engine, "SELECT pg_try_advisory_lock(:key)", {"key": key})
         self.shared = engine.dialect.name == "postgresql"
         self._sole = False  # SQLite: leading, once asked to
         # A cancelled task's try_lead may still be running in its thread when step_down is
@@ -39,7 +40,7 @@ class Leadership:
 
     @property
     def leading(self) -> bool:
-        return self._connection is not None or self._sole
+        return self._lock.held or self._sole
 
     def try_lead(self) -> bool:
         """Become leader if nobody is; whether this process leads now."""
@@ -52,22 +53,10 @@ class Leadership:
         if not self.shared:
             self._sole = True
             return True
-        if self._connection is not None:
+        if self._lock.held:
             return self._still_leading()
-        connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            got = bool(
-                connection.execute(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}
-                ).scalar()
-            )
-        except Exception:
-            connection.close()
-            raise
-        if not got:
-            connection.close()
+        if not self._lock.take():
             return False
-        self._connection = connection
         log.info("this process now runs the scheduled jobs")
         return True
 
@@ -79,15 +68,12 @@ class Leadership:
     def _still_leading(self) -> bool:
         if not self.shared:
             return self._sole
-        if self._connection is None:
+        if not self._lock.held:
             return False
-        try:
-            self._connection.execute(text("SELECT 1"))
+        if self._lock.alive():
             return True
-        except Exception:
-            log.warning("lost the scheduler lock's connection; stepping down")
-            self._drop()
-            return False
+        log.warning("lost the scheduler lock's connection; stepping down")
+        return False
 
     def step_down(self) -> None:
         with self._mutex:
@@ -103,20 +89,10 @@ class Leadership:
         if not self.shared:
             self._sole = False
             return
-        if self._connection is not None:
-            try:
-                self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": self._key}
-                )
-            except Exception:
-                log.debug("unlock failed; closing the connection releases it", exc_info=True)
-            self._drop()
-
-    def _drop(self) -> None:
-        connection, self._connection = self._connection, None
+        connection = self._lock.connection
         if connection is not None:
             try:
-                connection.invalidate()
-                connection.close()
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
             except Exception:
-                log.debug("closing the lock's connection failed", exc_info=True)
+                log.debug("unlock failed; closing the connection releases it", exc_info=True)
+            self._lock.drop()
