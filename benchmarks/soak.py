@@ -244,11 +244,10 @@ class Uptime:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
-    def __enter__(self) -> Uptime:
+    def start(self) -> None:
         self._thread.start()
-        return self
 
-    def __exit__(self, *_: object) -> None:
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join()
 
@@ -404,7 +403,8 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
     started = time.monotonic()
     bot.start()
     bot.wait_until_serving()
-    uptime = Uptime(bot.env["SANGKIEN_SERVER__PORT"]).__enter__()
+    uptime = Uptime(bot.env["SANGKIEN_SERVER__PORT"])
+    uptime.start()
     try:
         cohort = 0
         while cohort == 0 or plan:
@@ -429,7 +429,7 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
         await asyncio.sleep(5.0)  # anything still to come (a repeated send) arrives
         await _wait_for_rankings(telegram, engine, seconds=120)
     finally:
-        uptime.__exit__()
+        uptime.stop()
         stopped = bot.stop()
         telegram.server.stop()
         zalo.server.stop()
