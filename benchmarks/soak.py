@@ -67,6 +67,9 @@ NAMES = [
     for middle in ("Văn", "Thị", "Đức", "Ngọc")
     for given in ("An", "Bình", "Chi", "Dũng", "Hoa", "Lan", "Minh", "Nam", "Tâm", "Yến")
 ]
+# The installed command next to this Python, as a service starts it (not through a version
+# manager's shim, which adds 0.25 s to every start).
+SANGKIEN = Path(sys.executable).parent / "sangkien"
 RESEND_AFTER = 60.0  # a worker who hears nothing for a minute sends the answer again
 GIVE_UP_AFTER = 300.0  # an answer not acknowledged in five minutes counts as unanswered
 LONG_WAIT = 30.0  # the target: nobody waits longer for an answer
@@ -107,7 +110,8 @@ class Tally:
     unanswered: int = 0
     waits: list[float] = field(default_factory=list)
     spans: list[tuple[float, float]] = field(default_factory=list)  # each wait, from and to
-    long_waits: list[str] = field(default_factory=list)  # what a wait over LONG_WAIT saw
+    # What a wait over LONG_WAIT saw, and when it began and ended.
+    long_waits: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 class Worker:
@@ -182,8 +186,12 @@ class Worker:
         tally.spans.append((started, started + wait))
         if wait > LONG_WAIT:
             tally.long_waits.append(
-                f"{self.user!r} waited {wait:.1f} s from {started:.1f} for {step.expect!r}: "
-                f"{self.history()[first - 1 :]}"
+                (
+                    f"{self.user!r} waited {wait:.1f} s from {started:.1f} for "
+                    f"{step.expect!r}: {self.history()[first - 1 :]}",
+                    started,
+                    started + wait,
+                )
             )
 
     def _acknowledged(self, step: Step, since: int) -> bool:
@@ -201,7 +209,7 @@ class BotProcess:
     def start(self) -> None:
         with self.log.open("ab") as sink:
             self.process = subprocess.Popen(
-                ["sangkien", "run"],
+                [str(SANGKIEN), "run"],
                 env=self.env,
                 cwd=self.folder,
                 stdout=subprocess.DEVNULL,
@@ -460,8 +468,9 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
             print(f"  saw: {person.history()}", file=sys.stderr)
         if person.stuck_at:
             print(f"stuck: {person.user!r} at {person.stuck_at}", file=sys.stderr)
-    for line in tally.long_waits:
-        print(f"long wait: {line}", file=sys.stderr)
+    for line, began, ended in tally.long_waits:
+        served = uptime.served(began, ended)
+        print(f"long wait ({served:.1f} s serving): {line}", file=sys.stderr)
     print(
         f"kills and restarts: {[(round(at, 1), what) for at, what in recoveries]}", file=sys.stderr
     )

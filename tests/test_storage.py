@@ -6,14 +6,16 @@ import datetime as dt
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from storage import initiatives, units
 from storage.conversations import ConversationStore
-from storage.db import downgrade, is_up_to_date, upgrade
+from storage.db import MIGRATIONS, downgrade, head_revision, is_up_to_date, upgrade
 from storage.demo import DEMO_UNITS, seed_demo
 from storage.models import (
     Identity,
@@ -143,6 +145,16 @@ def test_migrations_match_the_models(db: Engine) -> None:
     with db.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_the_head_read_from_file_names_is_alembics_one_head(db: Engine) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_heads() == [head_revision()]
+    downgrade(db, "0009")
+    assert not is_up_to_date(db)
+    upgrade(db)
+    assert is_up_to_date(db)
 
 
 def test_migrations_go_down_and_up_again(db: Engine) -> None:

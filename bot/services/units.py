@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpyxl.utils.exceptions import InvalidFileException
-
 from bot.services.database import Database
 from storage import units as tree
 from storage.models import PARENT_LEVEL, InitiativeStatus, Period, UnitLevel
@@ -72,6 +70,8 @@ def read_lines(path: Path) -> list[UnitLine]:
     """The rows of a CSV (comma, semicolon or tab; see ENCODINGS) or XLSX file. A file that
     cannot be read is a :class:`UnitFileError` saying why, never an exception of a library."""
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        from openpyxl.utils.exceptions import InvalidFileException  # 0.16 s: not at start
+
         try:
             return _lines(_xlsx_rows(path))
         except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
