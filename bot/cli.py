@@ -27,11 +27,13 @@ from bot.services.database import Database
 from bot.services.export import write_csv, write_xlsx
 from bot.services.groups import GroupService
 from bot.services.outbox import forget_settled
+from bot.services.prompts import PackError, PromptPacks
 from bot.services.rankings import WeekError
 from bot.services.review import ReviewService
 from bot.services.units import UnitFileError, UnitService
 from bot.services.voice import VoiceInbox
 from bot.settings import Settings, SettingsError, load_settings
+from dialogs import prompts as prompt_pack
 from nlp.asr import EngineUnavailableError
 from nlp.audio import AudioError
 from nlp.vosk_models import ModelInstallError, install_model
@@ -55,6 +57,10 @@ app.add_typer(officers_app, name="officers")
 app.add_typer(db_app, name="db")
 app.add_typer(units_app, name="units")
 app.add_typer(voice_app, name="voice")
+prompts_app = typer.Typer(
+    help="Bộ câu hỏi ghi âm / the union's recorded questions.", no_args_is_help=True
+)
+voice_app.add_typer(prompts_app, name="prompts")
 periods_app = typer.Typer(help="Kỳ thi đua / quota periods.", no_args_is_help=True)
 app.add_typer(periods_app, name="periods")
 jobs_app = typer.Typer(help="Việc định kỳ / scheduled jobs.", no_args_is_help=True)
@@ -699,3 +705,91 @@ def leaderboard_preview(
 
 def main() -> None:
     app()
+
+
+@prompts_app.command("import")
+def prompts_import(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="Thư mục hoặc tệp ZIP / folder or ZIP.")],
+    unit: Annotated[str, typer.Option(help="Mã đơn vị / the unit's code.")],
+    check: Annotated[
+        bool, typer.Option(help="Nghe kiểm tra / transcribe each clip and compare.")
+    ] = True,
+) -> None:
+    """Nhập bộ ghi âm / import audio files named by message (PROMPTS.PROBLEM.wav …) as the
+    unit's clips; report missing, unknown, unreadable and mismatched ones."""
+    settings = _settings(ctx)
+    inbox = VoiceInbox(settings.voice, settings.data_dir) if check else None
+    with _database(settings) as engine:
+        packs = PromptPacks(
+            Database(engine), settings.data_dir, threshold=settings.voice.prompt_match
+        )
+        try:
+            hear = (lambda data: inbox.transcribe(data).text) if inbox is not None else None
+            report = packs.import_pack(source, unit.upper(), hear)
+        except PackError as error:
+            typer.echo(f"sangkien: {error}", err=True)
+            raise typer.Exit(2) from None
+        except EngineUnavailableError as error:
+            typer.echo(f"sangkien: voice.engine: {error} (or --no-check)", err=True)
+            raise typer.Exit(2) from None
+        finally:
+            if inbox is not None:
+                inbox.close()
+    total = len(prompt_pack.pack())
+    covered = total - len(report.missing)
+    _write(f"{report.unit}: {len(report.kept)} clips kept, {covered}/{total} covered\n")
+    for key, heard, score in report.mismatched:
+        _write(f"mismatched\t{key}\t{score:.2f}\theard: {heard}\n")
+    for name in report.unknown:
+        _write(f"unknown\t{name}\tnot a message name (see: sangkien voice prompts status)\n")
+    for name, why in report.unreadable:
+        _write(f"unreadable\t{name}\t{why}\n")
+    for key in report.missing:
+        _write(f"missing\t{key}\n")
+    if report.unreadable:
+        raise typer.Exit(1)
+
+
+@prompts_app.command("export")
+def prompts_export(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Option(help="Mã đơn vị / the unit's code.")],
+    out: Annotated[Path, typer.Option(help="Thư mục ghi ra / folder to write KEY.ogg to.")],
+) -> None:
+    """Xuất bộ ghi âm / copy the unit's own current clips to a folder."""
+    settings = _settings(ctx)
+    with _database(settings) as engine:
+        packs = PromptPacks(Database(engine), settings.data_dir)
+        try:
+            written = packs.export_pack(unit.upper(), out)
+        except PackError as error:
+            typer.echo(f"sangkien: {error}", err=True)
+            raise typer.Exit(2) from None
+    _write(f"{len(written)} clips written to {out}\n")
+
+
+@prompts_app.command("status")
+def prompts_status(
+    ctx: typer.Context,
+    unit: Annotated[str | None, typer.Option(help="Mã đơn vị / one unit only.")] = None,
+) -> None:
+    """Tình trạng bộ ghi âm / per unit: current clips of all messages, and stale ones (their
+    message reworded since; not played)."""
+    settings = _settings(ctx)
+    with _database(settings) as engine:
+        packs = PromptPacks(Database(engine), settings.data_dir)
+        try:
+            coverage = packs.status(unit.upper() if unit else None)
+        except PackError as error:
+            typer.echo(f"sangkien: {error}", err=True)
+            raise typer.Exit(2) from None
+    if not coverage:
+        _write("no unit has recorded clips yet (sangkien voice prompts import, or /ghiam)\n")
+    for unit_cov in coverage:
+        _write(f"{unit_cov.code}\t{unit_cov.current}/{unit_cov.total}\t{unit_cov.name}\n")
+        for key in unit_cov.stale:
+            _write(f"  stale\t{key}\n")
+        if unit:  # one unit: what it still lacks, by number (/ghiam N records it)
+            for key in unit_cov.missing:
+                _write(f"  missing\t{prompt_pack.pack()[key].number}\t{key}\n")

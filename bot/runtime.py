@@ -27,11 +27,12 @@ from bot.clock import Clock, system_clock
 from bot.jobs.leader import Leadership
 from bot.jobs.schedule import Jobs
 from bot.jobs.scheduler import Scheduler, build_jobs
-from bot.services.conversation import ConversationService
+from bot.services.conversation import CLIP_CHANNELS, ConversationService
 from bot.services.database import Database, log_failure
 from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
 from bot.services.pace import SharedPace
+from bot.services.prompts import PromptPacks
 from bot.services.rankings import Calendar, Rankings
 from bot.services.reminders import ReminderPolicy, Reminders
 from bot.services.review import ReviewService
@@ -113,11 +114,16 @@ class Services:
         self.db = Database(engine)
         self.clock = clock
         levels = tuple(UnitLevel(level) for level in settings.review.levels)
+        self.packs = PromptPacks(
+            self.db, settings.data_dir, clock, threshold=settings.voice.prompt_match
+        )
         self.conversations = ConversationService(
             self.db,
-            settings.dialog.to_config(settings.voice.max_seconds),
+            settings.dialog.to_config(settings.voice.max_seconds, settings.voice.prompt_match),
             clock,
             review_levels=levels,
+            packs=self.packs,
+            clip_channels=CLIP_CHANNELS | ({"zalo"} if settings.public_url else set()),
         )
         self.review = ReviewService(self.db, levels, clock)
         self.groups = GroupService(self.db, clock)
@@ -182,13 +188,13 @@ class Bot:
                 voice_hosts=tuple(settings.zalo.voice_hosts),
                 max_download_bytes=settings.voice.max_bytes,
             )
-            images_url = (
-                f"{settings.server.public_base_url}/images"
-                if settings.server.public_base_url
-                else ""
-            )
+            public = settings.public_url
             self.zalo = ZaloChannel(
-                client, self.dispatcher, images_url=images_url, per_second=settings.zalo.per_second
+                client,
+                self.dispatcher,
+                images_url=f"{public}/images" if public else "",
+                clips_url=f"{public}/clips" if public else "",
+                per_second=settings.zalo.per_second,
             )
         if self.services.db.locks_rows:  # PostgreSQL: the processes of the bot share one pace
             for channel in (self.telegram, self.zalo):
@@ -215,7 +221,17 @@ class Bot:
             zalo_secret=settings.zalo.webhook_secret,
             failing=self.failing,
             images=self.services.images,
+            clips=self.services.packs.folder,
         )
+        if self.telegram is not None:
+            self.telegram.on_clip_uploaded = self._clip_uploaded
+
+    async def _clip_uploaded(self, clip_id: int, file_id: str) -> None:
+        """Telegram has a recorded question now: every process sends it by id from now on."""
+        try:
+            await asyncio.to_thread(self.services.packs.remember, clip_id, file_id)
+        except Exception as error:  # the next upload remembers it
+            log.warning("could not keep Telegram's id of clip %s (%s)", clip_id, error)
 
     def failing(self) -> dict[str, str]:
         """Channels not serving now, with why: for /health."""

@@ -46,11 +46,12 @@ class DialogSettings(BaseModel):
     resume_after_hours: float = Field(default=2.0, gt=0, le=24 * 90)
     max_answer_chars: int = Field(default=3000, ge=200, le=4000)
 
-    def to_config(self, voice_max_seconds: float = 300) -> DialogConfig:
+    def to_config(self, voice_max_seconds: float = 300, prompt_match: float = 0.7) -> DialogConfig:
         return DialogConfig(
             resume_after=dt.timedelta(hours=self.resume_after_hours),
             max_answer_chars=self.max_answer_chars,
             voice_max_seconds=voice_max_seconds,
+            prompt_match=prompt_match,
         )
 
 
@@ -70,6 +71,9 @@ class VoiceSettings(BaseModel):
     level_pieces: bool = True
     lead_in_seconds: float = Field(default=0.5, ge=0, le=2)
     doubt_below: float = Field(default=0.6, ge=0, le=1)
+    # An officer's recording of a prompt (/ghiam) is kept without asking when what the ear
+    # heard in it is at least this close to the text (0 to 1, word for word, folded).
+    prompt_match: float = Field(default=0.7, ge=0, le=1)
     model_list_url: str = "https://alphacephei.com/vosk/models/model-list.json"
 
     @field_validator("vosk_model_path", mode="before")
@@ -269,6 +273,21 @@ class JobSettings(BaseModel):
         return value
 
 
+class WebSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The public https address of this server (behind its proxy): links to recorded prompts
+    # for Zalo, which sends no audio, and to ranking pictures. Empty: Zalo gets text only.
+    public_url: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("a URL such as https://bot.congdoan.vn is required")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SANGKIEN_", env_nested_delimiter="__", extra="forbid"
@@ -289,6 +308,13 @@ class Settings(BaseSettings):
     rankings: RankingSettings = Field(default_factory=RankingSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    @property
+    def public_url(self) -> str:
+        """Where this server is reachable from the internet, without a trailing slash; empty
+        when it is not ([web] public_url, or the older [server] public_base_url)."""
+        return (self.web.public_url or self.server.public_base_url).rstrip("/")
 
     @field_validator("database_url")
     @classmethod

@@ -389,3 +389,35 @@ def stops_reminders(text: str, *, just_reminded: bool) -> bool:
     if len(words) > 1 and words[0] == "da":  # "dạ, đừng nhắc nữa"
         words = words[1:]
     return words in _STOP_REMINDING or (just_reminded and words in _BARE_STOP)
+
+
+# A worker asking for the questions to be read aloud, or for the reading to stop.
+_HEAR_ON = _keys(
+    (
+        "đọc cho tôi nghe",
+        "đọc cho em nghe",
+        "đọc cho tui nghe",
+        "đọc cho nghe",
+        "đọc to lên",
+        "đọc câu hỏi",
+        "nghe câu hỏi",
+        "bật tiếng",
+        "bật đọc",
+        "tôi không biết đọc",
+        "em không biết đọc",
+        "không biết chữ",
+    )
+)
+_HEAR_OFF = _keys(("tắt tiếng", "tắt đọc", "không cần đọc", "đừng đọc", "tắt âm thanh"))
+
+
+def wants_hearing(text: str) -> bool | None:
+    """True for «đọc cho tôi nghe», False for «tắt tiếng», None for anything else."""
+    words = _words(text)
+    if words and words[0] == "da":  # "dạ, đọc cho tôi nghe"
+        words = words[1:]
+    if words in _HEAR_ON:
+        return True
+    if words in _HEAR_OFF:
+        return False
+    return None

@@ -32,6 +32,13 @@ def mermaid(flow: Flow = SUBMIT) -> str:
             lines.append(f"    {spec.step.value} -.->|quay lại| {spec.back.value}")
         if spec.returns_when_editing:
             lines.append(f"    {spec.step.value} -.->|khi đang sửa| {flow.review.value}")
+    for step in sorted(flow.stuck_steps):
+        if flow.stuck is not None:
+            lines.append(f"    {step.value} -.->|lần 2 «không biết»| {flow.stuck.value}")
+    for name, command in flow.commands.items():
+        for target in command.targets:
+            if target is not flow.home:
+                lines.append(f"    {flow.home.value} -.->|/{name}| {target.value}")
     if flow.interrupt is not None:
         lines.append(f'    anywhere(("{ANYWHERE}"))')
         lines.append(f"    anywhere -.->|cán bộ nhập hộ| {flow.interrupt.value}")

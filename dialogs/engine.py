@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from dialogs import messages as msg
 from dialogs.answers import (
     is_greeting,
+    is_non_answer,
     is_thanks,
     match_option,
     named_option,
     number_of,
+    wants_hearing,
     yes_or_no,
 )
 from dialogs.events import (
@@ -183,6 +185,17 @@ class _Turn:
         if nav is not None:
             self.navigate(spec, nav)
             return
+        text = _text_of(event)
+        hearing = wants_hearing(text) if text is not None else None
+        if hearing is not None:
+            state.hear = hearing
+            self.say(msg.HEAR_ON if hearing else msg.HEAR_OFF)
+            self.ask_again()
+            return
+        if state.hear is None and spec.drafting and isinstance(event, TextIn | VoiceIn):
+            state.hear = isinstance(event, VoiceIn)  # the first answer says how they answer
+        if self.stuck(event):
+            return
         if isinstance(event, CommandIn):
             self.say(msg.UNKNOWN_COMMAND.format(command="/" + event.name[:20]))
             self.ask_again()
@@ -195,7 +208,6 @@ class _Turn:
             self.voice_problem(event.problem or "unavailable")  # drops any read-back
             return
 
-        text = _text_of(event)
         if text is not None and (is_greeting(text) or is_thanks(text)):
             where = msg.STEP_TITLES[state.step]
             greeting = msg.GREETING_BACK if is_greeting(text) else msg.THANKS_BACK
@@ -217,6 +229,12 @@ class _Turn:
             if picked is not None:
                 self.after_no(picked)
                 return
+        if isinstance(event, VoiceIn) and spec.accepts is Accepts.VOICE_OR_CHOICE:
+            if not match_key(text or ""):
+                self.voice_problem("unclear")
+            else:
+                self.answer(spec, Answer(text=text, source="voice", note_id=event.note_id))
+            return
         if isinstance(event, VoiceIn):
             self.hear(spec, event)
             return
@@ -229,6 +247,25 @@ class _Turn:
 
     def say(self, text: str) -> None:
         self.out.replies.append(Reply(text))
+
+    def stuck(self, event: Inbound) -> bool:
+        """A second answer that says nothing at a question one can get stuck at: offer an
+        example, keeping the draft for later, or an officer's help (True). The first is
+        answered as before, with the example."""
+        flow, state = self.flow, self.ctx.state
+        if flow.stuck is None or state.step not in flow.stuck_steps or state.pending:
+            return False
+        if not _says_nothing(event):
+            return False
+        state.stuck += 1
+        if state.stuck < 2:
+            if isinstance(event, VoiceIn) and event.transcript:  # «không biết», spoken
+                self.answer(flow.specs[state.step], Answer(text=event.transcript))
+                return True
+            return False
+        state.stuck_at = state.step
+        self.enter(flow.stuck)
+        return True
 
     def command(self, event: CommandIn) -> bool:
         """A flow's own slash command (``/duyet``, ``/canbo CODE``, or its deep link); False
@@ -405,6 +442,8 @@ class _Turn:
         """Make `step` current and ask its question (unless `quiet`). Any read-back waiting
         for a yes belongs to the step it was asked at, so it is dropped here."""
         state = self.ctx.state
+        if step is not state.step:
+            state.stuck = 0
         state.step = step
         state.pending = None
         if step in (self.flow.review, self.flow.home):
@@ -444,6 +483,17 @@ def _text_of(event: Inbound) -> str | None:
     if isinstance(event, VoiceIn):
         return event.transcript
     return None
+
+
+def _says_nothing(event: Inbound) -> bool:
+    """«không biết», «không nhớ», a sticker, a note with no speech in it."""
+    if isinstance(event, UnsupportedIn):
+        return event.kind == "sticker"
+    if isinstance(event, VoiceIn):
+        if event.transcript is None:
+            return event.problem in ("silent", "empty")
+        return not match_key(event.transcript) or is_non_answer(event.transcript)
+    return isinstance(event, TextIn) and is_non_answer(event.text)
 
 
 def _is_stale(ctx: Ctx) -> bool:
@@ -503,7 +553,7 @@ def _resolve(ctx: Ctx, spec: StepSpec, event: Inbound, *, strict: bool = False) 
         if found.candidates:
             names = [f"{offered.index(o.value) + 1}. {o.label}" for o in found.candidates]
             return Retry(msg.AMBIGUOUS.format(choices=msg.format_choices(names)))
-    if spec.accepts is Accepts.CHOICE_OR_TEXT and text:
+    if spec.accepts in (Accepts.CHOICE_OR_TEXT, Accepts.VOICE_OR_CHOICE) and text:
         return Answer(text=text)
     if not text:
         return Retry(msg.EMPTY_ANSWER)

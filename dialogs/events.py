@@ -71,13 +71,24 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
+class Clip:
+    """A recorded prompt to play with a reply: its row, its OGG/Opus file and, once a
+    messenger has it, the messenger's id for it (sent again by id, not uploaded)."""
+
+    id: int
+    path: str
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One message to the user. `options` are numbered choices; `nav` asks for back / cancel /
     help buttons where there are buttons (Telegram); `hint` adds the line that says how to go
     back or stop on channels without them (only on the first questions and in help, so that
     every other bubble stays short). `voice` is a kept recording (its file) to play back,
     with `text` as its caption, where the channel can play one. `photo` is a picture (its
-    file) sent with `text`: a ranking."""
+    file) sent with `text`: a ranking. `say` names the message in the prompt pack
+    (:mod:`dialogs.prompts`) and `clip` is its recording for this listener, played with it."""
 
     text: str
     options: tuple[Option, ...] = field(default=())
@@ -85,13 +96,16 @@ class Reply:
     hint: bool = False
     voice: str | None = None
     photo: str | None = None
+    say: str | None = None
+    clip: Clip | None = None
 
 
 def in_bubbles(replies: Sequence[Reply]) -> tuple[Reply, ...]:
     """The replies of one turn as few messages as their content allows: a plain line (an
     acknowledgement: "✅ CĐCS …", "⏱️ Tôi hiểu là: 30 phút/ca.") goes in the same bubble as
     what follows it, so a worker gets one message a turn and never types between two. A
-    recording or a picture is never merged with what comes before it (its text is a caption)."""
+    recording or a picture is never merged with what comes before it (its text is a caption),
+    and a line with a clip of its own keeps it: it is a bubble of its own."""
     merged: list[Reply] = []
     for reply in replies:
         before = merged[-1] if merged else None
@@ -103,7 +117,9 @@ def in_bubbles(replies: Sequence[Reply]) -> tuple[Reply, ...]:
 
 
 def _plain(reply: Reply) -> bool:
-    return not (reply.options or reply.nav or reply.hint or reply.voice or reply.photo)
+    return not (
+        reply.options or reply.nav or reply.hint or reply.voice or reply.photo or reply.clip
+    )
 
 
 COMMANDS = frozenset({"start", "menu", "help", "cancel", "back"})

@@ -33,6 +33,9 @@ class DialogConfig:
     voice_max_seconds: float = 300
     # A voice answer to the first question this long is the whole idea told at once.
     long_story_words: int = 40
+    # How closely an officer's recording of a prompt must follow its text (0 to 1) to be
+    # kept without asking.
+    prompt_match: float = 0.7
 
     def max_chars(self, source: Source) -> int:
         """Longest answer kept: what a typed message may hold; for a spoken one, whatever the
@@ -46,6 +49,8 @@ class Accepts(StrEnum):
     TEXT = "text"
     CHOICE = "choice"
     CHOICE_OR_TEXT = "choice_or_text"
+    # A voice note, taken as it is (no read-back), or one of the choices.
+    VOICE_OR_CHOICE = "voice_or_choice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +168,10 @@ class Flow:
     # A voice answer this step gets that is long is the whole story told at once.
     story_step: Step | None = None
     interrupt: Step | None = None
+    # Questions where a second answer that says nothing («không biết», a sticker, a silent
+    # note) leads to `stuck`: an example, keeping the draft for later, or asking an officer.
+    stuck_steps: frozenset[Step] = frozenset()
+    stuck: Step | None = None
     commands: Mapping[str, CommandSpec] = field(default_factory=dict)
     # "/start canbo-CODE" is "/canbo CODE": deep links carry one argument only.
     deep_links: Mapping[str, str] = field(default_factory=dict)

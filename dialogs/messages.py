@@ -97,6 +97,9 @@ HELP: dict[Step, str] = {
     Step.ASSIST_NEW_PHONE: "❓ Gõ số điện thoại, ví dụ 0912345678. Không có thì chọn «Bỏ qua».",
     Step.ASSIST_AGREED: "❓ Chỉ gửi khi người đó đã nghe lại và đồng ý. Chưa thì lưu nháp.",
     Step.CONFIRM_OWN: "❓ Chọn 1 nếu đúng là ý tưởng của anh/chị, 2 nếu không phải.",
+    Step.STUCK: "❓ Chọn 1 nghe lại ví dụ, 2 lưu nháp làm sau, 3 nhờ cán bộ ghi hộ.",
+    Step.RECORD: "❓ Giữ nút micro, đọc đúng câu chữ, chỗ yên tĩnh. /ghiam SỐ: ghi lại một câu.",
+    Step.RECORD_CHECK: "❓ Máy nghe khác câu chữ. Nghe lại ghi âm: đúng thì lưu, sai thì ghi lại.",
 }
 
 HELP_GENERAL = (
@@ -380,6 +383,9 @@ STEP_TITLES: dict[Step, str] = {
     Step.ASSIST_NEW_PHONE: "📱 Số điện thoại",
     Step.ASSIST_AGREED: "🤝 Người đó đồng ý chưa?",
     Step.CONFIRM_OWN: "📨 Xác nhận sáng kiến nhập hộ",
+    Step.STUCK: "🤔 Chưa nghĩ ra",
+    Step.RECORD: "🎙️ Ghi âm câu hỏi",
+    Step.RECORD_CHECK: "🎧 Ghi âm khác câu chữ",
 }
 
 
@@ -461,4 +467,34 @@ WORKER_NUDGE = (
 WORKER_NUDGE_UNTITLED = (
     "⏰ Sáng kiến của anh/chị còn dở. Nhắn bất kỳ để làm tiếp.\nKhông muốn nhắc nữa thì gõ «dừng»."
 )
+# --- the bot speaks: clips, help for a worker who is stuck, recording a pack ----------------
+MENU_HEAR_ON = "🔊 Nghe câu hỏi"
+MENU_HEAR_OFF = "🔇 Tắt đọc câu hỏi"
+HEAR_ON = "🔊 Từ giờ tôi đọc câu hỏi cho anh/chị nghe. Không cần thì nói «tắt tiếng»."
+HEAR_OFF = "🔇 Đã tắt đọc. Muốn nghe lại thì nói «đọc cho tôi nghe»."
+CLIP_LINK = "🔊 Nghe câu hỏi: {url}"
+STUCK = "🤔 Khó nghĩ ra cũng không sao. Anh/chị muốn làm gì?"
+STUCK_EXAMPLE = "🔁 Nghe lại ví dụ"
+STUCK_OFFICER = "🙋 Nhờ cán bộ giúp"
+HELP_ASKED = "🙋 Đã báo cán bộ công đoàn. Cán bộ sẽ liên hệ giúp anh/chị. Nháp vẫn giữ."
+HELP_ASKED_NO_OFFICER = (
+    "🙋 Chưa có cán bộ nào nhận tin qua bot. Nháp vẫn giữ, anh/chị hỏi trực tiếp nhé."
+)
+OFFICER_HELP_NEEDED = (
+    "🙋 {name} ({unit}) cần giúp ở câu «{question}».\nChọn «Nhập hộ công nhân» ở menu để ghi hộ."
+)
+RECORD_INTRO = "🎙️ Ghi âm câu hỏi cho «{unit}». Đọc to, rõ từng câu rồi gửi ghi âm."
+RECORD_ASK = "🎙️ {number}/{total} · Đọc câu này rồi gửi ghi âm:\n\n{said}"
+RECORD_KEPT = "✅ Đã lưu câu {number}."
+RECORD_MISMATCH = "🎧 Tôi nghe được «{heard}» — khác câu chữ. Ghi lại?"
+RECORD_KEEP = "💾 Vẫn lưu"
+RECORD_AGAIN = "🎙️ Ghi lại"
+RECORD_SKIP = "⏭️ Bỏ qua"
+RECORD_STOP = "⏸️ Dừng"
+RECORD_NOT_KEPT = "⚠️ Chưa lưu được ghi âm này. Anh/chị ghi lại nhé."
+RECORD_NEED_VOICE = "🎙️ Anh/chị gửi ghi âm (giữ nút micro), không gõ chữ nhé."
+RECORD_DONE = "🎉 Đã ghi đủ {total} câu cho «{unit}». Gõ /ghiam SỐ để ghi lại một câu."
+RECORD_STOPPED = "⏸️ Đã dừng ở câu {number}/{total}. Gõ /ghiam để làm tiếp."
+RECORD_NO_SUCH = "🔢 Không có câu «{ask}». Gõ /ghiam và số từ 1 đến {total}."
+
 REMINDERS_OFF = "🔕 Được rồi, tôi sẽ không nhắc nữa. Nháp vẫn giữ."

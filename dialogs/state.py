@@ -40,6 +40,11 @@ class Step(StrEnum):
     ASSIST_AGREED = "assist_agreed"
     # The worker asked whether an idea an officer entered for them is theirs.
     CONFIRM_OWN = "confirm_own"
+    # A worker who could not answer a question twice: an example, later, or an officer.
+    STUCK = "stuck"
+    # An officer records the union's prompt pack (/ghiam), one message at a time.
+    RECORD = "record"
+    RECORD_CHECK = "record_check"
 
 
 class BenefitKind(StrEnum):
@@ -142,6 +147,19 @@ class AssistState(BaseModel):
     new_unit: str | None = None
 
 
+class RecordState(BaseModel):
+    """An officer recording a unit's prompt pack: the message asked for, and (when the ear
+    heard something else) what it heard in the note waiting to be kept or recorded again.
+    `one` is a single message asked for by name: recording stops after it."""
+
+    unit_code: str
+    key: str
+    one: bool = False
+    note_id: int | None = None
+    heard: str | None = None
+    score: float | None = None
+
+
 class Confirmation(BaseModel):
     """An idea an officer entered for this person, waiting for them to say it is theirs."""
 
@@ -178,6 +196,14 @@ class State(BaseModel):
     # Entries made for this person by an officer, the first one being asked about.
     confirm: list[Confirmation] = Field(default_factory=list)
     interrupted: Interrupted | None = None
+    # Questions are read aloud to this worker (their union's recordings): None until their
+    # first answer to a question of an idea says (a voice note: yes), then theirs to switch.
+    hear: bool | None = None
+    # Answers that said nothing («không biết», a sticker, a silent note) at this question, and
+    # the question a worker who got stuck came from.
+    stuck: int = 0
+    stuck_at: Step | None = None
+    record: RecordState | None = None
     # A fingerprint of the last text typed or button pressed: the service recognises the same
     # message sent again before the answer to it reached the chat, and does not take it as
     # the next answer.
@@ -350,6 +376,20 @@ class Desk(Protocol):
         the officer who entered it is told. False when it was answered already."""
         ...
 
+    def recorded(self, unit_code: str) -> set[str]:
+        """The messages the unit (one of the officer's) has a current clip of."""
+        ...
+
+    def keep_clip(self, unit_code: str, key: str, note_id: int, heard: str, score: float) -> bool:
+        """Keep the officer's voice note `note_id` as the unit's clip of message `key`
+        (levelled, trimmed, OGG/Opus); False when it cannot be (not their unit, no audio)."""
+        ...
+
+    def ask_for_help(self, question: str) -> bool:
+        """Tell the officers of the worker's union that the worker needs help at `question`;
+        False when no officer can be reached."""
+        ...
+
 
 class NoDesk:
     """A desk for someone with no officer rights and nothing waiting for them."""
@@ -384,4 +424,13 @@ class NoDesk:
         return None
 
     def answer_entry(self, initiative_id: int, mine: bool) -> bool:
+        return False
+
+    def recorded(self, unit_code: str) -> set[str]:
+        return set()
+
+    def keep_clip(self, unit_code: str, key: str, note_id: int, heard: str, score: float) -> bool:
+        return False
+
+    def ask_for_help(self, question: str) -> bool:
         return False

@@ -438,3 +438,25 @@ class JobRun(SQLModel, table=True):
     lease_until: dt.datetime = _created()
     finished_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     detail: str | None = Field(default=None, sa_type=Text)
+
+
+class PromptClip(SQLModel, table=True):
+    """A unit's recording of one message a worker hears (its prompt pack): who read it, when,
+    and the text it was checked against; stale once the message is reworded. Telegram's id
+    for the uploaded file is kept so that it is uploaded once."""
+
+    __tablename__ = "prompt_clip"
+    __table_args__ = (UniqueConstraint("unit_id", "message_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    message_key: str = Field(sa_type=String(60))
+    path: str = Field(sa_type=String(500))
+    duration_s: float
+    checked_text: str = Field(sa_type=Text)
+    heard: str = Field(default="", sa_type=Text)  # what the ear heard in it
+    score: float | None = None  # how closely that follows the text, 0 to 1
+    recorded_by: int | None = Field(default=None, foreign_key="person.id")
+    recorder: str = Field(default="", sa_type=String(100))  # a name, or "import: file.wav"
+    recorded_at: dt.datetime = _created()
+    telegram_file_id: str | None = Field(default=None, sa_type=String(200))

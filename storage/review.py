@@ -274,6 +274,15 @@ class ReviewStore:
                 update(_notice).where(_notice.c.person_id == person_id).values(last_sent_at=now)
             )
 
+    def officers_of(self, unit_id: int) -> list[int]:
+        """The people who are officers of exactly this unit."""
+        rows = self.connection.execute(
+            select(_membership.c.person_id)
+            .where(_membership.c.unit_id == unit_id, _membership.c.role == Role.OFFICER.value)
+            .order_by(_membership.c.person_id)
+        )
+        return [row.person_id for row in rows]
+
     def officer_ids(self) -> list[int]:
         rows = self.connection.execute(
             select(_membership.c.person_id)

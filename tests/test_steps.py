@@ -68,6 +68,10 @@ ROUTES: dict[Step, list[str]] = {
     ],
     # Asked from outside (an officer's entry), on top of wherever the worker is.
     Step.CONFIRM_OWN: TO_MENU,
+    Step.STUCK: [*TO_MENU, "1", "không biết", "không nhớ"],
+    Step.RECORD: [*TO_MENU, "/ghiam"],
+    # And a note that says something else (below).
+    Step.RECORD_CHECK: [*TO_MENU, "/ghiam"],
 }
 
 
@@ -89,6 +93,8 @@ def at(step: Step) -> State:
     state, _ = run(State(), *map(parse_text, ROUTES[step]))
     if step is Step.CONFIRM_OWN:
         state = interrupt(state, ASKED, flow=SUBMIT, now=NOW, directory=_directory()).state
+    if step is Step.RECORD_CHECK:
+        state, _ = run(state, VoiceIn("hôm nay trời đẹp quá", note_id=5))
     assert state.step is step
     return state
 
@@ -102,6 +108,12 @@ def test_every_step_has_a_route_and_help() -> None:
 
 def test_every_declared_target_is_a_step_reachable_from_start() -> None:
     seen, frontier = {Step.START, SUBMIT.entry}, [SUBMIT.entry]  # the start greets, then asks
+    # Commands lead from anywhere, and a worker stuck at a question is helped.
+    entries = {t for command in SUBMIT.commands.values() for t in command.targets}
+    assert SUBMIT.stuck is not None
+    for step in entries | {SUBMIT.stuck}:
+        seen.add(step)
+        frontier.append(step)
     while frontier:
         for target, _ in SPECS[frontier.pop()].targets:
             if target not in seen:
@@ -160,6 +172,7 @@ def test_every_drafting_step_can_go_on_to_a_submission(step: Step) -> None:
         Step.SUMMARY: "1",
         Step.EDIT_PICK: "7",
         Step.ASSIST_AGREED: "dạ rồi",
+        Step.STUCK: "1",
     }
     state = at(step)
     for _ in range(len(answers) + 1):

@@ -53,7 +53,7 @@ from bot.channels.base import (
 )
 from dialogs import engine as dialog
 from dialogs import messages as msg
-from dialogs.events import ChoiceIn, Reply, UnsupportedIn, parse_text
+from dialogs.events import ChoiceIn, Clip, Reply, UnsupportedIn, parse_text
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +221,10 @@ class TelegramChannel:
         # Why the channel is not serving right now, for /health; None while it is.
         self.problem: str | None = None
         self._poll_failures = 0
+        # Recorded questions: Telegram's id of each clip once uploaded (sent by id after
+        # that), and who keeps the id for the other processes and the next start.
+        self._clip_ids: dict[int, str] = {}
+        self.on_clip_uploaded: Callable[[int, str], Awaitable[None]] | None = None
 
     async def received(self, updates: list[Any]) -> None:
         """Keep updates just taken (a bare id, one that could not be read, is skipped)."""
@@ -249,6 +253,9 @@ class TelegramChannel:
     # --- outbound ------------------------------------------------------------------------
 
     async def send(self, chat_id: str, reply: Reply) -> None:
+        if reply.clip is not None:  # the question in the union's voice, then its text
+            await self._send_clip(chat_id, reply.clip)
+            reply = replace(reply, clip=None)
         if reply.voice is not None:
             await self._send_recording(chat_id, reply, Path(reply.voice))
             return
@@ -265,6 +272,40 @@ class TelegramChannel:
                 reply_markup=markup,
             )
             await self._paced(chat_id, send)
+
+    async def _send_clip(self, chat_id: str, clip: Clip) -> None:
+        """A recorded question as a voice message: by Telegram's id once it has the clip,
+        uploaded the first time (or when Telegram no longer knows the id). A clip gone from
+        disk is left out: the text follows anyway."""
+        known = self._clip_ids.get(clip.id) or clip.ref
+        if known is not None:
+            try:
+                await self._paced(
+                    chat_id, lambda: self.app.bot.send_voice(chat_id=chat_id, voice=known)
+                )
+                return
+            except BadRequestError:
+                log.warning("telegram: a clip's file id was refused; uploading it again")
+                self._clip_ids.pop(clip.id, None)
+        try:
+            data = await asyncio.to_thread(Path(clip.path).read_bytes)
+        except OSError:
+            log.warning("telegram: recorded question %s is gone from disk", clip.id)
+            return
+        try:
+            sent = await self._paced(
+                chat_id,
+                lambda: self.app.bot.send_voice(
+                    chat_id=chat_id, voice=data, filename="cau-hoi.ogg"
+                ),
+            )
+        except BadRequestError as error:  # the text still goes
+            log.warning("telegram: recorded question %s refused (%s)", clip.id, error)
+            return
+        if sent.voice is not None:
+            self._clip_ids[clip.id] = sent.voice.file_id
+            if self.on_clip_uploaded is not None:
+                await self.on_clip_uploaded(clip.id, sent.voice.file_id)
 
     async def _send_recording(self, chat_id: str, reply: Reply, path: Path) -> None:
         """A kept recording as a voice message (a file to open, in a format Telegram does not

@@ -47,6 +47,8 @@ class TerminalChannel:
             text += "\n" + (f"📁 {reply.voice}" if found else msg.RECORDING_GONE)
         if reply.photo is not None:
             text += f"\n🖼️ {reply.photo}"
+        if reply.clip is not None:  # the recorded question, for a player
+            text += f"\n🔊 {reply.clip.path}"
         self._write("🤖 " + text.replace("\n", "\n   ") + "\n")
 
     async def typing(self, chat_id: str) -> None:

@@ -35,6 +35,7 @@ ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 
 
 _IMAGE_NAME = re.compile(r"[A-Za-z0-9_-]{20,40}\.png")
+_CLIP_NAME = re.compile(r"[0-9a-f]{32}\.ogg")
 _IMAGE_HEADERS = {"Cache-Control": "public, max-age=604800", "X-Content-Type-Options": "nosniff"}
 
 
@@ -59,6 +60,7 @@ def create_app(
     zalo_secret: str = "",
     failing: Callable[[], dict[str, str]] | None = None,
     images: Path | None = None,
+    clips: Path | None = None,
 ) -> Starlette:
     async def health(request: Request) -> Response:
         """200 while every channel serves; 503 naming the ones that do not (a load balancer
@@ -106,6 +108,17 @@ def create_app(
             return Response(status_code=404)
         return FileResponse(path, media_type="image/png", headers=_IMAGE_HEADERS)
 
+    async def clip(request: Request) -> Response:
+        """A recorded question, for Zalo (which sends no audio: a link follows the question).
+        Only names the bot made (random, unguessable) are served, from the one folder."""
+        name = request.path_params["name"]
+        if clips is None or not _CLIP_NAME.fullmatch(name):
+            return Response(status_code=404)
+        path = clips / name
+        if not path.is_file():
+            return Response(status_code=404)
+        return FileResponse(path, media_type="audio/ogg", headers=_IMAGE_HEADERS)
+
     telegram_webhook = webhook(telegram, TELEGRAM_SECRET_HEADER, telegram_secret, unwrap=False)
     zalo_webhook = webhook(zalo, ZALO_SECRET_HEADER, zalo_secret, unwrap=True)
 
@@ -115,5 +128,6 @@ def create_app(
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
             Route("/images/{name}", image, methods=["GET"]),
+            Route("/clips/{name}", clip, methods=["GET"]),
         ]
     )

@@ -41,6 +41,7 @@ from bot.channels.base import (
     split_text,
     with_retries,
 )
+from dialogs import messages as msg
 from dialogs.events import Reply, UnsupportedIn, parse_text
 
 log = logging.getLogger(__name__)
@@ -259,6 +260,7 @@ class ZaloChannel:
         inbox: Inbox,
         *,
         images_url: str = "",
+        clips_url: str = "",
         per_second: float = 30.0,
     ) -> None:
         self.client = client
@@ -266,6 +268,9 @@ class ZaloChannel:
         # Where this server's /images/ are reachable from the internet: Zalo's sendPhoto
         # takes a URL, not a file. Empty: pictures are left out, their text still goes.
         self._images_url = images_url.rstrip("/")
+        # Likewise for recorded questions: Zalo's Bot API sends no audio, so a link follows
+        # the question. Empty: the text alone.
+        self._clips_url = clips_url.rstrip("/")
         # This process's pace; the runtime shares one between processes on PostgreSQL.
         self.pace: Pace = Throttle(per_second=per_second)
         # Why the channel is not serving right now, for /health; None while it is.
@@ -276,7 +281,11 @@ class ZaloChannel:
         if reply.photo is not None and self._images_url:
             url = f"{self._images_url}/{Path(reply.photo).name}"
             await paced(self.pace, chat_id, functools.partial(self.client.send_photo, chat_id, url))
-        for part in split_text(render_numbered(reply), MESSAGE_LIMIT):  # each part in its turn
+        text = render_numbered(reply)
+        if reply.clip is not None and self._clips_url:
+            link = f"{self._clips_url}/{Path(reply.clip.path).name}"
+            text += "\n" + msg.CLIP_LINK.format(url=link)
+        for part in split_text(text, MESSAGE_LIMIT):  # each part in its turn
             send = functools.partial(self.client.send_message, chat_id, part)
             await paced(self.pace, chat_id, send)
 

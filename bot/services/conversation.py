@@ -23,6 +23,7 @@ from bot.channels.base import PLAYS_VOICE, Turn
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
 from bot.services.outbox import REPLY_LEASE, Delivery, deliveries_of, queue_replies
+from bot.services.prompts import PromptPacks
 from bot.services.review import (
     Notice,
     ReviewDesk,
@@ -32,10 +33,10 @@ from bot.services.review import (
     worker_of,
 )
 from bot.services.voice import Recording
-from dialogs import engine
+from dialogs import engine, prompts
 from dialogs import messages as msg
 from dialogs.answers import stops_reminders
-from dialogs.events import ChoiceIn, Inbound, TextIn, VoiceIn
+from dialogs.events import ChoiceIn, Inbound, Reply, TextIn, VoiceIn
 from dialogs.flow import DialogConfig
 from dialogs.flows.submit import SUBMIT
 from dialogs.state import (
@@ -76,6 +77,9 @@ _SUBMITTED = [s for s in InitiativeStatus if s not in _EDITABLE]
 # A message's time from the messenger is believed within these bounds: Telegram keeps an
 # update for a day at most, and the two clocks may differ a little.
 _KEPT_BY_MESSENGER = dt.timedelta(days=1)
+# Channels a recorded question reaches: played (Telegram), named (the terminal); Zalo too
+# when the server has a public address to link to.
+CLIP_CHANNELS = frozenset({"telegram", "terminal"})
 _SKEW = dt.timedelta(minutes=1)
 
 
@@ -181,8 +185,12 @@ class ConversationService:
         *,
         lease: dt.timedelta = REPLY_LEASE,
         review_levels: Sequence[UnitLevel] = (UnitLevel.GRASSROOTS,),
+        packs: PromptPacks | None = None,
+        clip_channels: frozenset[str] = CLIP_CHANNELS,
     ) -> None:
         self.db = db
+        self._packs = packs
+        self._clip_channels = clip_channels
         self._levels = tuple(review_levels)
         self._config = config or DialogConfig()
         self._clock = clock
@@ -305,7 +313,12 @@ class ConversationService:
                 event = dataclasses.replace(event, note_id=note_id)
 
             desk = ReviewDesk(
-                connection, person_id, self._levels, now, playback=turn.channel in PLAYS_VOICE
+                connection,
+                person_id,
+                self._levels,
+                now,
+                playback=turn.channel in PLAYS_VOICE,
+                packs=self._packs,
             )
             directory = StorageDirectory(store, person_id)
             if found is not None and self._stops_reminders(store, person_id, event, state):
@@ -364,11 +377,11 @@ class ConversationService:
             if conversation_id is None:
                 values |= {"channel": turn.channel, "chat_id": turn.chat_id, "person_id": person_id}
             store.save_conversation(conversation_id, values)
-            replies = outcome.replies
+            replies = self._spoken(connection, turn, new, outcome.replies)
             if skipped and replies:  # one message still: the note heads the answer
                 note = msg.FLOOD_SKIPPED.format(count=skipped)
                 replies = [dataclasses.replace(replies[0], text=f"{note}\n{replies[0].text}")]
-                replies += outcome.replies[1:]
+                replies += self._spoken(connection, turn, new, outcome.replies[1:])
             queued = queue_replies(
                 connection,
                 turn.channel,
@@ -379,6 +392,16 @@ class ConversationService:
                 lease=self._lease,
             )
             return Handled(queued, new=True)
+
+    def _spoken(
+        self, connection: Connection, turn: Turn, state: State, replies: Sequence[Reply]
+    ) -> list[Reply]:
+        """The replies with their union's recordings, for a worker who hears the questions
+        on a channel that can play them (or link to them)."""
+        tagged = prompts.tag(replies)
+        if self._packs is None or not state.hear or turn.channel not in self._clip_channels:
+            return tagged
+        return self._packs.with_clips(connection, state.unit_code, tagged)
 
     @staticmethod
     def _sent_again(

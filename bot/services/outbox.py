@@ -11,6 +11,7 @@ not per reply: it halves the writes of the hottest path (``benchmarks/dialog.py`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -33,7 +34,7 @@ from bot.channels.base import (
 )
 from bot.clock import Clock
 from bot.services.database import Database
-from dialogs.events import Option, Reply, in_bubbles
+from dialogs.events import Clip, Option, Reply, in_bubbles
 from storage.conversations import ConversationStore
 from storage.groups import GroupStore
 from storage.models import OutboxKind
@@ -55,6 +56,7 @@ def payload_of(replies: Sequence[Reply]) -> dict[str, Any]:
                 "hint": reply.hint,
                 **({"voice": reply.voice} if reply.voice else {}),
                 **({"photo": reply.photo} if reply.photo else {}),
+                **({"clip": dataclasses.asdict(reply.clip)} if reply.clip else {}),
             }
             for reply in replies
         ]
@@ -70,6 +72,7 @@ def replies_of(payload: dict[str, Any]) -> tuple[Reply, ...]:
             hint=bool(item.get("hint")),
             voice=item.get("voice"),
             photo=item.get("photo"),
+            clip=Clip(**item["clip"]) if item.get("clip") else None,
         )
         for item in payload.get("replies", [])
     )

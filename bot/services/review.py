@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, RowMapping
 from bot.clock import Clock, system_clock
 from bot.services.database import Database
 from bot.services.outbox import payload_of
+from bot.services.prompts import PromptPacks
 from dialogs import messages as msg
 from dialogs.answers import phone_number
 from dialogs.events import Reply
@@ -34,7 +36,9 @@ from dialogs.state import (
     UnitRef,
     Worker,
 )
+from nlp.audio import AudioError
 from nlp.text import match_key
+from storage import prompts as prompt_store
 from storage import units as tree
 from storage.conversations import ConversationStore
 from storage.models import (
@@ -109,6 +113,8 @@ class ReviewDesk:
     notices: list[Notice] = field(default_factory=list)
     # The officer's channel can play a recording back: cards then carry the spoken answers.
     playback: bool = False
+    # Where an officer's recordings of the questions are kept (/ghiam).
+    packs: PromptPacks | None = None
     _scopes: list[Scope] | None = None
 
     @property
@@ -323,6 +329,61 @@ class ReviewDesk:
         for channel, chat_id in self.store.chats_of(row["entered_by_id"])[:1]:
             self.notices.append(Notice(channel, chat_id, text, f"own:{initiative_id}:answer"))
         return True
+
+    def recorded(self, unit_code: str) -> set[str]:
+        scope = self._own_scope(unit_code)
+        if scope is None or self.packs is None:
+            return set()
+        return self.packs.recorded(self.connection, scope.unit_id)
+
+    def keep_clip(self, unit_code: str, key: str, note_id: int, heard: str, score: float) -> bool:
+        scope = self._own_scope(unit_code)
+        if scope is None or self.packs is None:
+            return False
+        path = prompt_store.note_path(self.connection, note_id, self.person_id)
+        if path is None:
+            return False
+        try:
+            data = Path(path).read_bytes()
+            name = ConversationStore(self.connection).person_name(self.person_id) or ""
+            self.packs.store(
+                self.connection,
+                unit_id=scope.unit_id,
+                key=key,
+                data=data,
+                heard=heard,
+                score=round(score, 3),
+                recorder=name,
+                person_id=self.person_id,
+            )
+        except (OSError, AudioError):
+            return False
+        return True
+
+    def ask_for_help(self, question: str) -> bool:
+        """The officers of the worker's union (or, if it has none with a chat, the nearest
+        unit's above it) are told, at most once a day each."""
+        found = prompt_store.person_unit(self.connection, self.person_id)
+        if found is None:
+            return False
+        name, unit_id, unit_name = found
+        text = msg.OFFICER_HELP_NEEDED.format(name=name, unit=unit_name, question=question)
+        day = self.now.date().isoformat()
+        for unit in prompt_store.chain(self.connection, unit_id):
+            chats = [
+                chat
+                for officer in self.store.officers_of(unit)
+                for chat in self.store.chats_of(officer)[:1]
+            ]
+            for channel, chat_id in chats:
+                key = f"help:{self.person_id}:{day}:{chat_id}"
+                self.notices.append(Notice(channel, chat_id, text, key))
+            if chats:
+                return True
+        return False
+
+    def _own_scope(self, unit_code: str) -> Scope | None:
+        return next((s for s in self.scopes() if s.code == unit_code), None)
 
     def _tell_author(
         self,

@@ -31,7 +31,7 @@ from dialogs.flow import (
     Retry,
     StepSpec,
 )
-from dialogs.flows import assist, review
+from dialogs.flows import assist, record, review
 from dialogs.state import BenefitKind, Draft, FieldOfWork, IdeaStatus, Step
 from dialogs.summary import make_title, money_text, read_back, time_text
 from nlp.numbers import read_money, read_time_saved
@@ -77,6 +77,11 @@ def _menu_prompt(ctx: Ctx) -> Reply:
                 msg.MENU_SUBMITTED, "submitted", ("da gui", "xem", "sang kien da gui", "cua toi")
             ),
             *(officer if _is_officer(ctx) else ()),
+            Option(
+                msg.MENU_HEAR_OFF if ctx.state.hear else msg.MENU_HEAR_ON,
+                "hear",
+                ("nghe cau hoi", "doc cau hoi", "tat doc", "tat tieng"),
+            ),
             Option(msg.MENU_HELP, "help", ("huong dan",)),
         ),
         nav=False,
@@ -236,6 +241,9 @@ def _on_menu(ctx: Ctx, answer: Answer) -> Goto | Retry:
             if not ctx.directory.drafts():
                 return Goto(Step.MENU, (msg.NO_DRAFTS,))
             return Goto(Step.PICK_DRAFT)
+        case "hear":
+            ctx.state.hear = not ctx.state.hear
+            return Goto(Step.MENU, (msg.HEAR_ON if ctx.state.hear else msg.HEAR_OFF,))
         case "submitted":
             ideas = ctx.directory.submitted()[: ctx.config.max_listed]
             if not ideas:
@@ -248,6 +256,29 @@ def _on_menu(ctx: Ctx, answer: Answer) -> Goto | Retry:
             return Goto(Step.MENU, ("\n".join([msg.SUBMITTED_HEADER, *lines]),))
         case _:
             return Goto(Step.MENU, (msg.HELP_GENERAL,))
+
+
+# The questions a worker can get stuck at, and what is offered then.
+STUCK_STEPS = frozenset({Step.PROBLEM, Step.SOLUTION})
+_STUCK_OPTIONS = (
+    Option(msg.STUCK_EXAMPLE, "example", ("nghe lai", "vi du", "doc lai", "nghe vi du")),
+    Option(msg.SUMMARY_LATER, "later", ("de sau", "luu", "luu nhap")),
+    Option(msg.STUCK_OFFICER, "officer", ("nho can bo", "can bo", "nho giup", "goi can bo")),
+)
+
+
+def _stuck_prompt(ctx: Ctx) -> Reply:
+    return Reply(msg.STUCK, options=_STUCK_OPTIONS, nav=False)
+
+
+def _on_stuck(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    question = ctx.state.stuck_at or Step.PROBLEM
+    if answer.choice == "example":
+        return Goto(question, (msg.HELP[question],))
+    if answer.choice == "officer":
+        asked = ctx.desk.ask_for_help(msg.STEP_TITLES[question])
+        return Goto(Step.MENU, (msg.HELP_ASKED if asked else msg.HELP_ASKED_NO_OFFICER,))
+    return Goto(Step.MENU, (msg.SAVED_FOR_LATER,))
 
 
 def _on_pick_draft(ctx: Ctx, answer: Answer) -> Goto | Retry:
@@ -614,8 +645,22 @@ SPECS: dict[Step, StepSpec] = {
             back=Step.SUMMARY,
             drafting=True,
         ),
+        StepSpec(
+            Step.STUCK,
+            _stuck_prompt,
+            _on_stuck,
+            Accepts.CHOICE,
+            (
+                (Step.PROBLEM, "nghe lại ví dụ"),
+                (Step.SOLUTION, ""),
+                (Step.MENU, "để sau / nhờ cán bộ"),
+            ),
+            back=Step.MENU,
+            drafting=True,
+        ),
         *review.SPECS,
         *assist.SPECS,
+        *record.SPECS,
     )
 }
 
@@ -633,7 +678,9 @@ SUBMIT = Flow(
     field_of_step=FIELD_OF_STEP,
     story_step=Step.PROBLEM,
     interrupt=Step.CONFIRM_OWN,
-    commands=review.COMMANDS,
+    stuck_steps=STUCK_STEPS,
+    stuck=Step.STUCK,
+    commands={**review.COMMANDS, **record.COMMANDS},
     deep_links=review.DEEP_LINKS,
 )
 

@@ -72,6 +72,8 @@ class MemoryDesk:
             ),
         }
         self.answers: list[tuple[int, bool]] = []
+        self.clips: list[tuple[str, str, int, str, float]] = []
+        self.helped: list[str] = []
         self.waiting = {
             41: Card(
                 id=41,
@@ -140,4 +142,15 @@ class MemoryDesk:
         if any(i == initiative_id for i, _ in self.answers):
             return False
         self.answers.append((initiative_id, mine))
+        return True
+
+    def recorded(self, unit_code: str) -> set[str]:
+        return {key for unit, key, *_ in self.clips if unit == unit_code}
+
+    def keep_clip(self, unit_code: str, key: str, note_id: int, heard: str, score: float) -> bool:
+        self.clips.append((unit_code, key, note_id, heard, score))
+        return True
+
+    def ask_for_help(self, question: str) -> bool:
+        self.helped.append(question)
         return True
