@@ -91,7 +91,7 @@ async def test_a_full_submission_by_numbers_over_polling(
     for text, expect in [
         ("xin chao", "Mã công đoàn"),
         ("hn-dm01", "tên là gì"),
-        ("Lan", "Trả lời 1, 2, 3 hoặc 4"),
+        ("Lan", "Trả lời 1, 2, 3, 4 hoặc 5"),
         ("1", "khó khăn"),
         ("Máy cắt hay kẹt vải, mỗi ca dừng máy 30 phút", "đã thay đổi gì"),
         ("Gắn thêm thanh dẫn vải trước lưỡi cắt", "Trả lời 1, 2, 3, 4, 5 hoặc 6"),

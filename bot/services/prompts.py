@@ -248,7 +248,7 @@ class PromptPacks:
         with self._db.write() as connection:
             rows = clips.all_clips(connection)
             names: dict[str, str] = dict(
-                connection.execute(select(_unit.c.code, _unit.c.name)).tuples().all()
+                connection.execute(select(_unit.c.code, _unit.c.name)).all()
             )
         if unit_code is not None:
             if unit_code not in names:

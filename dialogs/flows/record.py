@@ -65,6 +65,8 @@ def _next(ctx: Ctx, notes: tuple[str, ...]) -> Goto:
             ctx.state.record = RecordState(unit_code=record.unit_code, key=waiting[0])
             return Goto(Step.RECORD, notes)
     ctx.state.record = None
+    if record.one:
+        return Goto(Step.MENU, notes)
     unit = next((u for u in ctx.desk.officer_units() if u.code == record.unit_code), None)
     name = unit.name if unit is not None else record.unit_code
     left = total - len(ctx.desk.recorded(record.unit_code))

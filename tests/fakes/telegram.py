@@ -85,6 +85,11 @@ class FakeTelegram:
         self.flood_control = True
         self.sent_at: list[float] = []
         self.update_ids = itertools.count(1)  # unique for the bot, as Telegram numbers them
+        # Files the bot uploaded (sendVoice, sendPhoto, …) by the id Telegram gave them, and
+        # each voice message sent: (chat, "upload" or "file_id").
+        self.uploaded: dict[str, bytes] = {}
+        self.voices: list[tuple[str, str]] = []
+        self._file_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
         self._recent: deque[float] = deque()
         self._group_recent: dict[str, deque[float]] = defaultdict(deque)
@@ -213,10 +218,17 @@ class FakeTelegram:
 
     async def _api_sendVoice(self, args: dict[str, Any]) -> Any:  # noqa: N802
         voice = args.get("voice")
+        chat_id = str(args.get("chat_id", ""))
+        if isinstance(voice, str):  # a file sent before, by its id
+            if voice not in self.uploaded:
+                return _error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            self.voices.append((chat_id, "file_id"))
+            return self._media(args, "voice", self.uploaded[voice], file_id=voice)
         if not isinstance(voice, bytes) or not voice:
             return _error(400, "Bad Request: there is no voice in the request")
         if not voice.startswith((b"OggS", b"ID3", b"\xff\xfb")) and voice[4:8] != b"ftyp":
             return _error(400, "Bad Request: VOICE_MESSAGES_FORBIDDEN_FORMAT")
+        self.voices.append((chat_id, "upload"))
         return self._media(args, "voice", voice)
 
     async def _api_sendDocument(self, args: dict[str, Any]) -> Any:  # noqa: N802
@@ -225,7 +237,9 @@ class FakeTelegram:
             return _error(400, "Bad Request: there is no document in the request")
         return self._media(args, "document", document)
 
-    def _media(self, args: dict[str, Any], kind: str, data: bytes) -> Any:
+    def _media(
+        self, args: dict[str, Any], kind: str, data: bytes, file_id: str | None = None
+    ) -> Any:
         chat_id, caption = str(args.get("chat_id", "")), str(args.get("caption", ""))
         if chat_id in self.blocked:
             return _error(403, "Forbidden: bot was blocked by the user")
@@ -233,9 +247,12 @@ class FakeTelegram:
             return _error(400, "Bad Request: message caption is too long")
         if args.get("parse_mode") == "HTML" and (problem := html_problem(caption)):
             return _error(400, problem)
+        if file_id is None:
+            file_id = f"{kind}-up{next(self._file_ids)}"
+            self.uploaded[file_id] = data
         media: dict[str, Any] = {
-            "file_id": f"{kind}{len(data)}",
-            "file_unique_id": f"{kind}{len(data)}",
+            "file_id": file_id,
+            "file_unique_id": file_id,
             **({"duration": 3} if kind == "voice" else {}),
         }
         message = {

@@ -56,14 +56,17 @@ async def on_telegram(
 
 @asynccontextmanager
 async def on_zalo(
-    dispatcher: Dispatcher, *, images_url: str = ""
+    dispatcher: Dispatcher, *, images_url: str = "", clips_url: str = ""
 ) -> AsyncIterator[tuple[FakeZalo, ZaloChannel]]:
-    """Zalo, polling; the replies still being sent are waited for at the end. `images_url`:
-    where this server's pictures are public (Zalo fetches them by URL)."""
+    """Zalo, polling; the replies still being sent are waited for at the end. `images_url`
+    and `clips_url`: where this server's pictures and recorded questions are public (Zalo
+    fetches pictures by URL and sends no audio: a link follows the question)."""
     fake = FakeZalo()
     fake.server.start()
     client = ZaloClient(fake.token, fake.base_url, voice_hosts=("http://127.0.0.1",))
-    channel = ZaloChannel(client, dispatcher, images_url=images_url, per_second=100)
+    channel = ZaloChannel(
+        client, dispatcher, images_url=images_url, clips_url=clips_url, per_second=100
+    )
     task = asyncio.create_task(channel.poll_forever(poll_timeout=1))
     try:
         yield fake, channel

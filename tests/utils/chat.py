@@ -11,11 +11,12 @@ from sqlalchemy import Engine
 
 from bot.channels.base import Incoming, Sender, Turn
 from bot.clock import Clock, system_clock
-from bot.services.conversation import ConversationService
+from bot.services.conversation import CLIP_CHANNELS, ConversationService
 from bot.services.database import Database
 from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
 from bot.services.outbox import Delivery, record_sent
+from bot.services.prompts import PromptPacks
 from bot.services.voice import VoiceInbox
 from dialogs.events import ChoiceIn, Inbound, Reply, UnsupportedIn, VoiceIn, parse_text
 from storage.models import UnitLevel
@@ -39,11 +40,15 @@ def dispatcher_for(
     voice: VoiceInbox | None = None,
     clock: Clock = system_clock,
     levels: tuple[UnitLevel, ...] = (UnitLevel.GRASSROOTS,),
+    packs: PromptPacks | None = None,
+    clip_channels: frozenset[str] = CLIP_CHANNELS,
 ) -> Dispatcher:
     """The messengers' async core over `engine`, assembled as the runtime does (`levels`:
-    the review levels)."""
+    the review levels; `packs`: the recorded questions)."""
     db = Database(engine)
-    service = ConversationService(db, clock=clock, review_levels=levels)
+    service = ConversationService(
+        db, clock=clock, review_levels=levels, packs=packs, clip_channels=clip_channels
+    )
     return Dispatcher(service, GroupService(db, clock), voice, clock=clock)
 
 
