@@ -30,6 +30,7 @@ from bot.services.outbox import forget_settled
 from bot.services.prompts import PackError, PromptPacks
 from bot.services.rankings import WeekError
 from bot.services.review import ReviewService
+from bot.services.similar import SimilarService
 from bot.services.units import UnitFileError, UnitService
 from bot.services.voice import VoiceInbox
 from bot.settings import Settings, SettingsError, load_settings
@@ -793,3 +794,31 @@ def prompts_status(
         if unit:  # one unit: what it still lacks, by number (/ghiam N records it)
             for key in unit_cov.missing:
                 _write(f"  missing\t{prompt_pack.pack()[key].number}\t{key}\n")
+
+
+@app.command()
+def similar(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="Nội dung sáng kiến / the idea's text.")] = "",
+    unit: Annotated[
+        str | None, typer.Option(help="Trong tỉnh của đơn vị này / within this unit's province.")
+    ] = None,
+    reindex: Annotated[bool, typer.Option(help="Lập lại chỉ mục / rebuild the index.")] = False,
+) -> None:
+    """Sáng kiến tương tự / the closest stored ideas: score, id, unit code, title."""
+    settings = _settings(ctx)
+    with _database(settings) as engine:
+        service = SimilarService(
+            Database(engine), very=settings.similar.very, related=settings.similar.related
+        )
+        if reindex:
+            with typer.progressbar(length=service.count(), label="reindex") as bar:
+                done = service.reindex(bar.update)
+            _write(f"{done} initiatives indexed\n")
+            return
+        if not text.strip():
+            typer.echo("sangkien: give a TEXT to compare, or --reindex", err=True)
+            raise typer.Exit(2)
+        found = service.search(text, "", unit.upper() if unit else None)
+    for match in found:
+        _write(f"{match.score:.2f}\t{match.initiative_id}\t{match.unit_code}\t{match.title}\n")

@@ -273,6 +273,16 @@ class JobSettings(BaseModel):
         return value
 
 
+class SimilarSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # How alike two ideas must be (0 to 1: the lesser of their problems' and changes'
+    # likeness) to be "very similar" (likely the same idea) and "related" (shown to
+    # reviewers only). Measured by benchmarks/similar_eval.py.
+    very: float = Field(default=0.75, ge=0, le=1)
+    related: float = Field(default=0.6, ge=0, le=1)
+
+
 class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -309,6 +319,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    similar: SimilarSettings = Field(default_factory=SimilarSettings)
 
     @property
     def public_url(self) -> str:

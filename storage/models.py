@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONDocument, UTCDateTime
@@ -460,3 +460,26 @@ class PromptClip(SQLModel, table=True):
     recorder: str = Field(default="", sa_type=String(100))  # a name, or "import: file.wav"
     recorded_at: dt.datetime = _created()
     telegram_file_id: str | None = Field(default=None, sa_type=String(200))
+
+
+class SimilarEntry(SQLModel, table=True):
+    """A submitted initiative as the similar-idea check compares it: its problem and change
+    folded (no marks, đ → d, lower case, fillers out; see :mod:`nlp.similar`)."""
+
+    __tablename__ = "similar_entry"
+
+    initiative_id: int = Field(foreign_key="initiative.id", primary_key=True)
+    province_id: int = Field(default=0, sa_type=Integer)  # 0: none (a unit with no province)
+    problem_key: str = Field(default="", sa_type=Text)
+    solution_key: str = Field(default="", sa_type=Text)
+
+
+class SimilarBand(SQLModel, table=True):
+    """One LSH band of an initiative's MinHash signature: initiatives sharing a band (within
+    a province) are the candidates the exact score ranks."""
+
+    __tablename__ = "similar_band"
+
+    province_id: int = Field(sa_type=Integer, primary_key=True)
+    band: int = Field(sa_type=BigInteger, primary_key=True)
+    initiative_id: int = Field(sa_type=Integer, primary_key=True)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.channels.base import PLAYS_VOICE, Turn
 from bot.clock import Clock, system_clock
+from bot.services import similar
 from bot.services.database import Database
 from bot.services.outbox import REPLY_LEASE, Delivery, deliveries_of, queue_replies
 from bot.services.prompts import PromptPacks
@@ -476,6 +477,8 @@ class ConversationService:
             draft.id = store.insert_initiative(values)
         if draft.voice_notes:
             store.link_voice_notes(person_id, draft.id, draft.voice_notes)
+        if status is InitiativeStatus.SUBMITTED:  # findable as a similar idea from now on
+            similar.index(store.connection, draft.id)
         given: str | None = values.get("status")
         return given
 
