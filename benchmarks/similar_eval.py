@@ -136,15 +136,16 @@ class Query:
     how: str
 
 
-def _idea(rng: random.Random, number: int, taken: set[tuple[int, int, int]]) -> Idea:
+def _idea(rng: random.Random, number: int, taken: set[tuple[int, int]]) -> Idea:
+    """A new idea: a problem and a change no idea before it pairs (the place is free)."""
     while True:
         parts = (
             rng.randrange(len(PLACES)),
             rng.randrange(len(PROBLEMS)),
             rng.randrange(len(CHANGES)),
         )
-        if parts not in taken:
-            taken.add(parts)
+        if parts[1:] not in taken:
+            taken.add(parts[1:])
             break
     return Idea(number, *_texts(rng, parts), parts)
 

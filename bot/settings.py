@@ -279,7 +279,7 @@ class SimilarSettings(BaseModel):
     # How alike two ideas must be (0 to 1: the lesser of their problems' and changes'
     # likeness) to be "very similar" (likely the same idea) and "related" (shown to
     # reviewers only). Measured by benchmarks/similar_eval.py.
-    very: float = Field(default=0.75, ge=0, le=1)
+    very: float = Field(default=0.73, ge=0, le=1)
     related: float = Field(default=0.6, ge=0, le=1)
 
 

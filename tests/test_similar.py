@@ -60,7 +60,7 @@ def test_the_same_idea_scores_high_and_one_sharing_only_its_problem_low() -> Non
         similar.folded("tôi gắn thanh dẫn vải ở trước lưỡi cắt"),
     )
     other = (problem, similar.folded("Lắp quạt hút bụi ở đầu máy"))
-    assert similar.score(problem, change, *retold) >= 0.75
+    assert similar.score(problem, change, *retold) >= 0.73
     assert similar.score(problem, change, *other) < 0.6
 
 
@@ -137,7 +137,7 @@ def test_the_generated_evaluation_set_is_deterministic_and_the_check_measured_on
     seed: int,
 ) -> None:
     assert generate(50, seed) == generate(50, seed)
-    figures = quality(200, seed, very=0.75, related=0.6)
+    figures = quality(200, seed, very=0.73, related=0.6)
     # The target at "very similar": 0.9 for both; "related" finds nearly every re-telling.
     assert figures["precision_very"] >= 0.9
     assert figures["recall_very"] >= 0.9
