@@ -124,6 +124,7 @@ class Services:
             review_levels=levels,
             packs=self.packs,
             clip_channels=CLIP_CHANNELS | ({"zalo"} if settings.public_url else set()),
+            similar_at=(settings.similar.very, settings.similar.related),
         )
         self.review = ReviewService(self.db, levels, clock)
         self.groups = GroupService(self.db, clock)

@@ -202,6 +202,10 @@ CARD_CONFIRMED_AUTHOR = "tác giả đã xác nhận"
 CARD_CONFIRMED_OFFICER = "cán bộ xác nhận tác giả đồng ý"
 CARD_HISTORY = "🧾 Đã duyệt: {history}"
 CARD_SOURCES = "🎤 Nói: {voice}"
+CARD_SIMILAR = "🔁 Giống sáng kiến đã có:\n{lines}"
+CARD_SIMILAR_LINE = "• {how} ({percent}%): số {id} «{title}» · {unit} · {status}"
+SIMILAR_VERY = "rất giống"
+SIMILAR_RELATED = "gần giống"
 CARD_DOUBT = "❔ Máy nghe chưa rõ: {parts}. Nên nghe lại ghi âm."
 LEVEL_NAMES = {
     "grassroots": "cấp cơ sở",

@@ -293,6 +293,8 @@ class Card(BaseModel):
     recordings: list[SpokenPart] = Field(default_factory=list)
     # The parts (fields) spoken and heard with doubt: worth listening to.
     doubtful: list[str] = Field(default_factory=list)
+    # Stored ideas like this one, in words, the closest first (see msg.CARD_SIMILAR).
+    similar: list[str] = Field(default_factory=list)
 
     def as_draft(self) -> Draft:
         return Draft(

@@ -14,6 +14,7 @@ from bot.cli import app
 from bot.services.conversation import ConversationService
 from bot.services.database import Database
 from bot.services.similar import SimilarService
+from dialogs import messages as msg
 from nlp import similar
 from storage.models import SimilarBand, SimilarEntry
 from tests.utils.chat import FakeUser
@@ -142,3 +143,24 @@ def test_the_generated_evaluation_set_is_deterministic_and_the_check_measured_on
     assert figures["precision_very"] >= 0.9
     assert figures["recall_very"] >= 0.9
     assert figures["recall_related"] >= 0.95
+
+
+def test_the_review_card_lists_very_similar_and_related_entries_of_the_province(
+    db: Engine,
+) -> None:
+    from tests.test_review import Union
+
+    union = Union(db)
+    union.worker("lan", "Nguyễn Thị Lan")
+    first = union.submit("lan", "Máy cắt vải hay kẹt vải nên phải dừng máy")
+    union.worker("mai", "Lê Thị Mai", "HN-CK02")  # another union of the same city
+    second = union.submit("mai", "may cat vai thuong hay ket vai phai dung may")
+    union.worker("tu", "Phạm Văn Tư", "BN-DT01")  # another province: never listed
+    union.submit("tu", "Máy cắt vải hay kẹt vải nên phải dừng máy")
+    union.officer("hung", "Trần Văn Hùng", "HN-CK02")
+    card = union.say("hung", "/duyet")
+    assert f"Sáng kiến số {second}" in card
+    assert msg.CARD_SIMILAR.split("\n")[0] in card
+    line = next(line for line in card.splitlines() if f"số {first} " in line)
+    assert line.startswith(f"• {msg.SIMILAR_VERY}") and "May Đức Giang" in line
+    assert "Yên Phong" not in card

@@ -188,8 +188,10 @@ class ConversationService:
         review_levels: Sequence[UnitLevel] = (UnitLevel.GRASSROOTS,),
         packs: PromptPacks | None = None,
         clip_channels: frozenset[str] = CLIP_CHANNELS,
+        similar_at: tuple[float, float] = (similar.VERY, similar.RELATED),
     ) -> None:
         self.db = db
+        self._similar_at = similar_at
         self._packs = packs
         self._clip_channels = clip_channels
         self._levels = tuple(review_levels)
@@ -320,6 +322,7 @@ class ConversationService:
                 now,
                 playback=turn.channel in PLAYS_VOICE,
                 packs=self._packs,
+                similar_at=self._similar_at,
             )
             directory = StorageDirectory(store, person_id)
             if found is not None and self._stops_reminders(store, person_id, event, state):

@@ -20,6 +20,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import Connection, RowMapping
 
 from bot.clock import Clock, system_clock
+from bot.services import similar
 from bot.services.database import Database
 from bot.services.outbox import payload_of
 from bot.services.prompts import PromptPacks
@@ -31,6 +32,7 @@ from dialogs.state import (
     Card,
     Decided,
     FieldOfWork,
+    IdeaStatus,
     SpokenPart,
     Step,
     UnitRef,
@@ -39,6 +41,7 @@ from dialogs.state import (
 from nlp.audio import AudioError
 from nlp.text import match_key
 from storage import prompts as prompt_store
+from storage import similar as similar_store
 from storage import units as tree
 from storage.conversations import ConversationStore
 from storage.models import (
@@ -115,6 +118,8 @@ class ReviewDesk:
     playback: bool = False
     # Where an officer's recordings of the questions are kept (/ghiam).
     packs: PromptPacks | None = None
+    # How alike a stored idea must be to be listed on a card: very similar, related.
+    similar_at: tuple[float, float] = (similar.VERY, similar.RELATED)
     _scopes: list[Scope] | None = None
 
     @property
@@ -210,7 +215,34 @@ class ReviewDesk:
                 for part in self.store.heard_with_doubt(initiative_id)
                 if row["sources"].get(part) == "voice"  # not a part typed again since
             ),
+            similar=self._similar(initiative_id, row["problem"] or "", row["solution"] or ""),
         )
+
+    def _similar(self, initiative_id: int, problem: str, solution: str) -> list[str]:
+        """Stored ideas of the entry's province like it, very similar or related."""
+        found = similar_store.of_initiative(self.connection, initiative_id)
+        if found is None:
+            return []
+        very, related = self.similar_at
+        return [
+            msg.CARD_SIMILAR_LINE.format(
+                how=msg.SIMILAR_VERY if m.score >= very else msg.SIMILAR_RELATED,
+                percent=round(m.score * 100),
+                id=m.initiative_id,
+                title=m.title,
+                unit=m.unit_name,
+                status=msg.STATUS_LABELS[IdeaStatus(m.status)],
+            )
+            for m in similar.matches(
+                self.connection,
+                problem,
+                solution,
+                [found[0]],
+                at_least=related,
+                exclude=initiative_id,
+                limit=3,
+            )
+        ]
 
     def _recordings(self, initiative_id: int, sources: dict[str, str]) -> list[SpokenPart]:
         if not self.playback or "voice" not in sources.values():

@@ -64,6 +64,8 @@ def card_text(card: Card) -> str:
         lines.append(msg.CARD_ENTERED_BY.format(name=card.entered_by, confirmed=confirmed))
     if card.history:
         lines.append(msg.CARD_HISTORY.format(history="; ".join(card.history)))
+    if card.similar:
+        lines.append(msg.CARD_SIMILAR.format(lines="\n".join(card.similar)))
     return "\n".join(lines)
 
 
