@@ -31,6 +31,7 @@ from dialogs.events import (
     TextIn,
     UnsupportedIn,
     VoiceIn,
+    parse_text,
 )
 from dialogs.flow import Accepts, Answer, Ctx, DialogConfig, Flow, Retry, StepSpec
 from dialogs.state import (
@@ -163,6 +164,8 @@ class _Turn:
 
     def dispatch(self, event: Inbound) -> None:
         flow, state = self.flow, self.ctx.state
+        if isinstance(event, ChoiceIn) and event.value.startswith("/"):
+            event = parse_text(event.value)  # a button that types a command (/nhan 12)
         if isinstance(event, CommandIn) and self.command(event):
             return
         if state.step is flow.start:

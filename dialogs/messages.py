@@ -98,6 +98,7 @@ HELP: dict[Step, str] = {
     Step.ASSIST_AGREED: "❓ Chỉ gửi khi người đó đã nghe lại và đồng ý. Chưa thì lưu nháp.",
     Step.CONFIRM_OWN: "❓ Chọn 1 nếu đúng là ý tưởng của anh/chị, 2 nếu không phải.",
     Step.STUCK: "❓ Chọn 1 nghe lại ví dụ, 2 lưu nháp làm sau, 3 nhờ cán bộ ghi hộ.",
+    Step.SIMILAR: "❓ Ý khác thì chọn 1 để gửi. Cùng một ý thì chọn 2, cán bộ sẽ xem.",
     Step.RECORD: "❓ Giữ nút micro, đọc đúng câu chữ, chỗ yên tĩnh. /ghiam SỐ: ghi lại một câu.",
     Step.RECORD_CHECK: "❓ Máy nghe khác câu chữ. Nghe lại ghi âm: đúng thì lưu, sai thì ghi lại.",
 }
@@ -388,6 +389,7 @@ STEP_TITLES: dict[Step, str] = {
     Step.ASSIST_AGREED: "🤝 Người đó đồng ý chưa?",
     Step.CONFIRM_OWN: "📨 Xác nhận sáng kiến nhập hộ",
     Step.STUCK: "🤔 Chưa nghĩ ra",
+    Step.SIMILAR: "🔎 Ý giống đã có",
     Step.RECORD: "🎙️ Ghi âm câu hỏi",
     Step.RECORD_CHECK: "🎧 Ghi âm khác câu chữ",
 }
@@ -500,5 +502,27 @@ RECORD_NEED_VOICE = "🎙️ Anh/chị gửi ghi âm (giữ nút micro), không 
 RECORD_DONE = "🎉 Đã ghi đủ {total} câu cho «{unit}». Gõ /ghiam SỐ để ghi lại một câu."
 RECORD_STOPPED = "⏸️ Đã dừng ở câu {number}/{total}. Gõ /ghiam để làm tiếp."
 RECORD_NO_SUCH = "🔢 Không có câu «{ask}». Gõ /ghiam và số từ 1 đến {total}."
+
+# --- a very similar idea exists -------------------------------------------------------------
+SIMILAR_FOUND = "🔎 Đã có sáng kiến rất giống: «{title}» ({unit}, {status}). Anh/chị thấy sao?"
+SIMILAR_DIFFERENT = "✍️ Ý của tôi khác"
+SIMILAR_JOIN = "🤝 Tôi cùng làm ý này"
+JOIN_ASKED = "🤝 Đã hỏi cán bộ. Nếu được nhận, anh/chị có tên trong sáng kiến đó. Nháp vẫn giữ."
+JOIN_NOBODY = "🤝 Chưa hỏi được cán bộ nào. Nháp vẫn giữ, anh/chị gửi như ý của mình nhé."
+OFFICER_JOIN_ASKED = (
+    "🤝 {name} ({unit}) xin cùng làm sáng kiến số {id} «{title}».\n"
+    "Gõ /nhan {request} để nhận, /khongnhan {request} để không nhận."
+)
+JOIN_YES = "✅ Nhận"
+JOIN_NO = "❌ Không nhận"
+JOIN_ACCEPTED = "✅ Đã thêm {name} vào người cùng làm «{title}»."
+JOIN_DECLINED = "👌 Đã báo {name}: chưa nhận."
+JOIN_DONE_ALREADY = "👌 Yêu cầu này đã được trả lời rồi."
+JOIN_FORBIDDEN = "⛔ Sáng kiến này không thuộc đơn vị của anh/chị."
+JOIN_USAGE = "🤝 Gõ /nhan và số yêu cầu, ví dụ: /nhan 12"
+TOLD_JOIN_ACCEPTED = "🎉 Anh/chị đã có tên trong sáng kiến «{title}». Bản nháp giống nó đã đóng."
+TOLD_JOIN_DECLINED = (
+    "🙏 Cán bộ chưa nhận anh/chị vào «{title}». Nháp vẫn giữ: anh/chị gửi như ý của mình nhé."
+)
 
 REMINDERS_OFF = "🔕 Được rồi, tôi sẽ không nhắc nữa. Nháp vẫn giữ."

@@ -40,6 +40,8 @@ class Step(StrEnum):
     ASSIST_AGREED = "assist_agreed"
     # The worker asked whether an idea an officer entered for them is theirs.
     CONFIRM_OWN = "confirm_own"
+    # A very similar idea exists: go on, ask to join it, or later.
+    SIMILAR = "similar"
     # A worker who could not answer a question twice: an example, later, or an officer.
     STUCK = "stuck"
     # An officer records the union's prompt pack (/ghiam), one message at a time.
@@ -100,6 +102,8 @@ class Draft(BaseModel):
     sources: dict[str, Source] = Field(default_factory=dict)
     # The stored voice note each answer came from: {"problem": 12}
     voice_notes: dict[str, int] = Field(default_factory=dict)
+    # Compared with the stored ideas once already (a worker is asked about a similar one once).
+    similar_checked: bool = False
     # Returned by an officer: the question their reason concerns, where editing starts.
     reopen: Step | None = None
     # Entered by the officer chatting for this worker, who is its author.
@@ -145,6 +149,15 @@ class AssistState(BaseModel):
     found: list[Worker] = Field(default_factory=list)
     new_name: str | None = None
     new_unit: str | None = None
+
+
+class SimilarRef(BaseModel):
+    """A stored idea very like the worker's draft, as it is shown to them."""
+
+    id: int
+    title: str
+    unit: str
+    status: str
 
 
 class RecordState(BaseModel):
@@ -204,6 +217,7 @@ class State(BaseModel):
     stuck: int = 0
     stuck_at: Step | None = None
     record: RecordState | None = None
+    similar: SimilarRef | None = None
     # A fingerprint of the last text typed or button pressed: the service recognises the same
     # message sent again before the answer to it reached the chat, and does not take it as
     # the next answer.
@@ -392,6 +406,19 @@ class Desk(Protocol):
         False when no officer can be reached."""
         ...
 
+    def similar_idea(self, draft: Draft) -> SimilarRef | None:
+        """A stored idea of the worker's province very like the draft, if any."""
+        ...
+
+    def ask_to_join(self, initiative_id: int, draft_id: int | None) -> bool:
+        """Ask the idea's officers to take the worker on as a co-author; False when none
+        can be reached."""
+        ...
+
+    def answer_join(self, request_id: int, accept: bool) -> str:
+        """An officer's answer to a request to join: what to tell them."""
+        ...
+
 
 class NoDesk:
     """A desk for someone with no officer rights and nothing waiting for them."""
@@ -436,3 +463,12 @@ class NoDesk:
 
     def ask_for_help(self, question: str) -> bool:
         return False
+
+    def similar_idea(self, draft: Draft) -> SimilarRef | None:
+        return None
+
+    def ask_to_join(self, initiative_id: int, draft_id: int | None) -> bool:
+        return False
+
+    def answer_join(self, request_id: int, accept: bool) -> str:
+        return ""

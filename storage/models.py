@@ -483,3 +483,20 @@ class SimilarBand(SQLModel, table=True):
     province_id: int = Field(sa_type=Integer, primary_key=True)
     band: int = Field(sa_type=BigInteger, primary_key=True)
     initiative_id: int = Field(sa_type=Integer, primary_key=True)
+
+
+class JoinRequest(SQLModel, table=True):
+    """A worker asking to be a co-author of a very similar idea already submitted, instead of
+    sending their draft: the idea's officers accept (the worker is added to its co-authors and
+    the draft is closed) or decline (the draft is theirs to send)."""
+
+    __tablename__ = "join_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(foreign_key="initiative.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    draft_id: int | None = Field(default=None, foreign_key="initiative.id")
+    status: str = Field(default="pending", sa_type=String(10))  # pending, accepted, declined
+    created_at: dt.datetime = _created()
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

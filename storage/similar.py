@@ -8,17 +8,26 @@ bands; the caller scores them exactly.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from storage.models import Initiative, InitiativeStatus, SimilarBand, SimilarEntry, Unit
+from storage.models import (
+    Initiative,
+    InitiativeStatus,
+    JoinRequest,
+    SimilarBand,
+    SimilarEntry,
+    Unit,
+)
 
 _entry = SimilarEntry.__table__  # type: ignore[attr-defined]
 _band = SimilarBand.__table__  # type: ignore[attr-defined]
 _initiative = Initiative.__table__  # type: ignore[attr-defined]
 _unit = Unit.__table__  # type: ignore[attr-defined]
+_join = JoinRequest.__table__  # type: ignore[attr-defined]
 # Not ideas anyone stands by: never offered as "the same idea".
 _NOT_LISTED = (InitiativeStatus.DRAFT.value, InitiativeStatus.WITHDRAWN.value)
 
@@ -158,4 +167,114 @@ def count_to_index(connection: Connection) -> int:
             .select_from(_initiative)
             .where(_initiative.c.status.notin_(_NOT_LISTED))
         ).scalar_one()
+    )
+
+
+# --- asking to join a similar idea ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """A request to join an idea, with what its answer needs."""
+
+    id: int
+    initiative_id: int
+    person_id: int
+    draft_id: int | None
+    status: str
+    unit_id: int
+    district_id: int | None
+    province_id: int | None
+    title: str
+    co_authors: str | None
+
+
+def ask_to_join(
+    connection: Connection,
+    initiative_id: int,
+    person_id: int,
+    draft_id: int | None,
+    now: dt.datetime,
+) -> int:
+    """Record the request (one pending per person and idea: asking again returns it)."""
+    found = connection.execute(
+        select(_join.c.id).where(
+            _join.c.initiative_id == initiative_id,
+            _join.c.person_id == person_id,
+            _join.c.status == "pending",
+        )
+    ).scalar()
+    if found is not None:
+        return int(found)
+    return int(
+        connection.execute(
+            insert(_join)
+            .values(
+                initiative_id=initiative_id,
+                person_id=person_id,
+                draft_id=draft_id,
+                status="pending",
+                created_at=now,
+            )
+            .returning(_join.c.id)
+        ).scalar_one()
+    )
+
+
+def join(connection: Connection, request_id: int) -> Join | None:
+    row = connection.execute(
+        select(
+            _join.c.id,
+            _join.c.initiative_id,
+            _join.c.person_id,
+            _join.c.draft_id,
+            _join.c.status,
+            _initiative.c.unit_id,
+            _initiative.c.district_id,
+            _initiative.c.province_id,
+            _initiative.c.title,
+            _initiative.c.co_authors,
+        )
+        .join(_initiative, _initiative.c.id == _join.c.initiative_id)
+        .where(_join.c.id == request_id)
+    ).first()
+    return Join(**row._mapping) if row else None
+
+
+def decide_join(
+    connection: Connection, request_id: int, accept: bool, officer_id: int, now: dt.datetime
+) -> bool:
+    """Answer a pending request (one statement: two officers cannot both answer it)."""
+    result = connection.execute(
+        update(_join)
+        .where(_join.c.id == request_id, _join.c.status == "pending")
+        .values(status="accepted" if accept else "declined", decided_by=officer_id, decided_at=now)
+    )
+    return bool(result.rowcount)
+
+
+def add_co_author(connection: Connection, initiative_id: int, name: str, now: dt.datetime) -> None:
+    current = connection.execute(
+        select(_initiative.c.co_authors).where(_initiative.c.id == initiative_id)
+    ).scalar()
+    names = [n.strip() for n in (current or "").split(",") if n.strip()]
+    if name not in names:
+        names.append(name)
+    connection.execute(
+        update(_initiative)
+        .where(_initiative.c.id == initiative_id)
+        .values(co_authors=", ".join(names), updated_at=now)
+    )
+
+
+def close_draft(connection: Connection, draft_id: int, person_id: int, now: dt.datetime) -> None:
+    """The worker's draft of an idea they joined instead: withdrawn, kept for the record."""
+    connection.execute(
+        update(_initiative)
+        .where(
+            _initiative.c.id == draft_id,
+            _initiative.c.author_id == person_id,
+            _initiative.c.status == InitiativeStatus.DRAFT.value,
+        )
+        .values(status=InitiativeStatus.WITHDRAWN.value, updated_at=now)
     )

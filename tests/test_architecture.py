@@ -24,6 +24,7 @@ def test_every_draft_field_has_an_initiative_column_and_back() -> None:
         "reopen",
         "author",
         "confirmed",
+        "similar_checked",
     }
     columns = set(InitiativeBase.model_fields) - {"title"}  # the title is derived
     assert set(DRAFT_COLUMNS) == answers

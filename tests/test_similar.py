@@ -164,3 +164,178 @@ def test_the_review_card_lists_very_similar_and_related_entries_of_the_province(
     line = next(line for line in card.splitlines() if f"số {first} " in line)
     assert line.startswith(f"• {msg.SIMILAR_VERY}") and "May Đức Giang" in line
     assert "Yên Phong" not in card
+
+
+# --- in the conversation: told once, join or go on -------------------------------------------
+
+
+def _retold(union: object, user: str, problem: str, solution: str) -> str:
+    """A worker who has onboarded answers every question of a new idea up to the summary."""
+    say = union.say  # type: ignore[attr-defined]
+    for line in ["1", problem, solution, "1", "30 phút mỗi ca", "1", "2"]:
+        say(user, line)
+    return str(say(user, "không"))
+
+
+def _status(db: Engine, initiative_id: int) -> tuple[str, str | None]:
+    from storage.models import Initiative
+
+    table = Initiative.__table__  # type: ignore[attr-defined]
+    with db.connect() as connection:
+        row = connection.execute(
+            select(table.c.status, table.c.co_authors).where(table.c.id == initiative_id)
+        ).one()
+    return row.status, row.co_authors
+
+
+def test_a_worker_retelling_a_stored_idea_is_told_once_and_joins_it(db: Engine) -> None:
+    from tests.test_review import Union
+
+    union = Union(db)
+    union.worker("lan", "Nguyễn Thị Lan")
+    first = union.submit("lan", "Máy cắt vải hay kẹt vải nên phải dừng máy")
+    union.officer("hung", "Trần Văn Hùng", "HN-DM01")
+    union.worker("mai", "Lê Thị Mai", "HN-CK02")
+    asked = _retold(
+        union, "mai", "may cat vai thuong hay ket vai phai dung may", "gắn thanh dẫn vải"
+    )
+    assert "Đã có sáng kiến rất giống: «Gắn thanh dẫn vải» (CĐCS Công ty CP May Đức Giang" in asked
+    assert union.labels() == [
+        msg.SIMILAR_DIFFERENT,
+        msg.SIMILAR_JOIN,
+        msg.SUMMARY_LATER,
+        *union.labels()[3:],
+    ]
+    told = union.say("mai", "2")  # 🤝 Tôi cùng làm ý này
+    assert msg.JOIN_ASKED in told
+    notice = union.notices("hung")[-1]
+    assert (
+        f"Lê Thị Mai (CĐCS Công ty TNHH Cơ khí Thăng Long) xin cùng làm sáng kiến số {first}"
+        in notice
+    )
+    request = int(notice.split("/nhan ")[1].split()[0])
+    union.officer("bac", "Đỗ Văn Bắc", "BN-DT01")  # another province's officer
+    assert msg.JOIN_FORBIDDEN in union.say("bac", f"/nhan {request}")
+    answered = union.say("hung", f"/nhan {request}")
+    assert msg.JOIN_ACCEPTED.format(name="Lê Thị Mai", title="Gắn thanh dẫn vải") in answered
+    assert msg.JOIN_DONE_ALREADY in union.say("hung", f"/khongnhan {request}")  # a double tap
+    assert _status(db, first) == ("submitted", "Lê Thị Mai")
+    assert msg.TOLD_JOIN_ACCEPTED.format(title="Gắn thanh dẫn vải") in union.notices("mai")[-1]
+    # Her draft is closed: a new idea starts afresh, not from it.
+    assert "khó khăn" in union.say("mai", "1")
+    with db.connect() as connection:
+        from storage.models import Initiative
+
+        table = Initiative.__table__  # type: ignore[attr-defined]
+        statuses = (
+            connection.execute(
+                select(table.c.status).where(table.c.problem.like("may cat vai thuong%"))
+            )
+            .scalars()
+            .all()
+        )
+    assert statuses == ["withdrawn"]
+
+
+def test_declined_keeps_the_draft_and_my_idea_is_different_goes_on_asked_once(db: Engine) -> None:
+    from tests.test_review import Union
+
+    union = Union(db)
+    union.worker("lan", "Nguyễn Thị Lan")
+    first = union.submit("lan", "Máy cắt vải hay kẹt vải nên phải dừng máy")
+    union.officer("hung", "Trần Văn Hùng", "HN-DM01")
+    union.worker("mai", "Lê Thị Mai", "HN-CK02")
+    _retold(union, "mai", "máy cắt vải hay bị kẹt vải phải dừng máy", "gắn thanh dẫn vải")
+    union.say("mai", "tôi cùng làm")
+    request = int(union.notices("hung")[-1].split("/nhan ")[1].split()[0])
+    assert msg.JOIN_DECLINED.format(name="Lê Thị Mai") in union.say("hung", f"/khongnhan {request}")
+    assert _status(db, first) == ("submitted", "")
+    assert msg.TOLD_JOIN_DECLINED.format(title="Gắn thanh dẫn vải") in union.notices("mai")[-1]
+    # The draft is hers: from the list it goes to the summary, not asked about again.
+    union.say("mai", "2")
+    summary = union.say("mai", "1")
+    assert "Xem lại sáng kiến" in summary and "rất giống" not in summary
+    # Another worker who says their idea is different goes on to the summary, once.
+    union.worker("tu", "Phạm Văn Tư", "HN-DT03")
+    asked = _retold(union, "tu", "máy cắt vải hay kẹt vải phải dừng máy", "gắn thanh dẫn vải")
+    assert "rất giống" in asked
+    assert "Xem lại sáng kiến" in union.say("tu", "ý của tôi khác")
+    union.say("tu", "2")  # Sửa
+    union.say("tu", "6")  # 🤝 Người cùng làm
+    assert "Xem lại sáng kiến" in union.say("tu", "không")  # not asked again
+    assert "Đã gửi sáng kiến" in union.say("tu", "1")
+    # Unrelated ideas are never asked about.
+    union.worker("an", "Nguyễn Văn An", "HN-DM01")
+    assert "Xem lại sáng kiến" in _retold(union, "an", "Kho tối, soi hàng khó", "Lắp đèn LED")
+
+
+SAID = "khủng hoảng môi trường cần được ngăn chặn"  # a real recording says it
+
+
+async def test_a_worker_retelling_by_voice_joins_on_telegram_and_is_declined_on_zalo(
+    db: Engine, service: ConversationService, tmp_path: Path
+) -> None:
+    from contextlib import closing
+
+    from bot.services.voice import VoiceInbox
+    from bot.settings import VoiceSettings
+    from tests.fakes.telegram import TelegramUser
+    from tests.fakes.zalo import ZaloUser
+    from tests.test_prompts import _officer, _then
+    from tests.utils.audio import encode, recording, samples
+    from tests.utils.bots import on_telegram, on_zalo
+    from tests.utils.chat import dispatcher_for
+
+    lan = FakeUser(service, "lan")
+    lan.send("/start HN-DM01")
+    lan.send("Nguyễn Thị Lan")
+    _submit(lan, SAID.capitalize() + ".", "Gắn thêm thanh dẫn vải trước lưỡi cắt")
+    speech = samples(recording("vivos", SAID))
+    voice = VoiceInbox(VoiceSettings(), tmp_path)
+    steps: list[tuple[object, str]] = [
+        ("/start HN-CK02", "tên là gì"),
+        ("Lê Thị Mai", "muốn làm gì"),
+        ("1", "khó khăn"),
+        ("<voice>", "Tôi nghe được"),
+        ("1", "đã thay đổi gì"),
+        ("gắn thêm thanh dẫn vải trước lưỡi cắt", "được lợi gì nhất"),
+        ("1", "bao nhiêu thời gian"),
+        ("30 phút mỗi ca", "thuộc mảng nào"),
+        ("1", "cách mới chưa"),
+        ("2", "cùng làm"),
+        ("không", "rất giống"),
+        ("2", msg.JOIN_ASKED),
+    ]
+
+    async def retell(user: TelegramUser | ZaloUser, note: bytes) -> None:
+        for act, expect in steps:
+            if act == "<voice>":
+                await _then(user, note, expect)
+            elif isinstance(user, TelegramUser) and isinstance(act, str) and act.isdigit():
+                await _then(user, int(act), expect)
+            else:
+                await _then(user, act, expect)
+
+    with closing(voice), closing(dispatcher_for(db, voice)) as dispatcher:
+        async with on_telegram(dispatcher) as (fake, channel):
+            officer = TelegramUser(fake, 5151, name="Hùng")
+            await _officer(officer, db, "HN-DM01")
+            mai = TelegramUser(fake, 4242, name="Mai")
+            await retell(mai, encode(speech, "ogg"))
+            await dispatcher.flush(channel)
+            await officer.wait_for("xin cùng làm sáng kiến")
+            await _then(officer, 1, "Đã thêm Lê Thị Mai")  # ✅ Nhận, a button
+            await dispatcher.flush(channel)
+            await mai.wait_for("đã có tên trong sáng kiến")
+        async with on_zalo(dispatcher) as (zalo_fake, zalo):
+            zofficer = ZaloUser(zalo_fake, "zhung", "Hùng")
+            await _officer(zofficer, db, "HN-DM01")
+            tu = ZaloUser(zalo_fake, "ztu", "Tư")
+            steps[1] = ("Phạm Văn Tư", "muốn làm gì")
+            await retell(tu, encode(speech, "aac"))
+            await dispatcher.flush(zalo)
+            notice = await zofficer.wait_for("xin cùng làm sáng kiến")
+            request = notice.split("/khongnhan ")[1].split()[0]
+            await _then(zofficer, f"/khongnhan {request}", "chưa nhận")
+            await dispatcher.flush(zalo)
+            await tu.wait_for("Nháp vẫn giữ")

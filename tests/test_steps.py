@@ -69,6 +69,8 @@ ROUTES: dict[Step, list[str]] = {
     # Asked from outside (an officer's entry), on top of wherever the worker is.
     Step.CONFIRM_OWN: TO_MENU,
     Step.STUCK: [*TO_MENU, "1", "không biết", "không nhớ"],
+    # A problem like a stored idea's (the desk says so for «giống»).
+    Step.SIMILAR: [*TO_MENU, "1", "Khó khăn giống hệt", *TO_SUMMARY[5:]],
     Step.RECORD: [*TO_MENU, "/ghiam"],
     # And a note that says something else (below).
     Step.RECORD_CHECK: [*TO_MENU, "/ghiam"],
@@ -173,6 +175,7 @@ def test_every_drafting_step_can_go_on_to_a_submission(step: Step) -> None:
         Step.EDIT_PICK: "7",
         Step.ASSIST_AGREED: "dạ rồi",
         Step.STUCK: "1",
+        Step.SIMILAR: "1",
     }
     state = at(step)
     for _ in range(len(answers) + 1):

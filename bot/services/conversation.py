@@ -145,7 +145,9 @@ def _unit_ref(unit: RowMapping) -> UnitRef:
 
 def draft_from_row(row: RowMapping) -> Draft:
     values = {field: row[column] for field, column in DRAFT_COLUMNS.items()}
-    return Draft(id=row["id"], sources=dict(row["sources"]), **values)
+    # Past the co-authors question, it was compared with the stored ideas then: once an idea.
+    checked = row["co_authors"] is not None
+    return Draft(id=row["id"], sources=dict(row["sources"]), similar_checked=checked, **values)
 
 
 def _draft_columns(draft: Draft, now: dt.datetime, before: Draft | None = None) -> dict[str, Any]:

@@ -26,13 +26,15 @@ from bot.services.outbox import payload_of
 from bot.services.prompts import PromptPacks
 from dialogs import messages as msg
 from dialogs.answers import phone_number
-from dialogs.events import Reply
+from dialogs.events import Option, Reply
 from dialogs.state import (
     BenefitKind,
     Card,
     Decided,
+    Draft,
     FieldOfWork,
     IdeaStatus,
+    SimilarRef,
     SpokenPart,
     Step,
     UnitRef,
@@ -413,6 +415,92 @@ class ReviewDesk:
             if chats:
                 return True
         return False
+
+    def similar_idea(self, draft: Draft) -> SimilarRef | None:
+        """The closest stored idea of the worker's province at "very similar" or above."""
+        found = prompt_store.person_unit(self.connection, self.person_id)
+        if found is None:
+            return None
+        district_and_province = ConversationStore(self.connection).district_and_province(found[1])
+        matches = similar.matches(
+            self.connection,
+            draft.problem or "",
+            draft.solution or "",
+            [district_and_province[1] or 0],
+            at_least=self.similar_at[0],
+            exclude=draft.id,
+            limit=1,
+        )
+        if not matches:
+            return None
+        best = matches[0]
+        return SimilarRef(
+            id=best.initiative_id,
+            title=best.title,
+            unit=best.unit_name,
+            status=msg.STATUS_LABELS[IdeaStatus(best.status)],
+        )
+
+    def ask_to_join(self, initiative_id: int, draft_id: int | None) -> bool:
+        """Record the request; the officers of the idea's union (or the nearest unit above
+        with one in a chat) get it, with buttons where there are buttons."""
+        request = similar_store.ask_to_join(
+            self.connection, initiative_id, self.person_id, draft_id, self.now
+        )
+        found = similar_store.join(self.connection, request)
+        worker = prompt_store.person_unit(self.connection, self.person_id)
+        if found is None or worker is None:
+            return False
+        text = msg.OFFICER_JOIN_ASKED.format(
+            name=worker[0], unit=worker[2], id=initiative_id, title=found.title, request=request
+        )
+        buttons = (
+            Option(msg.JOIN_YES, f"/nhan {request}"),
+            Option(msg.JOIN_NO, f"/khongnhan {request}"),
+        )
+        for unit in prompt_store.chain(self.connection, found.unit_id):
+            chats = [
+                chat
+                for officer in self.store.officers_of(unit)
+                for chat in self.store.chats_of(officer)[:1]
+            ]
+            for channel, chat_id in chats:
+                reply = Reply(text, options=buttons if channel == "telegram" else ())
+                key = f"join:{request}:{chat_id}"
+                self.notices.append(Notice(channel, chat_id, text, key, (reply,)))
+            if chats:
+                return True
+        return False
+
+    def answer_join(self, request_id: int, accept: bool) -> str:
+        found = similar_store.join(self.connection, request_id)
+        if found is None or not self._may_decide(
+            {
+                "unit_id": found.unit_id,
+                "district_id": found.district_id,
+                "province_id": found.province_id,
+            },  # type: ignore[arg-type]
+            UnitLevel.GRASSROOTS,
+        ):
+            return msg.JOIN_FORBIDDEN
+        if not similar_store.decide_join(
+            self.connection, request_id, accept, self.person_id, self.now
+        ):
+            return msg.JOIN_DONE_ALREADY
+        worker = ConversationStore(self.connection).person_name(found.person_id) or "?"
+        if accept:
+            similar_store.add_co_author(self.connection, found.initiative_id, worker, self.now)
+            if found.draft_id is not None:
+                similar_store.close_draft(
+                    self.connection, found.draft_id, found.person_id, self.now
+                )
+            told = msg.TOLD_JOIN_ACCEPTED.format(title=found.title)
+        else:
+            told = msg.TOLD_JOIN_DECLINED.format(title=found.title)
+        for channel, chat_id in self.store.chats_of(found.person_id)[:1]:
+            self.notices.append(Notice(channel, chat_id, told, f"join:{request_id}:answer"))
+        template = msg.JOIN_ACCEPTED if accept else msg.JOIN_DECLINED
+        return template.format(name=worker, title=found.title)
 
     def _own_scope(self, unit_code: str) -> Scope | None:
         return next((s for s in self.scopes() if s.code == unit_code), None)

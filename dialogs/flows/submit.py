@@ -31,7 +31,7 @@ from dialogs.flow import (
     Retry,
     StepSpec,
 )
-from dialogs.flows import assist, record, review
+from dialogs.flows import assist, join, record, review
 from dialogs.state import BenefitKind, Draft, FieldOfWork, IdeaStatus, Step
 from dialogs.summary import make_title, money_text, read_back, time_text
 from nlp.numbers import read_money, read_time_saved
@@ -233,6 +233,13 @@ def _on_menu(ctx: Ctx, answer: Answer) -> Goto | Retry:
         case "new":
             if ctx.state.unit_code is None:  # an officer who has not named a union to write for
                 return Goto(Step.ONBOARD_UNIT, (msg.NEED_UNIT_FIRST,))
+            held = ctx.state.draft
+            if (
+                held is not None
+                and held.id is not None
+                and ctx.directory.load_draft(held.id) is None
+            ):
+                ctx.state.draft = None  # closed meanwhile (they joined a similar idea instead)
             if ctx.state.draft is not None and ctx.state.draft.has_content():
                 return Goto(Step.RESUME)
             ctx.state.draft = Draft()
@@ -414,7 +421,7 @@ def _on_applied(ctx: Ctx, answer: Answer) -> Goto | Retry:
 def _on_coauthors(ctx: Ctx, answer: Answer) -> Goto | Retry:
     if answer.choice == "none":
         ctx.draft.co_authors = ""
-        return Goto(Step.SUMMARY)
+        return join.check(ctx)
     if answer.choice == "some":  # "có": there are; ask who
         return Retry(msg.COAUTHORS_NAMES)
     names = clean_text(answer.text or "").strip(" .")
@@ -426,7 +433,7 @@ def _on_coauthors(ctx: Ctx, answer: Answer) -> Goto | Retry:
         return Retry(msg.COAUTHORS_NAMES)
     ctx.draft.co_authors = names
     ctx.draft.sources["co_authors"] = answer.source
-    return Goto(Step.SUMMARY)
+    return join.check(ctx)
 
 
 def _on_summary(ctx: Ctx, answer: Answer) -> Goto | Retry:
@@ -599,7 +606,7 @@ SPECS: dict[Step, StepSpec] = {
             ),
             _on_coauthors,
             Accepts.CHOICE_OR_TEXT,
-            ((Step.SUMMARY, "tên hoặc không ai"),),
+            ((Step.SUMMARY, "tên hoặc không ai"), (Step.SIMILAR, "có ý rất giống")),
             back=Step.APPLIED,
             drafting=True,
             returns_when_editing=True,
@@ -661,6 +668,7 @@ SPECS: dict[Step, StepSpec] = {
         *review.SPECS,
         *assist.SPECS,
         *record.SPECS,
+        *join.SPECS,
     )
 }
 
@@ -680,7 +688,7 @@ SUBMIT = Flow(
     interrupt=Step.CONFIRM_OWN,
     stuck_steps=STUCK_STEPS,
     stuck=Step.STUCK,
-    commands={**review.COMMANDS, **record.COMMANDS},
+    commands={**review.COMMANDS, **record.COMMANDS, **join.COMMANDS},
     deep_links=review.DEEP_LINKS,
 )
 

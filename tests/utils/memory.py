@@ -12,6 +12,7 @@ from dialogs.state import (
     FieldOfWork,
     IdeaRef,
     IdeaStatus,
+    SimilarRef,
     Step,
     UnitRef,
     Worker,
@@ -74,6 +75,8 @@ class MemoryDesk:
         self.answers: list[tuple[int, bool]] = []
         self.clips: list[tuple[str, str, int, str, float]] = []
         self.helped: list[str] = []
+        self.joins: list[tuple[int, int | None]] = []
+        self.join_answers: list[tuple[int, bool]] = []
         self.waiting = {
             41: Card(
                 id=41,
@@ -154,3 +157,17 @@ class MemoryDesk:
     def ask_for_help(self, question: str) -> bool:
         self.helped.append(question)
         return True
+
+    def similar_idea(self, draft: Draft) -> SimilarRef | None:
+        """Entry 41 is very like any draft whose problem says «giống» (alike)."""
+        if "giống" not in (draft.problem or "").lower():
+            return None
+        return SimilarRef(id=41, title="Gắn thanh dẫn vải", unit="CĐCS May", status="⏳ Đã gửi")
+
+    def ask_to_join(self, initiative_id: int, draft_id: int | None) -> bool:
+        self.joins.append((initiative_id, draft_id))
+        return True
+
+    def answer_join(self, request_id: int, accept: bool) -> str:
+        self.join_answers.append((request_id, accept))
+        return f"answered {request_id}"
