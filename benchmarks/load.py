@@ -175,6 +175,8 @@ async def run_once(setup: str, users: int, pacing: bool, cluster: Cluster | None
         env = run_env(url, str(folder / str(lane)), fake) | {
             "SANGKIEN_TELEGRAM__TOKEN": fake.tokens[lane],
             "SANGKIEN_LOG_LEVEL": "WARNING",
+            # The crowd tells one idea many times over: not asked about the very similar one.
+            "SANGKIEN_SIMILAR__ASK_WORKERS": "false",
         }
         if not pacing:
             env |= {

@@ -290,6 +290,8 @@ def _bot_env(url: str, telegram: FakeTelegram, zalo: FakeZalo, folder: Path) -> 
         "SANGKIEN_RANKINGS__TIME": just_past.strftime("%H:%M"),
         "SANGKIEN_JOBS__LEADER_CHECK_SECONDS": "0.5",
         "SANGKIEN_LOG_LEVEL": "WARNING",
+        # The crowd tells one idea many times over: not asked about the very similar one.
+        "SANGKIEN_SIMILAR__ASK_WORKERS": "false",
     }
 
 

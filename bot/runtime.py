@@ -125,6 +125,7 @@ class Services:
             packs=self.packs,
             clip_channels=CLIP_CHANNELS | ({"zalo"} if settings.public_url else set()),
             similar_at=(settings.similar.very, settings.similar.related),
+            ask_similar=settings.similar.ask_workers,
         )
         self.review = ReviewService(self.db, levels, clock)
         self.groups = GroupService(self.db, clock)

@@ -281,6 +281,9 @@ class SimilarSettings(BaseModel):
     # reviewers only). Measured by benchmarks/similar_eval.py.
     very: float = Field(default=0.73, ge=0, le=1)
     related: float = Field(default=0.6, ge=0, le=1)
+    # Tell a worker, once an idea, before the summary, of a very similar idea of their
+    # province (go on, join it, or later). Off: only reviewers see similar ideas.
+    ask_workers: bool = True
 
 
 class WebSettings(BaseModel):

@@ -72,7 +72,9 @@ class Union:
 
     def submit(self, user: str, problem: str = "Máy hay kẹt vải") -> int:
         for line in ["1", problem, *IDEA[2:]]:
-            self.say(user, line)
+            reply = self.say(user, line)
+        if "rất giống" in reply:  # told of a very similar idea: this one is different
+            self.say(user, "ý của tôi khác")
         reply = self.say(user, "1")
         assert "Đã gửi sáng kiến" in reply, reply
         with self.db.connect() as connection:

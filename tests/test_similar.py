@@ -339,3 +339,14 @@ async def test_a_worker_retelling_by_voice_joins_on_telegram_and_is_declined_on_
             await _then(zofficer, f"/khongnhan {request}", "chưa nhận")
             await dispatcher.flush(zalo)
             await tu.wait_for("Nháp vẫn giữ")
+
+
+def test_with_ask_workers_off_only_reviewers_see_similar_ideas(db: Engine) -> None:
+    quiet = ConversationService(Database(db), ask_similar=False)
+    for user, name in [("lan", "Nguyễn Thị Lan"), ("mai", "Lê Thị Mai")]:
+        worker = FakeUser(quiet, user)
+        worker.send("/start HN-DM01")
+        worker.send(name)
+        _submit(worker, "Máy cắt vải hay kẹt vải", "Gắn thêm thanh dẫn vải trước lưỡi cắt")
+    with db.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(SimilarEntry)).scalar() == 2

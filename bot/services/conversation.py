@@ -191,9 +191,11 @@ class ConversationService:
         packs: PromptPacks | None = None,
         clip_channels: frozenset[str] = CLIP_CHANNELS,
         similar_at: tuple[float, float] = (similar.VERY, similar.RELATED),
+        ask_similar: bool = True,
     ) -> None:
         self.db = db
         self._similar_at = similar_at
+        self._ask_similar = ask_similar
         self._packs = packs
         self._clip_channels = clip_channels
         self._levels = tuple(review_levels)
@@ -325,6 +327,7 @@ class ConversationService:
                 playback=turn.channel in PLAYS_VOICE,
                 packs=self._packs,
                 similar_at=self._similar_at,
+                ask_similar=self._ask_similar,
             )
             directory = StorageDirectory(store, person_id)
             if found is not None and self._stops_reminders(store, person_id, event, state):

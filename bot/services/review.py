@@ -122,6 +122,8 @@ class ReviewDesk:
     packs: PromptPacks | None = None
     # How alike a stored idea must be to be listed on a card: very similar, related.
     similar_at: tuple[float, float] = (similar.VERY, similar.RELATED)
+    # Workers are told of a very similar idea before the summary ([similar] ask_workers).
+    ask_similar: bool = True
     _scopes: list[Scope] | None = None
 
     @property
@@ -419,7 +421,7 @@ class ReviewDesk:
     def similar_idea(self, draft: Draft) -> SimilarRef | None:
         """The closest stored idea of the worker's province at "very similar" or above."""
         found = prompt_store.person_unit(self.connection, self.person_id)
-        if found is None:
+        if found is None or not self.ask_similar:
             return None
         district_and_province = ConversationStore(self.connection).district_and_province(found[1])
         matches = similar.matches(
