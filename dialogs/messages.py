@@ -32,6 +32,7 @@ PROMPTS: dict[Step, str] = {
     Step.REVIEW_CARD: "{card}\n\nSáng kiến này thế nào?",
     Step.REVIEW_PART: "↩️ Trả lại để sửa phần nào?",
     Step.REVIEW_REASON: "✍️ Lý do là gì? Gõ hoặc nói ngắn gọn, người gửi sẽ đọc.",
+    Step.REVIEW_DUPLICATE: "🔁 Sáng kiến này lặp lại sáng kiến nào?",
     Step.ASSIST_FIND: "🔎 Nhập hộ cho ai? Gõ tên hoặc số điện thoại của người đó.",
     Step.ASSIST_PICK: "👥 Chọn người anh/chị nhập hộ:",
     Step.ASSIST_NEW_NAME: "👤 Người đó tên là gì? Gõ họ và tên.",
@@ -99,6 +100,7 @@ HELP: dict[Step, str] = {
     Step.CONFIRM_OWN: "❓ Chọn 1 nếu đúng là ý tưởng của anh/chị, 2 nếu không phải.",
     Step.STUCK: "❓ Chọn 1 nghe lại ví dụ, 2 lưu nháp làm sau, 3 nhờ cán bộ ghi hộ.",
     Step.SIMILAR: "❓ Ý khác thì chọn 1 để gửi. Cùng một ý thì chọn 2, cán bộ sẽ xem.",
+    Step.REVIEW_DUPLICATE: "❓ Chọn sáng kiến đã có mà sáng kiến này lặp lại.",
     Step.RECORD: "❓ Giữ nút micro, đọc đúng câu chữ, chỗ yên tĩnh. /ghiam SỐ: ghi lại một câu.",
     Step.RECORD_CHECK: "❓ Máy nghe khác câu chữ. Nghe lại ghi âm: đúng thì lưu, sai thì ghi lại.",
 }
@@ -168,6 +170,7 @@ STATUS_LABELS: dict[IdeaStatus, str] = {
     IdeaStatus.REJECTED: "❌ Chưa được công nhận",
     IdeaStatus.AWAITING_AUTHOR: "📨 Chờ anh/chị xác nhận",
     IdeaStatus.WITHDRAWN: "🚫 Đã rút lại",
+    IdeaStatus.DUPLICATE: "🔁 Trùng ý đã có",
 }
 RETURNED_MARK = "↩️"
 
@@ -214,7 +217,18 @@ LEVEL_NAMES = {
     "province": "cấp tỉnh, ngành",
     "national": "cấp Tổng Liên đoàn",
 }
-DECISION_NAMES = {"valid": "hợp lệ", "returned": "trả lại", "rejected": "không hợp lệ"}
+DECISION_NAMES = {
+    "valid": "hợp lệ",
+    "returned": "trả lại",
+    "rejected": "không hợp lệ",
+    "duplicate": "trùng ý đã có",
+}
+REVIEW_DUPLICATE = "🔁 Trùng ý đã có"
+DECIDED_DUPLICATE = "🔁 Đã ghi: trùng ý đã có. Người gửi được báo."
+TOLD_DUPLICATE = (
+    "🔁 Sáng kiến «{title}» giống sáng kiến số {of} «{other}» đã có, nên không tính riêng. "
+    "Cảm ơn anh/chị! Có thể xin cùng làm ý đó với cán bộ."
+)
 # What the author is told.
 TOLD_VALID_NEXT = "✅ Sáng kiến «{title}» đạt {level}, đã chuyển lên {next}."
 TOLD_VALID = "🏅 Sáng kiến «{title}» được công nhận hợp lệ. Cảm ơn anh/chị!"
@@ -390,6 +404,7 @@ STEP_TITLES: dict[Step, str] = {
     Step.CONFIRM_OWN: "📨 Xác nhận sáng kiến nhập hộ",
     Step.STUCK: "🤔 Chưa nghĩ ra",
     Step.SIMILAR: "🔎 Ý giống đã có",
+    Step.REVIEW_DUPLICATE: "🔁 Trùng với sáng kiến nào",
     Step.RECORD: "🎙️ Ghi âm câu hỏi",
     Step.RECORD_CHECK: "🎧 Ghi âm khác câu chữ",
 }

@@ -31,6 +31,7 @@ class Step(StrEnum):
     REVIEW_CARD = "review_card"
     REVIEW_PART = "review_part"
     REVIEW_REASON = "review_reason"
+    REVIEW_DUPLICATE = "review_duplicate"
     # An officer enters an idea for a worker who cannot ("Nhập hộ").
     ASSIST_FIND = "assist_find"
     ASSIST_PICK = "assist_pick"
@@ -253,6 +254,7 @@ class IdeaStatus(StrEnum):
     REJECTED = "rejected"
     AWAITING_AUTHOR = "awaiting_author"
     WITHDRAWN = "withdrawn"
+    DUPLICATE = "duplicate"
 
 
 class UnitRef(BaseModel):
@@ -307,8 +309,10 @@ class Card(BaseModel):
     recordings: list[SpokenPart] = Field(default_factory=list)
     # The parts (fields) spoken and heard with doubt: worth listening to.
     doubtful: list[str] = Field(default_factory=list)
-    # Stored ideas like this one, in words, the closest first (see msg.CARD_SIMILAR).
+    # Stored ideas like this one, in words, the closest first (see msg.CARD_SIMILAR), and
+    # their ids in the same order.
     similar: list[str] = Field(default_factory=list)
+    similar_ids: list[int] = Field(default_factory=list)
 
     def as_draft(self) -> Draft:
         return Draft(
@@ -419,6 +423,11 @@ class Desk(Protocol):
         """An officer's answer to a request to join: what to tell them."""
         ...
 
+    def mark_duplicate(self, initiative_id: int, level: str, of: int) -> Decided:
+        """Mark an entry waiting at `level` as repeating the idea `of` (one of its card's
+        similar entries): out of the queue and the counts, its author told kindly."""
+        ...
+
 
 class NoDesk:
     """A desk for someone with no officer rights and nothing waiting for them."""
@@ -472,3 +481,6 @@ class NoDesk:
 
     def answer_join(self, request_id: int, accept: bool) -> str:
         return ""
+
+    def mark_duplicate(self, initiative_id: int, level: str, of: int) -> Decided:
+        return Decided.FORBIDDEN

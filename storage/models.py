@@ -51,6 +51,8 @@ class InitiativeStatus(StrEnum):
     AWAITING_AUTHOR = "awaiting_author"
     # The worker said it is not their idea: never reviewed, kept for the record.
     WITHDRAWN = "withdrawn"
+    # An officer found it is an idea already submitted (`duplicate_of`): out of the counts.
+    DUPLICATE = "duplicate"
 
 
 # Waiting in a review queue (at the level named by `initiative.review_level`).
@@ -71,6 +73,7 @@ class Decision(StrEnum):
     VALID = "valid"
     RETURNED = "returned"
     REJECTED = "rejected"
+    DUPLICATE = "duplicate"
 
 
 def _created() -> Any:
@@ -198,6 +201,8 @@ class Initiative(InitiativeBase, table=True):
     review_level: str | None = Field(default=None, sa_type=String(20))
     # Returned: the question the officer's reason concerns, where the author reopens it.
     return_step: str | None = Field(default=None, sa_type=String(30))
+    # The idea already submitted that this one repeats (status duplicate).
+    duplicate_of: int | None = Field(default=None, foreign_key="initiative.id")
     # Entered by an officer: who said it is the author's idea (the author, or the officer
     # for a worker without a chat), and when.
     confirmed_by_id: int | None = Field(default=None, foreign_key="person.id")

@@ -350,3 +350,41 @@ def test_with_ask_workers_off_only_reviewers_see_similar_ideas(db: Engine) -> No
         _submit(worker, "Máy cắt vải hay kẹt vải", "Gắn thêm thanh dẫn vải trước lưỡi cắt")
     with db.connect() as connection:
         assert connection.execute(select(func.count()).select_from(SimilarEntry)).scalar() == 2
+
+
+def test_an_officer_marks_an_entry_a_duplicate_it_leaves_the_counts_and_its_author_is_told(
+    db: Engine,
+) -> None:
+    from storage.models import Initiative, InitiativeStatus
+    from storage.rankings import COUNTED
+    from tests.test_review import Union
+
+    union = Union(db)
+    union.worker("lan", "Nguyễn Thị Lan")
+    first = union.submit("lan", "Máy cắt vải hay kẹt vải nên phải dừng máy")
+    union.worker("mai", "Lê Thị Mai")
+    second = union.submit("mai", "may cat vai thuong hay ket vai phai dung may")
+    union.officer("hung", "Trần Văn Hùng", "HN-DM01")
+    union.officer("bac", "Đỗ Văn Bắc", "HN-DM01")  # a second officer, the same queue
+    card = union.say("hung", "/duyet")
+    assert f"Sáng kiến số {first}" in card and msg.REVIEW_DUPLICATE not in union.labels()
+    skipped = union.say("hung", "bỏ qua")
+    assert f"Sáng kiến số {second}" in skipped and msg.REVIEW_DUPLICATE in union.labels()
+    union.say("bac", "/duyet")
+    union.say("bac", "bỏ qua")  # Bắc has the same card open
+    which = union.say("hung", "trùng")
+    assert "lặp lại sáng kiến nào" in which
+    assert union.labels()[0].startswith(f"{msg.SIMILAR_VERY} (")
+    assert msg.DECIDED_DUPLICATE in union.say("hung", "1")
+    assert msg.DECIDED_TAKEN in union.say("bac", "trùng") + union.say("bac", "1")  # one wins
+    table = Initiative.__table__  # type: ignore[attr-defined]
+    with db.connect() as connection:
+        row = connection.execute(
+            select(table.c.status, table.c.duplicate_of).where(table.c.id == second)
+        ).one()
+    assert (row.status, row.duplicate_of) == ("duplicate", first)
+    assert InitiativeStatus.DUPLICATE not in COUNTED
+    assert union.reviews(second) == [("grassroots", "duplicate", f"#{first}")]
+    told = union.notices("mai")[-1]
+    assert f"giống sáng kiến số {first}" in told and "không tính riêng" in told
+    assert "🔁 Trùng ý đã có" in union.say("mai", "3")  # «Sáng kiến của tôi»

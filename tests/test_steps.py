@@ -51,6 +51,7 @@ ROUTES: dict[Step, list[str]] = {
     Step.REVIEW_CARD: [*TO_MENU, "/duyet"],
     Step.REVIEW_PART: [*TO_MENU, "/duyet", "2"],
     Step.REVIEW_REASON: [*TO_MENU, "/duyet", "3"],
+    Step.REVIEW_DUPLICATE: [*TO_MENU, "/duyet", "trùng"],
     Step.ASSIST_FIND: [*TO_MENU, "/duyet", "menu", "5"],
     Step.ASSIST_PICK: [*TO_MENU, "/duyet", "menu", "5", "An"],
     Step.ASSIST_NEW_NAME: [*TO_MENU, "/duyet", "menu", "5", "An", "2"],

@@ -219,16 +219,26 @@ class ReviewDesk:
                 for part in self.store.heard_with_doubt(initiative_id)
                 if row["sources"].get(part) == "voice"  # not a part typed again since
             ),
-            similar=self._similar(initiative_id, row["problem"] or "", row["solution"] or ""),
+            **self._similar(initiative_id, row["problem"] or "", row["solution"] or ""),
         )
 
-    def _similar(self, initiative_id: int, problem: str, solution: str) -> list[str]:
-        """Stored ideas of the entry's province like it, very similar or related."""
+    def _similar(self, initiative_id: int, problem: str, solution: str) -> dict[str, Any]:
+        """Stored ideas of the entry's province like it, very similar or related: the card's
+        `similar` lines and `similar_ids`."""
         found = similar_store.of_initiative(self.connection, initiative_id)
         if found is None:
-            return []
+            return {}
         very, related = self.similar_at
-        return [
+        matches = similar.matches(
+            self.connection,
+            problem,
+            solution,
+            [found[0]],
+            at_least=related,
+            exclude=initiative_id,
+            limit=3,
+        )
+        lines = [
             msg.CARD_SIMILAR_LINE.format(
                 how=msg.SIMILAR_VERY if m.score >= very else msg.SIMILAR_RELATED,
                 percent=round(m.score * 100),
@@ -237,16 +247,42 @@ class ReviewDesk:
                 unit=m.unit_name,
                 status=msg.STATUS_LABELS[IdeaStatus(m.status)],
             )
-            for m in similar.matches(
-                self.connection,
-                problem,
-                solution,
-                [found[0]],
-                at_least=related,
-                exclude=initiative_id,
-                limit=3,
-            )
+            for m in matches
         ]
+        return {"similar": lines, "similar_ids": [m.initiative_id for m in matches]}
+
+    def mark_duplicate(self, initiative_id: int, level: str, of: int) -> Decided:
+        at = UnitLevel(level)
+        row = self.store.card(initiative_id)
+        if row is None or not self._may_decide(row, at):
+            return Decided.FORBIDDEN
+        listed = self._similar(initiative_id, row["problem"] or "", row["solution"] or "")
+        if of >= initiative_id or of not in listed.get("similar_ids", []):
+            return Decided.FORBIDDEN  # only an earlier idea its card lists (of its province)
+        values = {
+            "status": InitiativeStatus.DUPLICATE.value,
+            "duplicate_of": of,
+            "updated_at": self.now,
+        }
+        if not self.store.decide(initiative_id, at, values):
+            return Decided.TAKEN
+        self.store.add_review(
+            {
+                "initiative_id": initiative_id,
+                "level": at.value,
+                "officer_id": self.person_id,
+                "decision": Decision.DUPLICATE.value,
+                "reason": f"#{of}",
+                "created_at": self.now,
+            }
+        )
+        other = self.store.card(of)
+        text = msg.TOLD_DUPLICATE.format(
+            title=row["title"], of=of, other=other["title"] if other else "?"
+        )
+        for channel, chat_id in self.store.chats_of(row["author_id"])[:1]:
+            self.notices.append(Notice(channel, chat_id, text, f"dup:{initiative_id}"))
+        return Decided.DONE
 
     def _recordings(self, initiative_id: int, sources: dict[str, str]) -> list[SpokenPart]:
         if not self.playback or "voice" not in sources.values():

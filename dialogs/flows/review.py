@@ -133,6 +133,7 @@ def _card_prompt(ctx: Ctx) -> Reply:
     else:
         text = msg.PROMPTS[Step.REVIEW_CARD].format(card=card_text(card))
     listen = (Option(msg.REVIEW_LISTEN, "listen" + suffix, ("nghe", "nghe ghi am")),)
+    duplicate = (Option(msg.REVIEW_DUPLICATE, "duplicate" + suffix, ("trung", "trung y")),)
     return Reply(
         text,
         options=(
@@ -140,6 +141,7 @@ def _card_prompt(ctx: Ctx) -> Reply:
             Option(msg.REVIEW_RETURN, "return" + suffix, ("tra lai", "tra", "sua lai")),
             Option(msg.REVIEW_REJECT, "reject" + suffix, ("khong hop le", "loai")),
             *(listen if card is not None and card.recordings else ()),
+            *(duplicate if card is not None and _earlier(card) else ()),
             Option(msg.REVIEW_SKIP, "skip" + suffix, ("bo qua", "de sau", "tiep")),
             Option(msg.BACK_TO_MENU, "menu", ("menu", "ve menu")),
         ),
@@ -195,8 +197,43 @@ def _on_card(ctx: Ctx, answer: Answer) -> Goto | Retry:
     if action == "reject":
         review.decision, review.part = "rejected", None
         return Goto(Step.REVIEW_REASON)
+    if action == "duplicate":
+        card = _shown(ctx)
+        if card is None or not _earlier(card):
+            return Goto(Step.REVIEW_CARD)
+        return Goto(Step.REVIEW_DUPLICATE)
     review.skipped.append(review.card)
     return next_card(ctx)
+
+
+def _earlier(card: Card) -> list[tuple[int, str]]:
+    """The similar ideas listed on the card that were sent before it: what it can repeat."""
+    return [
+        (of, line) for of, line in zip(card.similar_ids, card.similar, strict=True) if of < card.id
+    ]
+
+
+def _duplicate_prompt(ctx: Ctx) -> Reply:
+    card = _shown(ctx)
+    options = tuple(
+        Option(line.lstrip("• ")[:60], f"of:{of}", (str(of), f"so {of}"))
+        for of, line in (_earlier(card) if card is not None else [])
+    )
+    return Reply(msg.PROMPTS[Step.REVIEW_DUPLICATE], options=options, nav=True)
+
+
+def _on_duplicate(ctx: Ctx, answer: Answer) -> Goto | Retry:
+    review = ctx.state.review
+    if review is None or review.card is None or review.level is None:
+        return next_card(ctx)
+    of = int((answer.choice or "of:0").removeprefix("of:"))
+    result = ctx.desk.mark_duplicate(review.card, review.level, of)
+    note = {
+        Decided.DONE: msg.DECIDED_DUPLICATE,
+        Decided.TAKEN: msg.DECIDED_TAKEN,
+        Decided.FORBIDDEN: msg.DECIDED_FORBIDDEN,
+    }[result]
+    return next_card(ctx, (note,))
 
 
 def _part_prompt(ctx: Ctx) -> Reply:
@@ -235,9 +272,18 @@ SPECS = (
             (Step.REVIEW_CARD, "hợp lệ / bỏ qua: thẻ sau; nghe ghi âm"),
             (Step.REVIEW_PART, "trả lại"),
             (Step.REVIEW_REASON, "không hợp lệ"),
+            (Step.REVIEW_DUPLICATE, "trùng ý đã có"),
             (Step.MENU, "hết thẻ / về menu"),
         ),
         back=Step.MENU,
+    ),
+    StepSpec(
+        Step.REVIEW_DUPLICATE,
+        _duplicate_prompt,
+        _on_duplicate,
+        Accepts.CHOICE,
+        ((Step.REVIEW_CARD, "trùng: thẻ sau"), (Step.MENU, "hết thẻ")),
+        back=Step.REVIEW_CARD,
     ),
     StepSpec(
         Step.REVIEW_PART,

@@ -95,6 +95,8 @@ class MemoryDesk:
                 unit_name="CĐCS Công ty CP May Đức Giang",
                 submitted_at=dt.datetime(2026, 11, 19, 3, 0, tzinfo=dt.UTC),
                 sources={"problem": "voice"},
+                similar=["• rất giống (90%): số 7 «Kệ phụ liệu» · CĐCS May · ⏳ Đã gửi"],
+                similar_ids=[7],
             )
         }
 
@@ -171,3 +173,9 @@ class MemoryDesk:
     def answer_join(self, request_id: int, accept: bool) -> str:
         self.join_answers.append((request_id, accept))
         return f"answered {request_id}"
+
+    def mark_duplicate(self, initiative_id: int, level: str, of: int) -> Decided:
+        if self.waiting.pop(initiative_id, None) is None:
+            return Decided.TAKEN
+        self.decisions.append((initiative_id, "duplicate", str(of), None))
+        return Decided.DONE
