@@ -216,6 +216,11 @@ def generate(ideas: int, seed: int) -> tuple[list[Idea], list[Query]]:
     """`ideas` stored ideas and a re-telling of each (every way, in turn); as many unrelated
     ideas, each sharing the place, the problem or the change of a stored one but never both
     the problem and the change (that would be the same idea on another machine)."""
+    pairs = len(PROBLEMS) * len(CHANGES)
+    if 2 * ideas > pairs:
+        raise ValueError(
+            f"at most {pairs // 2} ideas: each pairs a problem and a change of its own"
+        )
     rng = random.Random(seed)
     taken: set[tuple[int, int]] = set()
     stored = [_idea(rng, n, taken) for n in range(ideas)]
