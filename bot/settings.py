@@ -185,6 +185,13 @@ class ReviewSettings(BaseModel):
         return levels
 
 
+def _public_url(value: str) -> str:
+    """A server's public address, without a trailing slash (empty: none)."""
+    if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError("a URL such as https://bot.congdoan.vn is required")
+    return value.rstrip("/")
+
+
 class ServerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -200,9 +207,7 @@ class ServerSettings(BaseModel):
     @field_validator("public_base_url")
     @classmethod
     def _https(cls, value: str) -> str:
-        if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-            raise ValueError("a URL such as https://bot.congdoan.vn is required")
-        return value.rstrip("/")
+        return _public_url(value)
 
 
 _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?")
@@ -296,9 +301,7 @@ class WebSettings(BaseModel):
     @field_validator("public_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-            raise ValueError("a URL such as https://bot.congdoan.vn is required")
-        return value
+        return _public_url(value)
 
 
 class Settings(BaseSettings):

@@ -32,8 +32,16 @@ IDEA = [
 ]
 
 
+def _worker(service: ConversationService, user: str, name: str) -> FakeUser:
+    """A worker of HN-DM01 at the menu."""
+    worker = FakeUser(service, user)
+    worker.send("/start HN-DM01")
+    worker.send(name)
+    return worker
+
+
 def _submit(user: FakeUser, problem: str, change: str) -> None:
-    answers = dict(IDEA)
+    """Answer every question of a new idea with this problem and change, and send it."""
     for line, expect in IDEA:
         if line.startswith("Máy cắt"):
             line = problem
@@ -41,7 +49,6 @@ def _submit(user: FakeUser, problem: str, change: str) -> None:
             line = change
         said = "\n".join(r.text for r in user.send(line))
         assert expect in said, (line, said)
-    assert answers
 
 
 def test_folding_makes_typed_unmarked_and_spoken_text_the_same_words() -> None:
@@ -68,9 +75,7 @@ def test_the_same_idea_scores_high_and_one_sharing_only_its_problem_low() -> Non
 def test_a_submitted_idea_is_indexed_with_it_and_found_in_its_province_only(
     db: Engine, service: ConversationService, tmp_path: Path
 ) -> None:
-    lan = FakeUser(service, "lan")
-    lan.send("/start HN-DM01")
-    lan.send("Nguyễn Thị Lan")
+    lan = _worker(service, "lan", "Nguyễn Thị Lan")
     _submit(
         lan,
         "Máy cắt vải hay kẹt vải, mỗi ca phải dừng máy 30 phút",
@@ -90,9 +95,7 @@ def test_a_submitted_idea_is_indexed_with_it_and_found_in_its_province_only(
     assert checks.search("may cat vai hay ket vai", "gan thanh dan vai", "BN-DT01") == []
     assert checks.search("Kho tối quá", "Lắp thêm đèn", "HN-DM01") == []
     # A draft is not indexed.
-    mai = FakeUser(service, "mai")
-    mai.send("/start HN-DM01")
-    mai.send("Lê Thị Mai")
+    mai = _worker(service, "mai", "Lê Thị Mai")
     mai.send("1")
     mai.send("Máy cắt vải hay kẹt vải, mỗi ca phải dừng máy 30 phút")
     with db.connect() as connection:
@@ -102,9 +105,7 @@ def test_a_submitted_idea_is_indexed_with_it_and_found_in_its_province_only(
 def test_the_command_line_lists_the_closest_and_reindexes_with_a_progress_bar(
     db: Engine, db_url: str, service: ConversationService, tmp_path: Path
 ) -> None:
-    lan = FakeUser(service, "lan")
-    lan.send("/start HN-DM01")
-    lan.send("Nguyễn Thị Lan")
+    lan = _worker(service, "lan", "Nguyễn Thị Lan")
     _submit(
         lan,
         "Máy cắt vải hay kẹt vải, mỗi ca phải dừng máy 30 phút",
@@ -286,9 +287,7 @@ async def test_a_worker_retelling_by_voice_joins_on_telegram_and_is_declined_on_
     from tests.utils.bots import on_telegram, on_zalo
     from tests.utils.chat import dispatcher_for
 
-    lan = FakeUser(service, "lan")
-    lan.send("/start HN-DM01")
-    lan.send("Nguyễn Thị Lan")
+    lan = _worker(service, "lan", "Nguyễn Thị Lan")
     _submit(lan, SAID.capitalize() + ".", "Gắn thêm thanh dẫn vải trước lưỡi cắt")
     speech = samples(recording("vivos", SAID))
     voice = VoiceInbox(VoiceSettings(), tmp_path)
@@ -344,9 +343,7 @@ async def test_a_worker_retelling_by_voice_joins_on_telegram_and_is_declined_on_
 def test_with_ask_workers_off_only_reviewers_see_similar_ideas(db: Engine) -> None:
     quiet = ConversationService(Database(db), ask_similar=False)
     for user, name in [("lan", "Nguyễn Thị Lan"), ("mai", "Lê Thị Mai")]:
-        worker = FakeUser(quiet, user)
-        worker.send("/start HN-DM01")
-        worker.send(name)
+        worker = _worker(quiet, user, name)
         _submit(worker, "Máy cắt vải hay kẹt vải", "Gắn thêm thanh dẫn vải trước lưỡi cắt")
     with db.connect() as connection:
         assert connection.execute(select(func.count()).select_from(SimilarEntry)).scalar() == 2

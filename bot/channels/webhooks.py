@@ -97,28 +97,24 @@ def create_app(
 
         return endpoint
 
-    async def image(request: Request) -> Response:
-        """A ranking picture, for Zalo's sendPhoto (which fetches a URL). Only names the bot
-        made (random, unguessable) are served, from the one folder; no listing."""
-        name = request.path_params["name"]
-        if images is None or not _IMAGE_NAME.fullmatch(name):
-            return Response(status_code=404)
-        path = images / name
-        if not path.is_file():
-            return Response(status_code=404)
-        return FileResponse(path, media_type="image/png", headers=_IMAGE_HEADERS)
+    def served(folder: Path | None, names: re.Pattern[str], media_type: str) -> Any:
+        """Files the bot made, from one folder, by their random (unguessable) names only; no
+        listing. Ranking pictures (Zalo's sendPhoto fetches a URL) and recorded questions
+        (Zalo sends no audio: a link follows the question)."""
 
-    async def clip(request: Request) -> Response:
-        """A recorded question, for Zalo (which sends no audio: a link follows the question).
-        Only names the bot made (random, unguessable) are served, from the one folder."""
-        name = request.path_params["name"]
-        if clips is None or not _CLIP_NAME.fullmatch(name):
-            return Response(status_code=404)
-        path = clips / name
-        if not path.is_file():
-            return Response(status_code=404)
-        return FileResponse(path, media_type="audio/ogg", headers=_IMAGE_HEADERS)
+        async def endpoint(request: Request) -> Response:
+            name = request.path_params["name"]
+            if folder is None or not names.fullmatch(name):
+                return Response(status_code=404)
+            path = folder / name
+            if not path.is_file():
+                return Response(status_code=404)
+            return FileResponse(path, media_type=media_type, headers=_IMAGE_HEADERS)
 
+        return endpoint
+
+    image = served(images, _IMAGE_NAME, "image/png")
+    clip = served(clips, _CLIP_NAME, "audio/ogg")
     telegram_webhook = webhook(telegram, TELEGRAM_SECRET_HEADER, telegram_secret, unwrap=False)
     zalo_webhook = webhook(zalo, ZALO_SECRET_HEADER, zalo_secret, unwrap=True)
 
