@@ -78,10 +78,10 @@ _SUBMITTED = [s for s in InitiativeStatus if s not in _EDITABLE]
 # A message's time from the messenger is believed within these bounds: Telegram keeps an
 # update for a day at most, and the two clocks may differ a little.
 _KEPT_BY_MESSENGER = dt.timedelta(days=1)
+_SKEW = dt.timedelta(minutes=1)
 # Channels a recorded question reaches: played (Telegram), named (the terminal); Zalo too
 # when the server has a public address to link to.
 CLIP_CHANNELS = frozenset({"telegram", "terminal"})
-_SKEW = dt.timedelta(minutes=1)
 
 
 class StorageDirectory(Directory):
@@ -389,8 +389,8 @@ class ConversationService:
             replies = self._spoken(connection, turn, new, outcome.replies)
             if skipped and replies:  # one message still: the note heads the answer
                 note = msg.FLOOD_SKIPPED.format(count=skipped)
-                replies = [dataclasses.replace(replies[0], text=f"{note}\n{replies[0].text}")]
-                replies += self._spoken(connection, turn, new, outcome.replies[1:])
+                first = dataclasses.replace(replies[0], text=f"{note}\n{replies[0].text}")
+                replies = [first, *replies[1:]]
             queued = queue_replies(
                 connection,
                 turn.channel,
