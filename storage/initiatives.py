@@ -74,6 +74,7 @@ def export_rows(
                         "district_id",
                         "province_id",
                         "return_step",
+                        "duplicate_of",  # the status says it; ids of other rows stay out
                     }
                 ),
                 "review_history": history.get(initiative.id or 0, ""),

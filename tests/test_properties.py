@@ -53,7 +53,8 @@ MAY_CHANGE: dict[Step, set[str]] = {
     Step.BENEFIT_DETAIL: {"benefit_detail", "benefit_value_vnd"},
     Step.FIELD: {"field"},
     Step.APPLIED: {"applied", "applied_on"},
-    Step.COAUTHORS: {"co_authors"},
+    # Past the last question the idea is compared with the stored ones, once.
+    Step.COAUTHORS: {"co_authors", "similar_checked"},
 }
 # Which of those may become empty again: a new benefit kind clears its old figure.
 MAY_EMPTY = {"benefit_detail", "benefit_value_vnd", "applied_on"}

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from storage.models import Initiative
+from storage.models import Initiative, SimilarBand, SimilarEntry
 from tests.fakes.telegram import TelegramUser
 from tests.fakes.zalo import ZaloUser
 from tests.utils.bots import on_telegram, on_zalo
@@ -130,6 +130,8 @@ def _forget(engine: Engine) -> None:
     from sqlalchemy import delete
 
     with Session(engine) as session:
+        session.execute(delete(SimilarBand))  # the index of the one just sent
+        session.execute(delete(SimilarEntry))
         session.execute(delete(Initiative))
         session.commit()
 
