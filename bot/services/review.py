@@ -441,18 +441,24 @@ class ReviewDesk:
         name, unit_id, unit_name = found
         text = msg.OFFICER_HELP_NEEDED.format(name=name, unit=unit_name, question=question)
         day = self.now.date().isoformat()
+        chats = self._nearest_officers(unit_id)
+        for channel, chat_id in chats:
+            key = f"help:{self.person_id}:{day}:{chat_id}"
+            self.notices.append(Notice(channel, chat_id, text, key))
+        return bool(chats)
+
+    def _nearest_officers(self, unit_id: int) -> list[tuple[str, str]]:
+        """(channel, chat) of the officers of the unit, or of the nearest unit above it with
+        one who has a chat with the bot: one chat each, their newest."""
         for unit in prompt_store.chain(self.connection, unit_id):
             chats = [
                 chat
                 for officer in self.store.officers_of(unit)
                 for chat in self.store.chats_of(officer)[:1]
             ]
-            for channel, chat_id in chats:
-                key = f"help:{self.person_id}:{day}:{chat_id}"
-                self.notices.append(Notice(channel, chat_id, text, key))
             if chats:
-                return True
-        return False
+                return chats
+        return []
 
     def similar_idea(self, draft: Draft) -> SimilarRef | None:
         """The closest stored idea of the worker's province at "very similar" or above."""
@@ -496,19 +502,12 @@ class ReviewDesk:
             Option(msg.JOIN_YES, f"/nhan {request}"),
             Option(msg.JOIN_NO, f"/khongnhan {request}"),
         )
-        for unit in prompt_store.chain(self.connection, found.unit_id):
-            chats = [
-                chat
-                for officer in self.store.officers_of(unit)
-                for chat in self.store.chats_of(officer)[:1]
-            ]
-            for channel, chat_id in chats:
-                reply = Reply(text, options=buttons if channel == "telegram" else ())
-                key = f"join:{request}:{chat_id}"
-                self.notices.append(Notice(channel, chat_id, text, key, (reply,)))
-            if chats:
-                return True
-        return False
+        chats = self._nearest_officers(found.unit_id)
+        for channel, chat_id in chats:
+            reply = Reply(text, options=buttons if channel == "telegram" else ())
+            key = f"join:{request}:{chat_id}"
+            self.notices.append(Notice(channel, chat_id, text, key, (reply,)))
+        return bool(chats)
 
     def answer_join(self, request_id: int, accept: bool) -> str:
         found = similar_store.join(self.connection, request_id)
