@@ -18,6 +18,7 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+from starlette.routing import BaseRoute
 
 from bot.channels.base import Receiver
 from bot.channels.telegram import TelegramChannel
@@ -27,17 +28,22 @@ from bot.clock import Clock, system_clock
 from bot.jobs.leader import Leadership
 from bot.jobs.schedule import Jobs
 from bot.jobs.scheduler import Scheduler, build_jobs
+from bot.services.access import WebAccess
 from bot.services.conversation import CLIP_CHANNELS, ConversationService
 from bot.services.database import Database, log_failure
 from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
 from bot.services.pace import SharedPace
+from bot.services.portal import Portal
 from bot.services.prompts import PromptPacks
 from bot.services.rankings import Calendar, Rankings
 from bot.services.reminders import ReminderPolicy, Reminders
+from bot.services.reports import Reports
 from bot.services.review import ReviewService
+from bot.services.units import UnitService
 from bot.services.voice import VoiceInbox
 from bot.settings import Settings, SettingsError, time_of
+from bot.web.app import OfficerPages, uploads_folder
 from storage.db import create_db_engine, is_up_to_date, upgrade
 from storage.demo import seed_demo
 from storage.models import UnitLevel
@@ -126,6 +132,7 @@ class Services:
             clip_channels=CLIP_CHANNELS | ({"zalo"} if settings.public_url else set()),
             similar_at=(settings.similar.very, settings.similar.related),
             ask_similar=settings.similar.ask_workers,
+            web_url=settings.public_url,
         )
         self.review = ReviewService(self.db, levels, clock)
         self.groups = GroupService(self.db, clock)
@@ -146,6 +153,9 @@ class Services:
             quiet_until=time_of(settings.reminders.quiet_until),
         )
         self.reminders = Reminders(self.db, policy)
+        self.units = UnitService(self.db)
+        self.access = WebAccess(self.db, clock, session_hours=settings.web.session_hours)
+        self.portal = Portal(self.db, levels, clock)
         self.jobs = Jobs(
             self.db,
             build_jobs(
@@ -157,6 +167,9 @@ class Services:
                 clock=clock,
             ),
             clock=clock,
+        )
+        self.reports = Reports(
+            self.db, self.portal, self.rankings, self.units, self.jobs, clock=clock
         )
 
     def close(self) -> None:
@@ -224,9 +237,26 @@ class Bot:
             failing=self.failing,
             images=self.services.images,
             clips=self.services.packs.folder,
+            routes=self._pages(),
         )
         if self.telegram is not None:
             self.telegram.on_clip_uploaded = self._clip_uploaded
+
+    def _pages(self) -> list[BaseRoute]:
+        """The officers' web pages, where the site has a public address to link to."""
+        if not self.settings.public_url:
+            return []
+        services = self.services
+        pages = OfficerPages(
+            access=services.access,
+            portal=services.portal,
+            units=services.units,
+            reports=services.reports,
+            public_url=self.settings.public_url,
+            uploads=uploads_folder(self.settings.data_dir),
+            today=lambda: services.clock().astimezone(services.rankings.calendar.zone).date(),
+        )
+        return pages.routes()
 
     async def _clip_uploaded(self, clip_id: int, file_id: str) -> None:
         """Telegram has a recorded question now: every process sends it by id from now on."""

@@ -295,8 +295,11 @@ class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # The public https address of this server (behind its proxy): links to recorded prompts
-    # for Zalo, which sends no audio, and to ranking pictures. Empty: Zalo gets text only.
+    # for Zalo, which sends no audio, and to ranking pictures, and the officers' web pages
+    # (/web in the chat sends a sign-in link). Empty: Zalo gets text only, and no pages.
     public_url: str = ""
+    # An officer signed in to the web pages stays signed in this many hours.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     @field_validator("public_url")
     @classmethod

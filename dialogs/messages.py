@@ -188,6 +188,11 @@ RECORDING = "🔊 {part} · {seconds} giây"
 RECORDING_GONE = "🔇 Bản ghi âm này không còn."
 REVIEW_AGAIN = "🗂️ Sáng kiến số {id}: anh/chị thấy thế nào?"
 OFFICERS_ONLY = "⛔ Việc này chỉ dành cho cán bộ công đoàn."
+WEB_LINK = (
+    "🌐 Trang web cán bộ: {url}\nLink dùng một lần, trong 15 phút. Không chuyển cho người khác."
+)
+WEB_NOT_SET = "🌐 Trang web cán bộ chưa được bật. Nhờ người quản trị bật giúp."
+WEB_TOO_MANY = "⏳ Anh/chị vừa xin nhiều link. Thử lại sau 15 phút."
 QUEUE_EMPTY = "📭 Không còn sáng kiến nào chờ duyệt."
 DECIDED_VALID = "✅ Đã ghi: hợp lệ."
 DECIDED_RETURNED = "↩️ Đã trả lại cho người gửi."
@@ -541,3 +546,207 @@ TOLD_JOIN_DECLINED = (
 )
 
 REMINDERS_OFF = "🔕 Được rồi, tôi sẽ không nhắc nữa. Nháp vẫn giữ."
+
+# --- the officers' web pages ---------------------------------------------------------------
+WEB_TITLE = "Sáng kiến công đoàn"
+WEB_NAV_QUEUE = "Chờ duyệt"
+WEB_NAV_RANKINGS = "Xếp hạng"
+WEB_NAV_UNITS = "Đơn vị, chỉ tiêu"
+WEB_NAV_EXPORT = "Xuất file"
+WEB_NAV_OFFICERS = "Cán bộ"
+WEB_NAV_JOBS = "Việc định kỳ"
+WEB_SIGN_OUT = "Đăng xuất"
+WEB_LOGIN_TITLE = "Vào trang cán bộ"
+WEB_LOGIN_BUTTON = "Vào trang cán bộ"
+WEB_LOGIN_HINT = "Link này chỉ dùng được một lần. Bấm nút để vào."
+WEB_LOGIN_GONE = "Link đã dùng hoặc đã hết hạn. Gõ /web trong chat để lấy link mới."
+WEB_SIGNED_OUT = "Anh/chị đã đăng xuất. Gõ /web trong chat để vào lại."
+WEB_NOT_SIGNED_IN = "Anh/chị chưa đăng nhập. Gõ /web trong chat để lấy link vào."
+WEB_NOT_FOUND = "Không tìm thấy trang này trong các đơn vị của anh/chị."
+WEB_FORBIDDEN = "Yêu cầu không hợp lệ. Tải lại trang rồi thử lại."
+WEB_SERVES = "Đơn vị: {units}"
+
+WEB_FILTER = "Lọc"
+WEB_FILTER_UNIT = "Mã đơn vị"
+WEB_FILTER_LEVEL = "Cấp duyệt"
+WEB_FILTER_STATUS = "Trạng thái"
+WEB_FILTER_FIELD = "Lĩnh vực"
+WEB_FILTER_FROM = "Từ ngày"
+WEB_FILTER_TO = "Đến ngày"
+WEB_FILTER_VOICE = "Có ghi âm"
+WEB_FILTER_SORT = "Sắp xếp"
+WEB_ANY = "Tất cả"
+WEB_PENDING = "Đang chờ duyệt"
+WEB_SORTS = {"oldest": "Gửi sớm nhất", "newest": "Gửi mới nhất", "value": "Làm lợi nhiều nhất"}
+WEB_UNIT_UNKNOWN = "Không có mã đơn vị «{code}» trong các đơn vị của anh/chị."
+WEB_BAD_DATE = "Ngày phải viết dạng 2026-12-31."
+WEB_COUNT = "{count} sáng kiến"
+WEB_COUNT_MANY = "Hơn {count} sáng kiến"
+WEB_EMPTY = "Không có sáng kiến nào như vậy."
+WEB_PAGE_PREV = "← Trang trước"
+WEB_PAGE_NEXT = "Trang sau →"
+WEB_COL_ID = "Số"
+WEB_COL_TITLE = "Tên sáng kiến"
+WEB_COL_UNIT = "Đơn vị"
+WEB_COL_AUTHOR = "Tác giả"
+WEB_COL_STATUS = "Trạng thái"
+WEB_COL_LEVEL = "Cấp"
+WEB_COL_VALUE = "Làm lợi (đ/năm)"
+WEB_COL_SENT = "Ngày gửi"
+WEB_VOICE_MARK = "🎙️"
+WEB_SELECT_ALL = "Chọn tất cả"
+WEB_DECIDE = "Quyết định cho các sáng kiến đã chọn"
+WEB_DECIDE_ONE = "Quyết định"
+WEB_DECISION_VALID = "✅ Hợp lệ"
+WEB_DECISION_RETURNED = "↩️ Trả lại"
+WEB_DECISION_REJECTED = "❌ Không hợp lệ"
+WEB_REASON = "Lý do (bắt buộc khi trả lại hoặc không hợp lệ; người gửi sẽ đọc)"
+WEB_REASON_NEEDED = "Ghi lý do khi trả lại hoặc không hợp lệ."
+WEB_NONE_CHOSEN = "Chưa chọn sáng kiến nào."
+WEB_DECIDED = "Đã quyết định {count} sáng kiến."
+WEB_TAKEN = "Số {ids}: cán bộ khác vừa quyết định trước, không đổi."
+WEB_NOT_YOURS = "Số {ids}: không còn chờ anh/chị duyệt."
+
+WEB_STATUS = {
+    "draft": "Nháp",
+    "submitted": "Chờ duyệt",
+    "under_review": "Đang duyệt cấp trên",
+    "valid": "Hợp lệ",
+    "returned": "Trả lại",
+    "rejected": "Không hợp lệ",
+    "awaiting_author": "Chờ tác giả xác nhận",
+    "withdrawn": "Đã rút",
+    "duplicate": "Trùng ý đã có",
+}
+WEB_FIELDS = {
+    "production": "Kỹ thuật, sản xuất",
+    "safety": "An toàn lao động",
+    "saving": "Tiết kiệm điện, vật tư",
+    "quality": "Chất lượng sản phẩm",
+    "management": "Quản lý, tổ chức",
+    "environment": "Môi trường",
+    "other": "Khác",
+}
+WEB_BENEFITS = {
+    "time": "Tiết kiệm thời gian",
+    "money": "Làm lợi, tiết kiệm tiền",
+    "safety": "An toàn hơn",
+    "quality": "Chất lượng tốt hơn",
+    "environment": "Bảo vệ môi trường",
+    "other": "Lợi ích khác",
+}
+WEB_PARTS = {
+    "problem": "Khó khăn",
+    "solution": "Cách làm",
+    "benefit_detail": "Lợi ích",
+    "co_authors": "Người cùng làm",
+    "title": "Tên",
+}
+WEB_LEVELS = {
+    "grassroots": "Cơ sở",
+    "district": "Trên cơ sở",
+    "province": "Tỉnh, ngành",
+    "national": "Tổng Liên đoàn",
+}
+
+WEB_ENTRY = "Sáng kiến số {id}"
+WEB_ENTRY_PROBLEM = "Khó khăn"
+WEB_ENTRY_SOLUTION = "Cách làm"
+WEB_ENTRY_BENEFIT = "Lợi ích"
+WEB_ENTRY_VALUE = "Giá trị làm lợi"
+WEB_ENTRY_FIELD = "Lĩnh vực"
+WEB_ENTRY_APPLIED = "Đã áp dụng"
+WEB_ENTRY_APPLIED_ON = "Áp dụng từ {date}"
+WEB_ENTRY_NOT_APPLIED = "Chưa áp dụng"
+WEB_ENTRY_COAUTHORS = "Người cùng làm"
+WEB_ENTRY_AUTHOR = "Tác giả"
+WEB_ENTRY_UNIT = "Đơn vị"
+WEB_ENTRY_SENT = "Ngày gửi"
+WEB_ENTRY_STATUS = "Trạng thái"
+WEB_ENTRY_ENTERED = "Cán bộ {name} nhập hộ tác giả"
+WEB_ENTRY_CONFIRMED = "Xác nhận bởi {name}"
+WEB_ENTRY_SPOKEN = "Nói bằng giọng"
+WEB_ENTRY_RECORDINGS = "Ghi âm của tác giả"
+WEB_ENTRY_NO_RECORDINGS = "Không có ghi âm."
+WEB_ENTRY_HEARD = "Máy nghe được: {text}"
+WEB_ENTRY_HISTORY = "Lịch sử duyệt"
+WEB_ENTRY_NO_HISTORY = "Chưa có ai duyệt."
+WEB_ENTRY_DUPLICATE_OF = "Trùng ý với sáng kiến số {id}"
+WEB_BACK_TO_QUEUE = "← Danh sách"
+
+WEB_RANKINGS = "Xếp hạng tuần {week}"
+WEB_RANKINGS_OF = "Các đơn vị thuộc «{unit}»"
+WEB_RANKINGS_NONE = "Chưa có đơn vị nào để xếp hạng."
+WEB_WEEK = "Tuần"
+WEB_COL_RANK = "Hạng"
+WEB_COL_VALID = "Hợp lệ"
+WEB_COL_ENTRIES = "Đã gửi"
+WEB_COL_QUOTA = "Chỉ tiêu"
+WEB_COL_SHARE = "% chỉ tiêu"
+WEB_COL_CHANGE = "Thay đổi"
+WEB_SHOW = "Xem"
+
+WEB_UNITS = "Đơn vị và chỉ tiêu năm {period}"
+WEB_PERIOD = "Kỳ"
+WEB_NO_PERIOD = "Chưa có kỳ chỉ tiêu nào. Thêm kỳ bằng lệnh sangkien units period."
+WEB_COL_CODE = "Mã"
+WEB_COL_NAME = "Tên đơn vị"
+WEB_QUOTA_SAVE = "Lưu"
+WEB_QUOTA_SAVED = "Đã lưu"
+WEB_QUOTA_BAD = "Chỉ tiêu là số nguyên từ 0 đến 10.000.000."
+WEB_IMPORT = "Nhập danh sách đơn vị (CSV hoặc XLSX)"
+WEB_IMPORT_HINT = "Cột: code, name, level, parent_code, quota. Xem trước rồi mới nhập."
+WEB_IMPORT_PREVIEW = "Xem trước"
+WEB_IMPORT_APPLY = "Nhập {count} thay đổi"
+WEB_IMPORT_BAD = "File không nhập được, chưa thay đổi gì. Sửa các dòng sau rồi gửi lại:"
+WEB_IMPORT_ROW = "Dòng {row}: {reason}"
+WEB_IMPORT_FILE = "File: {reason}"
+WEB_IMPORT_NEW = "Thêm mới {count} đơn vị"
+WEB_IMPORT_RENAMED = "Đổi tên {count} đơn vị"
+WEB_IMPORT_MOVED = "Chuyển {count} đơn vị sang đơn vị cấp trên khác"
+WEB_IMPORT_QUOTAS = "Đặt chỉ tiêu cho {count} đơn vị"
+WEB_IMPORT_SAME = "{count} đơn vị không đổi"
+WEB_IMPORT_NOTHING = "File không có gì thay đổi."
+WEB_IMPORT_RUNNING = "Đang nhập: {done}/{total} đơn vị…"
+WEB_IMPORT_DONE = "Đã nhập: thêm {created}, sửa {updated}, đặt {quotas} chỉ tiêu."
+WEB_IMPORT_NO_FILE = "Chưa chọn file."
+WEB_IMPORT_TOO_BIG = "File quá lớn (tối đa {mb} MB)."
+WEB_IMPORT_GONE = "Bản xem trước đã cũ. Gửi lại file."
+WEB_UNIT_OUTSIDE = "{code} không thuộc đơn vị của anh/chị"
+
+WEB_EXPORT = "Xuất danh sách sáng kiến"
+WEB_EXPORT_HINT = "CSV cho máy đọc (tên cột tiếng Anh); XLSX cho người đọc, mở bằng Excel."
+WEB_EXPORT_CSV = "Tải CSV"
+WEB_EXPORT_XLSX = "Tải Excel (XLSX)"
+
+WEB_OFFICERS = "Cán bộ các đơn vị"
+WEB_OFFICER_REMOVE = "Bỏ quyền cán bộ"
+WEB_OFFICER_REMOVED = "Đã bỏ quyền cán bộ của {name} ở {unit}."
+WEB_OFFICER_NONE = "Chưa có cán bộ nào."
+WEB_INVITE = "Mời cán bộ mới"
+WEB_INVITE_BUTTON = "Tạo mã mời"
+WEB_INVITE_DAYS = "Hết hạn sau (ngày)"
+WEB_INVITE_MADE = (
+    "Mã mời cho «{unit}»: {code} (hết hạn {expires}). Người được mời gõ /canbo {code}."
+)
+WEB_INVITE_LINK = "Hoặc mở link: {link}"
+WEB_INVITE_BAD_DAYS = "Số ngày từ 1 đến 90."
+
+WEB_JOBS = "Việc định kỳ"
+WEB_JOB_NAME = "Việc"
+WEB_JOB_LAST = "Lần chạy gần nhất"
+WEB_JOB_NEXT = "Lần chạy tới"
+WEB_JOB_RESULT = "Kết quả"
+WEB_JOB_NEVER = "Chưa chạy"
+WEB_JOB_NAMES = {
+    "rankings": "Gửi bảng xếp hạng vào nhóm",
+    "officer-reminders": "Nhắc cán bộ việc trong ngày",
+    "worker-reminders": "Nhắc công nhân bản nháp bỏ dở",
+    "officer-notices": "Báo cán bộ có sáng kiến mới",
+    "prune": "Dọn dữ liệu cũ",
+}
+WEB_OUTBOX = "Tin nhắn không gửi được"
+WEB_OUTBOX_NONE = "Không có tin nào bị bỏ."
+WEB_OUTBOX_CHAT = "Gửi tới"
+WEB_OUTBOX_ERROR = "Lỗi"
+WEB_OUTBOX_WHEN = "Lúc"

@@ -423,6 +423,11 @@ class Desk(Protocol):
         """An officer's answer to a request to join: what to tell them."""
         ...
 
+    def web_link(self) -> str:
+        """A one-time link to the officers' web pages, in the words to send it with (or why
+        there is none: no site configured, too many asked for lately)."""
+        ...
+
     def mark_duplicate(self, initiative_id: int, level: str, of: int) -> Decided:
         """Mark an entry waiting at `level` as repeating the idea `of` (one of its card's
         similar entries): out of the queue and the counts, its author told kindly."""
@@ -484,3 +489,6 @@ class NoDesk:
 
     def mark_duplicate(self, initiative_id: int, level: str, of: int) -> Decided:
         return Decided.FORBIDDEN
+
+    def web_link(self) -> str:
+        return ""

@@ -505,3 +505,31 @@ class JoinRequest(SQLModel, table=True):
     created_at: dt.datetime = _created()
     decided_by: int | None = Field(default=None, foreign_key="person.id")
     decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebLogin(SQLModel, table=True):
+    """A one-time link to the officers' pages, sent in the chat (``/web``): only its SHA-256 is
+    kept; it signs in once, before it expires."""
+
+    __tablename__ = "web_login"
+
+    token_hash: str = Field(sa_type=String(64), primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: dt.datetime = _created()
+    expires_at: dt.datetime = _created()
+    used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebSession(SQLModel, table=True):
+    """An officer signed in to the web pages: the cookie carries a random token, only its
+    SHA-256 is kept, so a copy of the database signs nobody in. Revoked by removing the row."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: dt.datetime = _created()
+    seen_at: dt.datetime = _created()
+    expires_at: dt.datetime = _created()
+    agent: str = Field(default="", sa_type=String(120))  # the browser, as it says: for the list

@@ -85,6 +85,12 @@ def tally_grassroots(
     }
 
 
+def weeks(connection: Connection, limit: int) -> list[str]:
+    """Weeks with a stored snapshot, the latest first."""
+    query = select(_snapshot.c.week).distinct().order_by(_snapshot.c.week.desc()).limit(limit)
+    return [row.week for row in connection.execute(query)]
+
+
 def has_snapshot(connection: Connection, week: str) -> bool:
     found = connection.execute(select(_snapshot.c.unit_id).where(_snapshot.c.week == week).limit(1))
     return found.first() is not None

@@ -149,6 +149,12 @@ def set_quotas(connection: Connection, period: str, targets: dict[int, int]) -> 
     )
 
 
+def clear_quota(connection: Connection, period: str, unit_id: int) -> None:
+    connection.execute(
+        sa_delete(_quota).where(_quota.c.period == period, _quota.c.unit_id == unit_id)
+    )
+
+
 def refresh_ancestors(connection: Connection, grassroots_ids: Iterable[int]) -> None:
     """Copy each grassroots union's district and province onto its initiatives again (after
     the union or its district moved in the tree)."""

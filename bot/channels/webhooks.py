@@ -16,14 +16,14 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
@@ -61,6 +61,7 @@ def create_app(
     failing: Callable[[], dict[str, str]] | None = None,
     images: Path | None = None,
     clips: Path | None = None,
+    routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     async def health(request: Request) -> Response:
         """200 while every channel serves; 503 naming the ones that do not (a load balancer
@@ -125,5 +126,6 @@ def create_app(
             Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
             Route("/images/{name}", image, methods=["GET"]),
             Route("/clips/{name}", clip, methods=["GET"]),
+            *routes,  # the officers' web pages, assembled by the runtime
         ]
     )

@@ -192,10 +192,12 @@ class ConversationService:
         clip_channels: frozenset[str] = CLIP_CHANNELS,
         similar_at: tuple[float, float] = (similar.VERY, similar.RELATED),
         ask_similar: bool = True,
+        web_url: str = "",
     ) -> None:
         self.db = db
         self._similar_at = similar_at
         self._ask_similar = ask_similar
+        self._web_url = web_url
         self._packs = packs
         self._clip_channels = clip_channels
         self._levels = tuple(review_levels)
@@ -328,6 +330,7 @@ class ConversationService:
                 packs=self._packs,
                 similar_at=self._similar_at,
                 ask_similar=self._ask_similar,
+                web_url=self._web_url,
             )
             directory = StorageDirectory(store, person_id)
             if found is not None and self._stops_reminders(store, person_id, event, state):

@@ -172,6 +172,20 @@ class Board:
         return chart.render(self.title, self.subtitle, self.bars)
 
 
+@dataclass(frozen=True, slots=True)
+class RankRow:
+    """One unit in the officers' ranking table."""
+
+    code: str
+    name: str
+    rank: int
+    valid: int
+    entries: int
+    target: int | None
+    percent: float | None
+    change: str  # "▲2", "▼1", "=", or "" (not ranked there the week before)
+
+
 class Rankings:
     """Snapshots, boards and the weekly broadcast over one database."""
 
@@ -205,6 +219,19 @@ class Rankings:
         with self._db.read() as connection:
             unit = tree.unit_rows(connection).get(code.strip().upper())
             return self._boards(connection, week).of(unit.id) if unit is not None else None
+
+    def table(self, week: Week, unit_id: int) -> tuple[Board, list[RankRow]]:
+        """The board of the units directly under `unit_id` (its picture and text) and every
+        one of them as a row: the officers' ranking page."""
+        with self._db.read() as connection:
+            boards = self._boards(connection, week)
+        return boards.of(unit_id), boards.rows(unit_id)
+
+    def weeks(self, limit: int = 26) -> list[Week]:
+        """The latest weeks that were ranked, newest first."""
+        with self._db.read() as connection:
+            names = store.weeks(connection, limit)
+        return [self.calendar.week(name) for name in names]
 
     def boards(self, week: Week, unit_ids: Iterable[int]) -> Iterator[Board]:
         """The week's boards of these units' groups, built from one read."""
@@ -316,6 +343,21 @@ class _Boards:
         return Board(
             parent.id, "\n".join(lines).strip(), title, chart.short(parent.name, 60), tuple(bars)
         )
+
+    def rows(self, parent_id: int) -> list[RankRow]:
+        return [
+            RankRow(
+                self.units[s.unit_id].code,
+                self.units[s.unit_id].name,
+                s.rank,
+                s.valid,
+                s.entries,
+                s.target,
+                round(100 * s.valid / s.target, 1) if s.target else None,
+                self._change(s),
+            )
+            for s in self._children.get(parent_id, [])
+        ]
 
     def _line(self, standing: Standing, *, own: bool) -> str:
         name = self.units[standing.unit_id].name

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import Connection, RowMapping
 
 from bot.clock import Clock, system_clock
-from bot.services import similar
+from bot.services import access, similar
 from bot.services.database import Database
 from bot.services.outbox import payload_of
 from bot.services.prompts import PromptPacks
@@ -124,6 +124,8 @@ class ReviewDesk:
     similar_at: tuple[float, float] = (similar.VERY, similar.RELATED)
     # Workers are told of a very similar idea before the summary ([similar] ask_workers).
     ask_similar: bool = True
+    # Where the officers' web pages live ([web] public_url); empty: no pages.
+    web_url: str = ""
     _scopes: list[Scope] | None = None
 
     @property
@@ -538,6 +540,14 @@ class ReviewDesk:
             self.notices.append(Notice(channel, chat_id, told, f"join:{request_id}:answer"))
         template = msg.JOIN_ACCEPTED if accept else msg.JOIN_DECLINED
         return template.format(name=worker, title=found.title)
+
+    def web_link(self) -> str:
+        if not self.web_url:
+            return msg.WEB_NOT_SET
+        token = access.new_link(self.connection, self.person_id, now=self.now)
+        if token is None:
+            return msg.WEB_TOO_MANY
+        return msg.WEB_LINK.format(url=f"{self.web_url}/web/login/{token}")
 
     def _own_scope(self, unit_code: str) -> Scope | None:
         return next((s for s in self.scopes() if s.code == unit_code), None)

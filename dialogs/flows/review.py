@@ -116,8 +116,15 @@ def _on_invite(ctx: Ctx, arg: str) -> Goto | Retry:
     return Goto(Step.MENU if ctx.state.name else Step.ONBOARD_NAME, (note,))
 
 
+def _on_web(ctx: Ctx, arg: str) -> Goto | Retry:
+    if not ctx.desk.officer_units():
+        return Retry(msg.OFFICERS_ONLY)
+    return Goto(Step.MENU, (ctx.desk.web_link(),))
+
+
 COMMANDS = {
     "duyet": CommandSpec(_on_review_command, (Step.REVIEW_CARD, Step.MENU)),
+    "web": CommandSpec(_on_web, (Step.MENU,)),
     "canbo": CommandSpec(_on_invite, (Step.MENU, Step.ONBOARD_NAME)),
 }
 DEEP_LINKS = {"canbo-": "canbo"}

@@ -32,8 +32,8 @@ def free_port() -> int:
 class ThreadedServer:
     """Runs `app` until :meth:`stop`; `loop` is the server thread's event loop."""
 
-    def __init__(self, app: Starlette) -> None:
-        self.port = free_port()
+    def __init__(self, app: Starlette, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off"

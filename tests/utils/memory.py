@@ -174,6 +174,9 @@ class MemoryDesk:
         self.join_answers.append((request_id, accept))
         return f"answered {request_id}"
 
+    def web_link(self) -> str:
+        return "https://example.test/web/login/token"
+
     def mark_duplicate(self, initiative_id: int, level: str, of: int) -> Decided:
         if self.waiting.pop(initiative_id, None) is None:
             return Decided.TAKEN
