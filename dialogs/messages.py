@@ -750,3 +750,45 @@ WEB_OUTBOX_NONE = "Không có tin nào bị bỏ."
 WEB_OUTBOX_CHAT = "Gửi tới"
 WEB_OUTBOX_ERROR = "Lỗi"
 WEB_OUTBOX_WHEN = "Lúc"
+
+# --- the XLSX export, read by people (the CSV keeps its machine names) ----------------------
+XLSX_SHEET = "Sáng kiến"
+XLSX_HEADERS = {
+    "id": "Số",
+    "status": "Trạng thái",
+    "unit_code": "Mã đơn vị",
+    "unit_name": "Đơn vị",
+    "author_name": "Tác giả",
+    "author_phone": "Điện thoại",
+    "entered_by": "Cán bộ nhập hộ",
+    "confirmed_by": "Người xác nhận",
+    "confirmed_at": "Ngày xác nhận",
+    "title": "Tên sáng kiến",
+    "problem": "Khó khăn",
+    "solution": "Cách làm",
+    "benefit_kind": "Loại lợi ích",
+    "benefit_detail": "Lợi ích cụ thể",
+    "benefit_value_vnd": "Giá trị làm lợi (đ/năm)",
+    "field": "Lĩnh vực",
+    "applied": "Đã áp dụng",
+    "applied_on": "Ngày áp dụng",
+    "co_authors": "Người cùng làm",
+    "sources": "Nói bằng giọng",
+    "created_at": "Ngày tạo",
+    "updated_at": "Ngày sửa",
+    "submitted_at": "Ngày gửi",
+    "review_level": "Cấp đang duyệt",
+    "review_history": "Lịch sử duyệt",
+}
+XLSX_SUMMARY_HEADERS = {
+    "code": "Mã đơn vị",
+    "name": "Tên đơn vị",
+    "entries": "Đã gửi",
+    "valid": "Hợp lệ",
+    "quota": "Chỉ tiêu",
+    "percent_of_quota": "% chỉ tiêu",
+}
+XLSX_YES = "Có"
+XLSX_NO = "Chưa"
+XLSX_SPOKEN = "Nói: {parts}"
+XLSX_STEP = "{date} {level}: {decision} ({officer})"

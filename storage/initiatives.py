@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -77,7 +78,10 @@ def export_rows(
                         "duplicate_of",  # the status says it; ids of other rows stay out
                     }
                 ),
-                "review_history": history.get(initiative.id or 0, ""),
+                "review_history": "; ".join(
+                    _said(step) for step in history.get(initiative.id or 0, [])
+                ),
+                "review_steps": history.get(initiative.id or 0, []),
                 "unit_code": unit.code,
                 "unit_name": unit.name,
                 "author_name": author.name,
@@ -95,8 +99,23 @@ def _names(person_ids: set[int], *, session: Session) -> dict[int, str | None]:
     return {p.id: p.name for p in people if p.id is not None}
 
 
-def _history(initiative_ids: list[int], *, session: Session) -> dict[int, str]:
-    """Each initiative's decisions, oldest first: "2026-11-20 grassroots valid (Hùng); …"."""
+def _said(step: ReviewStep) -> str:
+    """A decision as the CSV has always said it: "2026-11-20 grassroots valid (Hùng)"."""
+    reason = f": {step.reason}" if step.reason else ""
+    return f"{step.at:%Y-%m-%d} {step.level} {step.decision} ({step.officer or '?'}){reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewStep:
+    at: dt.datetime
+    level: str
+    decision: str
+    officer: str | None
+    reason: str | None
+
+
+def _history(initiative_ids: list[int], *, session: Session) -> dict[int, list[ReviewStep]]:
+    """Each initiative's decisions, oldest first."""
     if not initiative_ids:
         return {}
     rows = session.exec(
@@ -105,14 +124,14 @@ def _history(initiative_ids: list[int], *, session: Session) -> dict[int, str]:
         .where(col(Review.initiative_id).in_(initiative_ids))
         .order_by(col(Review.initiative_id), col(Review.id))
     ).all()
-    found: dict[int, list[str]] = {}
+    found: dict[int, list[ReviewStep]] = {}
     for review, officer in rows:
-        reason = f": {review.reason}" if review.reason else ""
         found.setdefault(review.initiative_id, []).append(
-            f"{review.created_at:%Y-%m-%d} {review.level} {review.decision}"
-            f" ({officer.name or '?'}){reason}"
+            ReviewStep(
+                review.created_at, review.level, review.decision, officer.name, review.reason
+            )
         )
-    return {key: "; ".join(lines) for key, lines in found.items()}
+    return found
 
 
 def export_filter(

@@ -241,7 +241,7 @@ def test_an_officer_reviews_in_the_terminal_and_exports_xlsx(tmp_path: Path) -> 
     exported = run("--config", config, "export", "--format", "xlsx", "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     rows = list(load_workbook(out)["Sáng kiến"].iter_rows(min_row=2, values_only=True))
-    assert len(rows) == 1 and rows[0][1] == "rejected"
+    assert len(rows) == 1 and rows[0][1] == "Không hợp lệ"  # read by people: in Vietnamese
     assert run("--config", config, "officers", "list").stdout.count("HN-DM01") == 1
     added = run(
         "--config",

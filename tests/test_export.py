@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.services.export import BOM, cell, neutralised, write_csv, write_xlsx
-from storage.initiatives import EXPORT_COLUMNS
+from storage.initiatives import EXPORT_COLUMNS, ReviewStep
 
 
 @pytest.mark.parametrize(
@@ -73,3 +74,62 @@ def test_the_xlsx_writes_formula_like_text_as_text_cells_without_a_visible_apost
             cell_ = sheet.cell(line, column[name])
             assert (cell_.value, cell_.data_type) == (text, "s")  # text, shown as typed
             assert cell_.quotePrefix  # and Excel keeps it text when it is edited
+
+
+def test_the_xlsx_is_for_people_vietnamese_headers_values_formats_and_a_filter(
+    tmp_path: Path,
+) -> None:
+    step = ReviewStep(
+        dt.datetime(2026, 11, 20, 3, tzinfo=dt.UTC), "grassroots", "valid", "Trần Văn Hùng", None
+    )
+    row = dict.fromkeys(EXPORT_COLUMNS) | {
+        "id": 7,
+        "status": "valid",
+        "benefit_kind": "money",
+        "benefit_value_vnd": 5_000_000,
+        "field": "production",
+        "applied": True,
+        "review_level": "grassroots",
+        "sources": {"problem": "voice", "solution": "text"},
+        "submitted_at": dt.datetime(2026, 11, 19, 20, tzinfo=dt.UTC),
+        "review_history": "2026-11-20 grassroots valid (Trần Văn Hùng)",
+        "review_steps": [step],
+    }
+    summaries = {
+        "Cấp cơ sở": [
+            {
+                "code": "HN-DM01",
+                "name": "CĐCS Dệt may 01",
+                "entries": 50,
+                "valid": 48,
+                "quota": 40,
+                "percent_of_quota": 120.0,
+            }
+        ]
+    }
+    path = tmp_path / "report.xlsx"
+    write_xlsx(path, [row], summaries)
+    book = load_workbook(path)
+    sheet = book["Sáng kiến"]
+    header = [c.value for c in sheet[1]]
+    assert header[:4] == ["Số", "Trạng thái", "Mã đơn vị", "Đơn vị"]
+    assert "benefit_value_vnd" not in header and "Giá trị làm lợi (đ/năm)" in header
+    line = dict(zip(header, sheet[2], strict=True))
+    assert line["Trạng thái"].value == "Hợp lệ"
+    assert line["Loại lợi ích"].value == "Làm lợi, tiết kiệm tiền"
+    assert line["Lĩnh vực"].value == "Kỹ thuật, sản xuất"
+    assert line["Đã áp dụng"].value == "Có"
+    assert line["Nói bằng giọng"].value == "Nói: Khó khăn"
+    assert line["Lịch sử duyệt"].value == "20/11/2026 Cơ sở: hợp lệ (Trần Văn Hùng)"
+    money = line["Giá trị làm lợi (đ/năm)"]
+    assert (money.value, money.number_format) == (5_000_000, '#,##0 "đ"')
+    sent = line["Ngày gửi"]
+    assert sent.value == dt.datetime(2026, 11, 20, 3, 0)  # local time, a real date
+    assert sent.number_format == "dd/mm/yyyy hh:mm"
+    assert sheet.auto_filter.ref == "A1:Y2"
+    assert sheet.column_dimensions["J"].width == 40  # the title
+    summary = book["Cấp cơ sở"]
+    assert [c.value for c in summary[1]][-1] == "% chỉ tiêu"
+    share = summary.cell(2, 6)
+    assert (share.value, share.number_format) == (1.2, "0.0 %")
+    assert summary.auto_filter.ref == "A1:F2"
