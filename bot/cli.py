@@ -23,6 +23,7 @@ from bot.channels.terminal import TerminalChannel, script_lines
 from bot.clock import system_clock
 from bot.logs import configure as configure_logging
 from bot.runtime import Services, open_database
+from bot.services.access import WebAccess
 from bot.services.database import Database
 from bot.services.export import write_csv, write_xlsx
 from bot.services.groups import GroupService
@@ -68,6 +69,10 @@ jobs_app = typer.Typer(help="Việc định kỳ / scheduled jobs.", no_args_is_
 app.add_typer(jobs_app, name="jobs")
 outbox_app = typer.Typer(help="Tin chờ gửi / the outbox of messages.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
+web_app = typer.Typer(help="Trang web cán bộ / the officers' web pages.", no_args_is_help=True)
+app.add_typer(web_app, name="web")
+sessions_app = typer.Typer(help="Phiên đăng nhập / signed-in browsers.", no_args_is_help=True)
+web_app.add_typer(sessions_app, name="sessions")
 leaderboard_app = typer.Typer(help="Bảng xếp hạng / weekly rankings.", no_args_is_help=True)
 app.add_typer(leaderboard_app, name="leaderboard")
 
@@ -531,6 +536,46 @@ def officers_remove(
         typer.echo(f"sangkien: {person} is not an officer of {unit.upper()}", err=True)
         raise typer.Exit(1)
     typer.echo(f"{person} is no longer an officer of {unit.upper()}")
+
+
+@sessions_app.command("list")
+def sessions_list(ctx: typer.Context) -> None:
+    """Phiên đang mở / signed-in browsers: id, officer, since, last seen, expires, browser."""
+    with _database(_settings(ctx)) as db:
+        lines = WebAccess(Database(db)).sessions()
+    for line in lines:
+        times = "\t".join(
+            f"{moment:%Y-%m-%d %H:%M}"
+            for moment in (line.created_at, line.seen_at, line.expires_at)
+        )
+        _write(f"{line.id}\t{line.person_id}\t{_tsv(line.name)}\t{times}\t{_tsv(line.agent)}\n")
+    if not lines:
+        typer.echo("no officer is signed in", err=True)
+
+
+@sessions_app.command("revoke")
+def sessions_revoke(
+    ctx: typer.Context,
+    session: Annotated[
+        int | None, typer.Argument(help="The session's id (see `web sessions list`).")
+    ] = None,
+    person: Annotated[
+        int | None, typer.Option(help="Every session of this officer (see `officers list`).")
+    ] = None,
+) -> None:
+    """Đăng xuất một phiên / sign a browser out (or every browser of one officer)."""
+    if (session is None) == (person is None):
+        typer.echo("sangkien: name a session id, or --person ID", err=True)
+        raise typer.Exit(2)
+    with _database(_settings(ctx)) as db:
+        access = WebAccess(Database(db))
+        count = (
+            access.revoke_person(person) if person is not None else int(access.revoke(session or 0))
+        )
+    if not count:
+        typer.echo("sangkien: no such session", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"signed out {count} session(s)")
 
 
 class EngineChoice(StrEnum):

@@ -275,6 +275,8 @@ class OfficerPages:
     ) -> Response:
         query = request.query_params
         filters, problems, given = await asyncio.to_thread(self._filters, officer, query)
+        if given["unit"] and filters.unit is None:  # not a unit of theirs: as if none
+            return self.not_found(officer)
         try:
             number = max(1, min(int(query.get("page", "1")), 10_000))
         except ValueError:
@@ -403,16 +405,18 @@ class OfficerPages:
 
     async def import_units(self, request: Request, officer: Officer) -> Response:
         """Step one: keep the file and show what it would change (or every bad row)."""
-        form = await request.form(max_part_size=MAX_UPLOAD)
-        upload = form.get("file")
-        period = str(form.get("period", ""))[:10]
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            return self.render("import.html", officer, 422, problems=[(0, msg.WEB_IMPORT_NO_FILE)])
-        data = await upload.read(MAX_UPLOAD + 1)
+        async with request.form(max_part_size=MAX_UPLOAD) as form:  # closes the spooled file
+            upload = form.get("file")
+            period = str(form.get("period", ""))[:10]
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                problems = [(0, msg.WEB_IMPORT_NO_FILE)]
+                return self.render("import.html", officer, 422, problems=problems)
+            data = await upload.read(MAX_UPLOAD + 1)
+            filename = upload.filename
         if len(data) > MAX_UPLOAD:
             note = msg.WEB_IMPORT_TOO_BIG.format(mb=MAX_UPLOAD // 2**20)
             return self.render("import.html", officer, 422, problems=[(0, note)])
-        suffix = Path(upload.filename).suffix.lower()[:5] or ".csv"
+        suffix = Path(filename).suffix.lower()[:5] or ".csv"
         name = f"{officer.person_id}-{secrets.token_hex(16)}{suffix}"
         self.uploads.mkdir(parents=True, exist_ok=True)
         path = self.uploads / name
@@ -527,9 +531,7 @@ class OfficerPages:
             self.portal.invite, officer, code, dt.timedelta(days=int(days))
         )
         if made is None:
-            return await self.officers(
-                request, officer, [msg.WEB_UNIT_UNKNOWN.format(code=code.upper())]
-            )
+            return self.not_found(officer)
         notes = [
             msg.WEB_INVITE_MADE.format(
                 unit=made.unit_name, code=made.code, expires=_local(made.expires_at)

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select, update
 
 from bot.channels.base import Turn
 from bot.channels.webhooks import create_app
@@ -18,8 +18,10 @@ from bot.services.review import ReviewService
 from bot.settings import Settings
 from bot.web.app import COOKIE, OfficerPages
 from dialogs.events import parse_text
-from storage.models import OutboxMessage
+from storage import units as tree
+from storage.models import Initiative, OutboxMessage
 from tests.fakes.base import ThreadedServer, free_port
+from tests.utils import programme
 from tests.utils.chat import FakeClock, read
 
 LINK = re.compile(r"https?://\S+/web/login/[A-Za-z0-9_-]+")
@@ -89,11 +91,11 @@ class Site:
         """A client with `user`'s session cookie (sent by hand: httpx keeps no Secure cookie
         for plain http, which a browser does for 127.0.0.1)."""
         link = self.link(user)
-        client = self.client()
-        answer = client.post(link)
+        with self.client() as signing:
+            answer = signing.post(link)
         assert answer.status_code == 303, answer.text
-        token = _cookie(answer)
-        client.headers["Cookie"] = f"{COOKIE}={token}"
+        client = self.client()
+        client.headers["Cookie"] = f"{COOKIE}={_cookie(answer)}"
         return client
 
 
@@ -109,3 +111,30 @@ def outbox_texts(db: Engine, chat: str) -> list[str]:
             select(table.c.payload).where(table.c.chat_id == chat).order_by(table.c.id)
         ).all()
     return [reply["text"] for payload in payloads for reply in payload["replies"]]
+
+
+def submitted(
+    db: Engine,
+    code: str,
+    count: int,
+    *,
+    at: dt.datetime,
+    title: str = "Cải tiến",
+    author: int | None = None,
+    value: int | None = None,
+) -> list[int]:
+    """`count` entries of the grassroots union `code` waiting at its review, with their
+    district and province filled in as a submission does; their ids."""
+    table = Initiative.__table__  # type: ignore[attr-defined]
+    with db.connect() as connection:
+        before = connection.scalar(select(func.max(table.c.id))) or 0
+    programme.entries(db, code, count, at=at, status="submitted", author=author, title=title)
+    unit = programme.unit_id(db, code)
+    with db.begin() as connection:
+        connection.execute(
+            update(table)
+            .where(table.c.id > before)
+            .values(review_level="grassroots", benefit_value_vnd=value)
+        )
+        tree.refresh_ancestors(connection, [unit])
+        return list(connection.scalars(select(table.c.id).where(table.c.id > before)))
