@@ -124,7 +124,8 @@ def test_the_xlsx_is_for_people_vietnamese_headers_values_formats_and_a_filter(
     money = line["Giá trị làm lợi (đ/năm)"]
     assert (money.value, money.number_format) == (5_000_000, '#,##0 "đ"')
     sent = line["Ngày gửi"]
-    assert sent.value == dt.datetime(2026, 11, 20, 3, 0)  # local time, a real date
+    local = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC).replace(tzinfo=None)
+    assert sent.value == local  # local time (UTC+7), a real date
     assert sent.number_format == "dd/mm/yyyy hh:mm"
     assert sheet.auto_filter.ref == "A1:Y2"
     assert sheet.column_dimensions["J"].width == 40  # the title

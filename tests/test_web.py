@@ -53,9 +53,7 @@ def notes(page: httpx.Response) -> list[str]:
 def status_of(db: Engine, initiative_id: int) -> str:
     with db.connect() as connection:
         table = Initiative.__table__  # type: ignore[attr-defined]
-        return str(
-            connection.scalar(select(table.c.status).where(table.c.id == initiative_id))
-        )
+        return str(connection.scalar(select(table.c.status).where(table.c.id == initiative_id)))
 
 
 # --- signing in ------------------------------------------------------------------------------
@@ -235,7 +233,7 @@ def _voice_note(db: Engine, initiative_id: int, folder: Path) -> int:
                 created_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
             )
         )
-        return int(row.inserted_primary_key[0])
+        return int(row.inserted_primary_key[0])  # type: ignore[index]
 
 
 # --- the queue -------------------------------------------------------------------------------
@@ -474,9 +472,12 @@ def test_officers_invite_and_remove_in_their_subtree(site: Site) -> None:
         code = re.search(r"/canbo ([A-Z0-9]{4}-[A-Z0-9]{4})", made.text)
         assert code is not None
         assert "cán bộ công đoàn của" in site.say("binh", f"/canbo {code.group(1)}")
-        assert msg.WEB_INVITE_BAD_DAYS in client.post(
-            "/web/officers/invite", data={"unit": "HN-DM01", "days": "400"}, headers=token
-        ).text
+        assert (
+            msg.WEB_INVITE_BAD_DAYS
+            in client.post(
+                "/web/officers/invite", data={"unit": "HN-DM01", "days": "400"}, headers=token
+            ).text
+        )
         page = client.get("/web/officers").text
         mai = re.search(r'name="person" value="(\d+)"><input type="hidden" name="unit" '
                         r'value="HN-DM01"><input type="hidden" name="name" value="Lê Thị Mai"',

@@ -15,7 +15,7 @@ from bot.channels.base import Turn
 from bot.channels.webhooks import create_app
 from bot.runtime import Services
 from bot.services.review import ReviewService
-from bot.settings import Settings
+from bot.settings import Settings, WebSettings
 from bot.web.app import COOKIE, OfficerPages
 from dialogs.events import parse_text
 from storage import units as tree
@@ -36,7 +36,7 @@ class Site:
         chosen = Settings(
             database_url=str(db.url),
             data_dir=data_dir,
-            web={"public_url": self.url},  # type: ignore[arg-type]
+            web=WebSettings(public_url=self.url),
             **settings,  # type: ignore[arg-type]
         )
         self.db = db
