@@ -155,8 +155,14 @@ class OfficerPages:
         return await asyncio.to_thread(self.access.officer, token) if token else None
 
     def _origin_ok(self, request: Request) -> bool:
+        """Whether a POST may come from our own pages: refused when the browser says it
+        comes from another site (Sec-Fetch-Site) or names another origin. A page sent with
+        ``Referrer-Policy: no-referrer`` makes Chromium say ``Origin: null`` for its own
+        forms, and a client that is no browser says nothing: the CSRF token decides then."""
+        if request.headers.get("sec-fetch-site") in {"cross-site", "same-site"}:
+            return False
         origin = request.headers.get("origin")
-        if origin is None:  # not a browser, or one that does not say: the token decides
+        if origin is None or origin == "null":
             return True
         own = urlsplit(self.public_url)
         return origin == f"{own.scheme}://{own.netloc}"

@@ -60,7 +60,7 @@ def entries(
     title: str = "Cải tiến",
 ) -> None:
     """`count` initiatives of the grassroots union `code`, submitted (or, drafts, last
-    touched) at `at`."""
+    touched) at `at`, with its district and province."""
     author = author or person(db, "Tác giả", at=at)
     unit = unit_id(db, code)
     submitted = None if status == "draft" else at
@@ -79,6 +79,7 @@ def entries(
     ]
     with db.begin() as connection:
         connection.execute(insert(Initiative.__table__), rows)  # type: ignore[attr-defined]
+        tree.refresh_ancestors(connection, [unit])  # its district and province, as submitted
 
 
 def chat_of(db: Engine, person_id: int, channel: str, chat_id: str, *, at: dt.datetime) -> None:

@@ -18,7 +18,6 @@ from bot.services.review import ReviewService
 from bot.settings import Settings, WebSettings
 from bot.web.app import COOKIE, OfficerPages
 from dialogs.events import parse_text
-from storage import units as tree
 from storage.models import Initiative, OutboxMessage
 from tests.fakes.base import ThreadedServer, free_port
 from tests.utils import programme
@@ -129,12 +128,10 @@ def submitted(
     with db.connect() as connection:
         before = connection.scalar(select(func.max(table.c.id))) or 0
     programme.entries(db, code, count, at=at, status="submitted", author=author, title=title)
-    unit = programme.unit_id(db, code)
     with db.begin() as connection:
         connection.execute(
             update(table)
             .where(table.c.id > before)
             .values(review_level="grassroots", benefit_value_vnd=value)
         )
-        tree.refresh_ancestors(connection, [unit])
         return list(connection.scalars(select(table.c.id).where(table.c.id > before)))
