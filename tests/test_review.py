@@ -297,8 +297,8 @@ def test_a_bad_unit_file_changes_nothing_and_names_every_row(db: Engine, tmp_pat
     rows = {row for row, _ in raised.value.problems}
     assert {3, 4, 5, 6, 7, 8, 9, 10} <= rows
     text = " ".join(problem for _, problem in raised.value.problems)
-    assert "HN-XX" in text and "row 2" in text and "cannot have children" in text
-    assert "lead back to itself" in text
+    assert "HN-XX" in text and "dòng 2" in text and "không có đơn vị con" in text
+    assert "về chính nó" in text
     assert _units(db) == before
 
 
@@ -352,15 +352,15 @@ def test_the_xlsx_report_reads_back_with_rows_history_dates_and_quota_share(
 
     book = load_workbook(path)
     sheet = book["Sáng kiến"]
-    assert [c.value for c in sheet[1]] == list(EXPORT_COLUMNS)
+    assert [c.value for c in sheet[1]] == [msg.XLSX_HEADERS[name] for name in EXPORT_COLUMNS]
     assert sheet.freeze_panes == "B2"
     record = dict(zip(EXPORT_COLUMNS, [c.value for c in sheet[2]], strict=True))
-    assert record["id"] == idea and record["status"] == "valid"
+    assert record["id"] == idea and record["status"] == "Hợp lệ"
     assert record["problem"] == "=1+2 máy hay kẹt vải"  # a text cell: never a formula
     assert isinstance(record["submitted_at"], dt.datetime)
-    assert "grassroots valid (Trần Văn Hùng)" in str(record["review_history"])
+    assert "Cơ sở: hợp lệ (Trần Văn Hùng)" in str(record["review_history"])
     grassroots = {row[0]: row for row in book["Cấp cơ sở"].iter_rows(min_row=2, values_only=True)}
-    assert grassroots["HN-DM01"][2:] == (1, 1, 40, 2.5)  # 1 of 40: 2.5 %
+    assert grassroots["HN-DM01"][2:] == (1, 1, 40, 0.025)  # 1 of 40: 2.5 %
     assert grassroots["BN-DT01"][2:4] == (1, 0)
 
 

@@ -94,13 +94,13 @@ def _xlsx(path: Path, *rows: list[object]) -> Path:
 @pytest.mark.parametrize(
     ("name", "content", "says"),
     [
-        ("binary.csv", bytes(range(256)) * 8, "not a text file"),
-        ("one-column.csv", b"code\nHN-DM09\n", "header must name"),
+        ("binary.csv", bytes(range(256)) * 8, "không phải file chữ"),
+        ("one-column.csv", b"code\nHN-DM09\n", "dòng tiêu đề"),
         ("huge.csv", (HEADER + "\nHN-DM09," + "x" * 200_000 + ",grassroots,HN-LB,1\n").encode(),
-         "row 2"),
-        ("picture.xlsx", b"\x89PNG\r\n\x1a\n" + bytes(100), "not an Excel"),
-        ("superscript.csv", f"{HEADER}\nHN-DM09,Tên,grassroots,HN-LB,²\n".encode(), "quota"),
-        ("nul.csv", f"{HEADER}\nHN-DM09,Tên\x00ẩn,grassroots,HN-LB,1\n".encode(), "name"),
+         "dòng 2"),
+        ("picture.xlsx", b"\x89PNG\r\n\x1a\n" + bytes(100), "không phải file Excel"),
+        ("superscript.csv", f"{HEADER}\nHN-DM09,Tên,grassroots,HN-LB,²\n".encode(), "chỉ tiêu"),
+        ("nul.csv", f"{HEADER}\nHN-DM09,Tên\x00ẩn,grassroots,HN-LB,1\n".encode(), "tên"),
     ],
     ids=["binary", "one-column", "huge-field", "png-as-xlsx", "superscript-quota", "nul-in-name"],
 )  # fmt: skip
@@ -122,4 +122,4 @@ def test_a_quota_past_the_cap_names_the_cap(cli: tuple[Path, str], tmp_path: Pat
     file = _xlsx(tmp_path / "units.xlsx", ["HN-DM09", "Tên", "grassroots", "HN-LB", 1e9])
     result = units_import(cli, file)
     assert result.exit_code == 1
-    assert "10,000,000" in result.stderr and ":2:" in result.stderr, result.stderr
+    assert "10.000.000" in result.stderr and ":2:" in result.stderr, result.stderr

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.services.database import Database
+from dialogs import messages as msg
 from storage import units as tree
 from storage.models import PARENT_LEVEL, InitiativeStatus, Period, UnitLevel
 
@@ -76,7 +77,7 @@ def read_lines(path: Path) -> list[UnitLine]:
             return _lines(_xlsx_rows(path))
         except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
             raise UnitFileError(
-                [(0, f"not an Excel .xlsx file ({type(error).__name__})")]
+                [(0, msg.UNIT_FILE_NOT_XLSX.format(error=type(error).__name__))]
             ) from None
     text = _decoded(path.read_bytes())
     try:
@@ -89,7 +90,10 @@ def read_lines(path: Path) -> list[UnitLine]:
     try:
         return _lines(reader)
     except csv.Error as error:
-        raise UnitFileError([(reader.line_num, f"row {reader.line_num}: {error}")]) from None
+        row = reader.line_num
+        raise UnitFileError(
+            [(row, msg.UNIT_FILE_ROW_BROKEN.format(row=row, error=error))]
+        ) from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
@@ -113,7 +117,7 @@ def _decoded(data: bytes) -> str:
         except UnicodeDecodeError:
             continue
     tried = ", ".join(ENCODINGS)
-    raise UnitFileError([(0, f"not a text file in any encoding Excel saves ({tried})")])
+    raise UnitFileError([(0, msg.UNIT_FILE_NOT_TEXT.format(tried=tried))])
 
 
 def _cell(value: Any) -> str:
@@ -129,7 +133,8 @@ def _lines(rows: Iterable[list[Any]]) -> list[UnitLine]:
     header = [_cell(v).lower() for v in next(iterator, [])]
     missing = [name for name in COLUMNS if name not in header]
     if missing:
-        raise UnitFileError([(1, f"header must name {','.join(COLUMNS)}; missing {missing}")])
+        problem = msg.UNIT_FILE_HEADER.format(columns=",".join(COLUMNS), missing=",".join(missing))
+        raise UnitFileError([(1, problem)])
     where = {name: header.index(name) for name in COLUMNS}
     lines = []
     for number, row in enumerate(iterator, start=2):
@@ -155,21 +160,20 @@ def check(lines: list[UnitLine], stored: dict[str, tree.UnitRow]) -> list[tuple[
     for line in lines:
         code, parent = line.code.upper(), line.parent_code.upper()
         if not _CODE.fullmatch(code):
-            problems.append((line.row, f"code {line.code!r}: letters, digits and -, at most 40"))
+            problems.append((line.row, msg.UNIT_FILE_CODE.format(code=line.code)))
         elif code in seen:
-            problems.append((line.row, f"code {code} is also on row {seen[code]}"))
+            problems.append((line.row, msg.UNIT_FILE_DUPLICATE.format(code=code, row=seen[code])))
         seen.setdefault(code, line.row)
         if not line.name or len(line.name) > 200:
-            problems.append((line.row, "name: required, at most 200 characters"))
+            problems.append((line.row, msg.UNIT_FILE_NAME))
         elif any(unicodedata.category(ch) == "Cc" for ch in line.name):
-            problems.append((line.row, "name: has a control character (NUL, tab, line break)"))
+            problems.append((line.row, msg.UNIT_FILE_NAME_CONTROL))
         if line.level not in {level.value for level in UnitLevel}:
             levels = ", ".join(level.value for level in UnitLevel)
-            problems.append((line.row, f"level {line.level!r}: one of {levels}"))
+            problems.append((line.row, msg.UNIT_FILE_LEVEL.format(level=line.level, levels=levels)))
         if line.quota and not (_QUOTA.fullmatch(line.quota) and int(line.quota) <= MAX_QUOTA):
-            problems.append(
-                (line.row, f"quota {line.quota!r}: a whole number from 0 to {MAX_QUOTA:,}")
-            )
+            cap = f"{MAX_QUOTA:,}".replace(",", ".")
+            problems.append((line.row, msg.UNIT_FILE_QUOTA.format(quota=line.quota, cap=cap)))
         merged[code] = (line.level, parent)
 
     for line in lines:
@@ -180,19 +184,25 @@ def check(lines: list[UnitLine], stored: dict[str, tree.UnitRow]) -> list[tuple[
         expected = PARENT_LEVEL[UnitLevel(level)]
         if not parent:
             if expected is not None:
-                problems.append((line.row, f"{code}: a {level} unit needs a parent_code"))
+                problems.append(
+                    (line.row, msg.UNIT_FILE_NEEDS_PARENT.format(code=code, level=level))
+                )
             continue
         if parent not in merged:
-            problems.append((line.row, f"{code}: parent {parent} is not in the file or stored"))
+            problems.append((line.row, msg.UNIT_FILE_NO_PARENT.format(code=code, parent=parent)))
             continue
         if _cycle(merged, code):
-            problems.append((line.row, f"{code}: its parents lead back to itself"))
+            problems.append((line.row, msg.UNIT_FILE_CYCLE.format(code=code)))
             continue
         parent_level = merged[parent][0]
         if parent_level == UnitLevel.GRASSROOTS.value:
-            problems.append((line.row, f"{code}: grassroots unit {parent} cannot have children"))
+            problem = msg.UNIT_FILE_GRASSROOTS_PARENT.format(code=code, parent=parent)
+            problems.append((line.row, problem))
         elif expected is None or parent_level != expected.value:
-            problems.append((line.row, f"{code}: a {level} unit cannot sit under {parent_level}"))
+            problem = msg.UNIT_FILE_WRONG_PARENT.format(
+                code=code, level=level, parent_level=parent_level
+            )
+            problems.append((line.row, problem))
     # Stored units the file does not name must still fit under what the file changes.
     named = {line.code.upper() for line in lines}
     changed = {code for code in named if code in stored}
@@ -202,9 +212,8 @@ def check(lines: list[UnitLine], stored: dict[str, tree.UnitRow]) -> list[tuple[
             continue
         expected = PARENT_LEVEL[UnitLevel(level)]
         if expected is None or merged[parent][0] != expected.value:
-            problems.append(
-                (rows_of[parent], f"{parent}: stored unit {code} ({level}) would sit under it")
-            )
+            problem = msg.UNIT_FILE_STRANDED.format(parent=parent, code=code, level=level)
+            problems.append((rows_of[parent], problem))
     return sorted(set(problems))
 
 
@@ -240,7 +249,7 @@ class UnitService:
         with self._db.write() as connection:
             if tree.period(connection, period) is None:
                 if not re.fullmatch(r"\d{4}", period):
-                    raise UnitFileError([(0, f"period {period!r} does not exist: add it first")])
+                    raise UnitFileError([(0, msg.UNIT_FILE_PERIOD.format(period=period))])
                 year = int(period)
                 tree.save_period(connection, period, dt.date(year, 1, 1), dt.date(year, 12, 31))
             stored = tree.unit_rows(connection)
