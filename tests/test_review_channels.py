@@ -261,3 +261,26 @@ async def test_two_levels_across_both_messengers_with_a_race_and_an_outsider(db:
             told = await worker.wait_for("chưa được công nhận")
             assert "Trùng với sáng kiến năm ngoái" in told
             assert _status(db) == "rejected"
+
+
+async def test_an_officer_gets_the_web_link_with_previews_off_and_a_worker_does_not(
+    db: Engine,
+) -> None:
+    web = "https://sangkien.congdoan.example"
+    with closing(dispatcher_for(db, web_url=web)) as dispatcher:
+        async with on_telegram(dispatcher) as (fake, _), on_zalo(dispatcher) as (zfake, _):
+            officer = TelegramUser(fake, 5151, name="Hùng")
+            await _join(officer, db, "HN-LB", "Trần Văn Hùng")
+            officer.send("/web")
+            await officer.wait_for("/web/login/")
+            sent = fake.sent["5151"][-1]
+            assert f"{web}/web/login/" in sent["text"]
+            assert sent["link_preview_options"] == {"is_disabled": True}
+            zalo_officer = ZaloUser(zfake, "z-mai", name="Mai")
+            await _join(zalo_officer, db, "HN-DM01", "Lê Thị Mai")
+            said = await _answer(zalo_officer, "/web", "/web/login/")
+            assert said.count(f"{web}/web/login/") == 1
+            worker = ZaloUser(zfake, "z-lan", name="Lan")
+            await _answer(worker, "/start HN-DM01", "tên là gì")
+            await _answer(worker, "Nguyễn Thị Lan", "muốn làm gì")
+            assert "/web/login/" not in await _answer(worker, "/web", msg.OFFICERS_ONLY)

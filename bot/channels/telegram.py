@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 # and warns inside the library itself (RetryAfter), which our tests treat as an error.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
@@ -61,6 +61,7 @@ CHANNEL = "telegram"
 DEFAULT_BASE_URL = "https://api.telegram.org"
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # What Telegram plays as a voice message (OGG/Opus, MP3, M4A); other audio goes as a file.
 VOICE_FORMATS = frozenset({"ogg", "oga", "opus", "mp3", "m4a"})
 T = TypeVar("T")
@@ -270,6 +271,9 @@ class TelegramChannel:
                 text=part,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
+                # A link in a reply (the officers' one-time sign-in link) is never fetched
+                # for a preview, and no bubble grows a card nobody asked for.
+                link_preview_options=NO_PREVIEW,
             )
             await self._paced(chat_id, send)
 

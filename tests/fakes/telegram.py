@@ -202,7 +202,13 @@ class FakeTelegram:
             "from": BOT,
             "text": text,
         }
-        self.sent[chat_id].append({**message, "reply_markup": args.get("reply_markup")})
+        self.sent[chat_id].append(
+            {
+                **message,
+                "reply_markup": args.get("reply_markup"),
+                "link_preview_options": args.get("link_preview_options"),
+            }
+        )
         self.sent_at.append(time.monotonic())
         return message
 

@@ -42,12 +42,18 @@ def dispatcher_for(
     levels: tuple[UnitLevel, ...] = (UnitLevel.GRASSROOTS,),
     packs: PromptPacks | None = None,
     clip_channels: frozenset[str] = CLIP_CHANNELS,
+    web_url: str = "",
 ) -> Dispatcher:
     """The messengers' async core over `engine`, assembled as the runtime does (`levels`:
-    the review levels; `packs`: the recorded questions)."""
+    the review levels; `packs`: the recorded questions; `web_url`: the officers' pages)."""
     db = Database(engine)
     service = ConversationService(
-        db, clock=clock, review_levels=levels, packs=packs, clip_channels=clip_channels
+        db,
+        clock=clock,
+        review_levels=levels,
+        packs=packs,
+        clip_channels=clip_channels,
+        web_url=web_url,
     )
     return Dispatcher(service, GroupService(db, clock), voice, clock=clock)
 
