@@ -426,3 +426,52 @@ def test_debug_logs_carry_no_names_texts_phones_or_short_tokens(tmp_path: Path) 
     assert "DEBUG" in log  # it did log at DEBUG
     for secret in (*said, "0912345678", "2345678", telegram.token, zalo.token):
         assert secret not in log, f"{secret!r} reached the log"
+
+
+def test_run_serves_the_officers_pages_signed_in_by_the_link_from_the_chat(
+    fakes: tuple[FakeTelegram, FakeZalo], tmp_path: Path
+) -> None:
+    telegram, zalo = fakes
+    env = run_env(f"sqlite:///{tmp_path}/web.db", str(tmp_path), telegram, zalo)
+    env["SANGKIEN_LOG_LEVEL"] = "DEBUG"
+    port = int(env["SANGKIEN_SERVER__PORT"])
+    site = f"http://127.0.0.1:{port}"
+    env["SANGKIEN_WEB__PUBLIC_URL"] = site
+    with subprocess.Popen(
+        ["sangkien", "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        try:
+            _serving(port, process)
+            invite = subprocess.run(
+                ["sangkien", "officers", "invite", "--unit", "HN-LB"],
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            code = invite.stdout.split()[1]
+            officer = TelegramUser(telegram, 77, name="Hùng")
+            officer.send(f"/canbo {code}")
+            asyncio.run(officer.wait_for("cán bộ công đoàn của"))
+            officer.send("Trần Văn Hùng")
+            asyncio.run(officer.wait_for("muốn làm gì"))
+            officer.send("/web")
+            asyncio.run(officer.wait_for("/web/login/"))
+            link = next(
+                word for word in officer.said().split() if word.startswith(f"{site}/web/login/")
+            )
+            assert httpx.get(link).status_code == 200  # a preview's fetch signs nobody in
+            signed = httpx.post(link)
+            assert signed.status_code == 303
+            cookie = signed.headers["set-cookie"].split(";", 1)[0]
+            queue = httpx.get(f"{site}/web/", headers={"Cookie": cookie})
+            assert queue.status_code == 200 and "Trần Văn Hùng" in queue.text
+            assert httpx.get(f"{site}/web/").status_code == 401
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    token = link.rsplit("/", 1)[1]
+    assert token.encode() not in stderr, "the sign-in link reached the log"
+    assert cookie.split("=", 1)[1].encode() not in stderr
