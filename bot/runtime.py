@@ -254,7 +254,7 @@ class Bot:
             reports=services.reports,
             public_url=self.settings.public_url,
             uploads=uploads_folder(self.settings.data_dir),
-            today=lambda: services.clock().astimezone(services.rankings.calendar.zone).date(),
+            clock=services.clock,
         )
         return pages.routes()
 

@@ -518,3 +518,19 @@ def test_scheduled_work_shows_jobs_and_given_up_messages_of_the_subtree(site: Si
         page = client.get("/web/jobs").text
         assert msg.WEB_JOB_NAMES["rankings"] in page and msg.WEB_JOB_NEVER in page
         assert "blocked by the user 555" in page and "777" not in page
+
+
+def test_a_session_ends_after_its_hours_and_the_nightly_prune_forgets_it(site: Site) -> None:
+    with site.signed_in("hung") as client:
+        assert client.get("/web/").status_code == 200
+        site.clock.advance(hours=11, minutes=59)
+        assert client.get("/web/").status_code == 200
+        site.clock.advance(minutes=2)
+        assert client.get("/web/").status_code == 401  # [web] session_hours = 12
+    assert site.services.access.sessions() == []
+    done = site.services.jobs.run("prune", force=True)
+    assert "1 expired web sessions" in done
+    with site.signed_in("mai") as client:  # signing out ends it at once
+        token = csrf_of(client)
+        assert client.post("/web/logout", headers={"X-CSRF-Token": token}).status_code == 200
+        assert client.get("/web/").status_code == 401

@@ -28,6 +28,7 @@ from bot.services.review import ReviewService
 from bot.settings import Settings, time_of
 from storage import jobs as runs
 from storage.conversations import ConversationStore
+from storage.web import WebStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,11 +75,12 @@ def build_jobs(
         with db.write() as connection:
             removed = ConversationStore(connection).forget_processed(before)
             old_runs = runs.forget(connection, before)
+            sessions = WebStore(connection).forget_expired(now=clock())
         messages = outbox.forget_settled(db, before)
         pictures = rankings.prune_pictures(before=clock() - PICTURES_KEPT)
         return (
             f"forgot {removed} update ids, {messages} sent messages, {old_runs} job runs, "
-            f"{pictures} pictures"
+            f"{pictures} pictures, {sessions} expired web sessions"
         )
 
     hours = dt.timedelta(hours=1)
@@ -122,7 +124,8 @@ def build_jobs(
             _daily(settings.jobs.prune_at, zone),
             24 * hours,
             prune,
-            "dọn dữ liệu cũ / forget old update ids, sent messages, job runs, ranking pictures",
+            "dọn dữ liệu cũ / forget old update ids, sent messages, job runs, ranking pictures, "
+            "expired web sessions and links",
         ),
     ]
 

@@ -28,11 +28,15 @@ from dialogs.state import Decided
 from storage import listing
 from storage import units as tree
 from storage.conversations import ConversationStore
-from storage.listing import Filters, Part
+from storage.listing import COUNT_CAP as COUNT_CAP
+from storage.listing import Filters as Filters
+from storage.listing import Part
 from storage.models import LEVEL_RANK, PENDING_REVIEW, Decision, UnitLevel
 from storage.review import ReviewStore
 
 PAGE_SIZE = 50
+# What the pages decide (marking a duplicate stays in the chat, where its card lists them).
+DECISIONS = frozenset({Decision.VALID.value, Decision.RETURNED.value, Decision.REJECTED.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +162,7 @@ class Portal:
         self,
         officer: Officer,
         entries: Sequence[tuple[int, str]],
-        decision: Decision,
+        decision: str,
         reason: str | None,
     ) -> list[Outcome]:
         """Decide each (id, the level the officer saw it waiting at), each in its own
@@ -168,10 +172,10 @@ class Portal:
             now = self._clock()
             with self._db.write() as connection:
                 desk = ReviewDesk(connection, officer.person_id, self._levels, now)
-                if level not in {lv.value for lv in self._levels}:
+                if level not in {lv.value for lv in self._levels} or decision not in DECISIONS:
                     result = Decided.FORBIDDEN
                 else:
-                    result = desk.decide(initiative_id, level, decision.value, reason, None)
+                    result = desk.decide(initiative_id, level, decision, reason, None)
                 queue_notices(connection, desk.notices, now=now)
             outcomes.append(Outcome(initiative_id, result))
         return outcomes

@@ -41,12 +41,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.services.access import Officer, WebAccess
-from bot.services.portal import PAGE_SIZE, Portal
+from bot.services.portal import COUNT_CAP, DECISIONS, PAGE_SIZE, Filters, Portal
 from bot.services.reports import Reports
 from bot.services.units import MAX_QUOTA, ImportReport, UnitFileError, UnitService
 from dialogs import messages as msg
-from storage.listing import COUNT_CAP, Filters
-from storage.models import Decision
 
 log = logging.getLogger(__name__)
 
@@ -124,16 +122,19 @@ class OfficerPages:
         reports: Reports,
         public_url: str,
         uploads: Path,
-        today: Callable[[], dt.date],
+        clock: Callable[[], dt.datetime],
     ) -> None:
         self.access, self.portal, self.units, self.reports = access, portal, units, reports
         self.public_url = public_url.rstrip("/")
         self.uploads = uploads
-        self.today = today
+        self.clock = clock
         self.env = environment()
         self._imports: dict[str, _ImportJob] = {}
 
     # --- plumbing ----------------------------------------------------------------------
+
+    def today(self) -> dt.date:
+        return self.clock().astimezone(ZONE).date()
 
     def url(self, path: str, **query: Any) -> str:
         given = {k: v for k, v in query.items() if v not in (None, "", False)}
@@ -322,15 +323,15 @@ class OfficerPages:
         if not back.startswith(self.public_url + "/web/"):
             back = self.url("/web/")
         notes: list[str] = []
-        if decision not in {d.value for d in Decision} - {Decision.DUPLICATE.value}:
+        if decision not in DECISIONS:
             notes.append(msg.WEB_FORBIDDEN)
         elif not chosen:
             notes.append(msg.WEB_NONE_CHOSEN)
-        elif decision != Decision.VALID.value and not reason:
+        elif decision != "valid" and not reason:
             notes.append(msg.WEB_REASON_NEEDED)
         else:
             outcomes = await asyncio.to_thread(
-                self.portal.decide, officer, chosen[:200], Decision(decision), reason
+                self.portal.decide, officer, chosen[:200], decision, reason
             )
             done = [o.initiative_id for o in outcomes if o.result.value == "done"]
             taken = [o.initiative_id for o in outcomes if o.result.value == "taken"]
@@ -457,7 +458,7 @@ class OfficerPages:
                 job.report = self.units.import_file(
                     path,
                     period=period or str(self.today().year),
-                    now=dt.datetime.now(dt.UTC),
+                    now=self.clock(),
                     progress=lambda done: setattr(job, "done", min(done, job.total)),
                 )
             except UnitFileError as error:

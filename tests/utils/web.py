@@ -48,7 +48,7 @@ class Site:
             reports=self.services.reports,
             public_url=self.url,
             uploads=data_dir / "uploads",
-            today=lambda: clock().date(),
+            clock=clock,
         )
         self.server = ThreadedServer(create_app(routes=self.pages.routes()), port=self.port)
         self.count = 0
