@@ -68,7 +68,7 @@ def _mix(engine: Engine, count: int) -> None:
                 .values(field=name, benefit_value_vnd=table.c.id * 1000 % 90_000_000)
             )
         author = connection.scalar(select(table.c.author_id).limit(1))
-        rows = [
+        rows: list[dict[str, object]] = [
             {
                 "person_id": author,
                 "initiative_id": initiative_id,
@@ -145,6 +145,7 @@ def run(engine: Engine, folder: Path, entries: int, units: int, requests: int) -
     rng = random.Random(3)
     sessions = {level: _officer(engine, services, code) for level, code in
                 (("province", "P0"), ("district", "D3"), ("grassroots", "G7"))}  # fmt: skip
+    entry_ids = iter(_entry_ids(engine, "P0", requests * 2, rng))
     kinds = {
         "queue_province": ("province", lambda: "/web/"),
         "queue_district": ("district", lambda: "/web/"),
@@ -154,7 +155,6 @@ def run(engine: Engine, folder: Path, entries: int, units: int, requests: int) -
         "queue_page_5": ("province", lambda: "/web/?page=5&sort=newest"),
         "entry": ("province", lambda: f"/web/entry/{next(entry_ids)}"),
     }
-    entry_ids = iter(_entry_ids(engine, "P0", requests * 2, rng))
     figures: dict[str, object] = {"entries": entries, "units": units, "fill_s": round(filled_s)}
     try:
         with httpx.Client(base_url=url, timeout=30) as client:

@@ -21,7 +21,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, insert, select, update
 
-from bot.web.app import COOKIE
+from bot.web.app import COOKIE, OfficerPages
 from dialogs import messages as msg
 from storage.models import Initiative, OutboxMessage, Person, Quota, VoiceNote
 from tests.utils import programme
@@ -534,3 +534,19 @@ def test_a_session_ends_after_its_hours_and_the_nightly_prune_forgets_it(site: S
         token = csrf_of(client)
         assert client.post("/web/logout", headers={"X-CSRF-Token": token}).status_code == 200
         assert client.get("/web/").status_code == 401
+
+
+def test_behind_a_proxy_under_a_path_every_link_carries_the_path(site: Site) -> None:
+    pages = OfficerPages(
+        access=site.services.access,
+        portal=site.services.portal,
+        units=site.services.units,
+        reports=site.services.reports,
+        public_url="https://congdoan.example/sangkien/",
+        uploads=site.pages.uploads,
+        clock=site.clock,
+    )
+    page = bytes(pages.render("login.html", None, action=pages.url("/web/login/x")).body).decode()
+    assert 'href="/sangkien/web/static/site.css"' in page
+    assert 'action="https://congdoan.example/sangkien/web/login/x"' in page
+    assert '"/web/' not in page

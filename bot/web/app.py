@@ -126,6 +126,8 @@ class OfficerPages:
     ) -> None:
         self.access, self.portal, self.units, self.reports = access, portal, units, reports
         self.public_url = public_url.rstrip("/")
+        # Where the pages are, as the browser sees them (behind a proxy, under a path too).
+        self.root = urlsplit(self.public_url).path.rstrip("/") + "/web"
         self.uploads = uploads
         self.clock = clock
         self.env = environment()
@@ -144,7 +146,7 @@ class OfficerPages:
         self, name: str, officer: Officer | None, status: int = 200, **values: Any
     ) -> HTMLResponse:
         html = self.env.get_template(name).render(
-            officer=officer, csrf=officer.csrf if officer else "", **values
+            officer=officer, csrf=officer.csrf if officer else "", root=self.root, **values
         )
         return HTMLResponse(html, status_code=status)
 
@@ -216,7 +218,7 @@ class OfficerPages:
             COOKIE,
             session,
             max_age=int(self.access.lifetime.total_seconds()),
-            path="/web",
+            path=self.root,
             secure=True,
             httponly=True,
             samesite="lax",
@@ -226,7 +228,7 @@ class OfficerPages:
     async def logout(self, request: Request, officer: Officer) -> Response:
         await asyncio.to_thread(self.access.sign_out, request.cookies.get(COOKIE, ""))
         response = self.message(msg.WEB_SIGNED_OUT, 200)
-        response.delete_cookie(COOKIE, path="/web", secure=True, httponly=True)
+        response.delete_cookie(COOKIE, path=self.root, secure=True, httponly=True)
         return response
 
     # --- the queue and entries ---------------------------------------------------------
