@@ -16,7 +16,17 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, false, func, or_, select
 
-from storage.models import Conversation, GroupChat, Initiative, Person, Unit, UnitLevel, VoiceNote
+from storage.models import (
+    PENDING_REVIEW,
+    WAITING,
+    Conversation,
+    GroupChat,
+    Initiative,
+    Person,
+    Unit,
+    UnitLevel,
+    VoiceNote,
+)
 from storage.units import in_scope
 
 _initiative = Initiative.__table__  # type: ignore[attr-defined]
@@ -27,6 +37,7 @@ _conversation = Conversation.__table__  # type: ignore[attr-defined]
 _group = GroupChat.__table__  # type: ignore[attr-defined]
 
 Part = tuple[UnitLevel, int]
+PENDING = {status.value for status in PENDING_REVIEW}
 
 # How a page of entries may be sorted: name → ORDER BY (ties broken by id).
 SORTS: dict[str, tuple[Any, ...]] = {
@@ -67,7 +78,9 @@ def _conditions(parts: Sequence[Part], filters: Filters) -> list[Any]:
     found = [within(parts), _initiative.c.submitted_at.is_not(None)]
     if filters.unit is not None:
         found.append(in_scope(*filters.unit))
-    if filters.statuses:
+    if set(filters.statuses) == PENDING:
+        found.append(WAITING)  # as the partial indexes say it: the queue is read in order
+    elif filters.statuses:
         found.append(_initiative.c.status.in_(filters.statuses))
     if filters.review_level:
         found.append(_initiative.c.review_level == filters.review_level)

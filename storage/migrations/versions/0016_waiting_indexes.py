@@ -1,0 +1,35 @@
+"""partial indexes on waiting entries, for the officers' queue page
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0016'
+down_revision = '0015'
+branch_labels = None
+depends_on = None
+
+WAITING = sa.text("status IN ('submitted', 'under_review')")
+COLUMNS = (('unit', 'unit_id'), ('district', 'district_id'), ('province', 'province_id'))
+
+
+def upgrade() -> None:
+    for name, column in COLUMNS:
+        op.create_index(
+            f'ix_initiative_waiting_{name}',
+            'initiative',
+            [column, 'submitted_at', 'id'],
+            sqlite_where=WAITING,
+            postgresql_where=WAITING,
+        )
+
+
+def downgrade() -> None:
+    for name, _ in COLUMNS:
+        op.drop_index(f'ix_initiative_waiting_{name}', table_name='initiative')
