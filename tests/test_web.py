@@ -380,6 +380,8 @@ def test_a_unit_file_is_previewed_then_imported_and_a_bad_one_refused_whole(site
         assert preview.status_code == 200
         assert msg.WEB_IMPORT_NEW.format(count=1) in preview.text
         assert msg.WEB_IMPORT_RENAMED.format(count=1) in preview.text
+        assert msg.WEB_IMPORT_QUOTAS.format(count=2) in preview.text  # 40 → 45, and the new one
+        assert "HN-DM01 40 → 45" in preview.text
         assert "HN-XD09" not in client.get("/web/units").text  # nothing yet
         name = re.search(r'name="upload" value="([^"]+)"', preview.text)
         assert name is not None
@@ -399,6 +401,8 @@ def test_a_unit_file_is_previewed_then_imported_and_a_bad_one_refused_whole(site
         assert msg.WEB_IMPORT_DONE.format(created=1, updated=1, quotas=2) in done
         units = client.get("/web/units").text
         assert "CĐCS Xây dựng 09" in units and "CĐCS Dệt may 01 (mới)" in units
+        again = upload(good)
+        assert msg.WEB_IMPORT_NOTHING in again.text and "apply-import" not in again.text
     with site.signed_in("mai") as other:  # her session cannot see his import's progress
         assert job is not None
         assert other.get(f"/web/units/import/{job.group(1)}").status_code == 404

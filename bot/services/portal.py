@@ -229,7 +229,7 @@ class Portal:
                 tree.set_quotas(connection, period, {row["id"]: target})
         return True
 
-    def preview_import(self, officer: Officer, path: Path) -> ImportPreview:
+    def preview_import(self, officer: Officer, path: Path, period: str = "") -> ImportPreview:
         """What importing `path` would change under the officer's units; every bad row
         named (a unit outside their subtree is one)."""
         preview = ImportPreview()
@@ -242,6 +242,7 @@ class Portal:
             stored = tree.unit_rows(connection)
             problems = check(lines, stored)
             allowed = self._allowed_codes(officer, stored, lines)
+            quotas = tree.quotas_of(connection, period) if period else {}
         for line in lines:
             if line.code.upper() not in allowed:
                 problems.append((line.row, msg.WEB_UNIT_OUTSIDE.format(code=line.code.upper())))
@@ -262,9 +263,13 @@ class Portal:
             if (parent.code if parent else "") != line.parent_code.upper():
                 preview.moved.append((line, parent.code if parent else ""))
                 changed = True
-            changed = changed or bool(line.quota)
             if not changed:
                 preview.unchanged += 1
+        for line in lines:
+            unit = stored.get(line.code.upper())
+            before = quotas.get(unit.id) if unit is not None else None
+            if line.quota and int(line.quota) != before:
+                preview.quotas.append((line, before))
         return preview
 
     @staticmethod

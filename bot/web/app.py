@@ -14,10 +14,12 @@ they serve answers 404, as an id that does not exist.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hmac
 import logging
 import secrets
+import time
 import zoneinfo
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -428,12 +430,15 @@ class OfficerPages:
         suffix = Path(filename).suffix.lower()[:5] or ".csv"
         name = f"{officer.person_id}-{secrets.token_hex(16)}{suffix}"
         self.uploads.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(_forget_old_uploads, self.uploads)
         path = self.uploads / name
         await asyncio.to_thread(path.write_bytes, data)
-        preview = await asyncio.to_thread(self.portal.preview_import, officer, path)
+        preview = await asyncio.to_thread(self.portal.preview_import, officer, path, period)
         if preview.problems:
             path.unlink(missing_ok=True)
             return self.render("import.html", officer, 422, problems=preview.problems)
+        if not (preview.created or preview.renamed or preview.moved or preview.quotas):
+            path.unlink(missing_ok=True)  # nothing to import: nothing kept
         return self.render(
             "import.html", officer, preview=preview, upload=name, period=period, problems=[]
         )
@@ -446,7 +451,7 @@ class OfficerPages:
         if not name.startswith(f"{officer.person_id}-") or not path.is_file():
             return self.render("import.html", officer, 410, problems=[(0, msg.WEB_IMPORT_GONE)])
         # Checked again: the tree may have changed since the preview.
-        preview = await asyncio.to_thread(self.portal.preview_import, officer, path)
+        preview = await asyncio.to_thread(self.portal.preview_import, officer, path, period)
         if preview.problems:
             path.unlink(missing_ok=True)
             return self.render("import.html", officer, 422, problems=preview.problems)
@@ -597,6 +602,18 @@ _AUDIO = {".ogg": "audio/ogg", ".oga": "audio/ogg", ".mp3": "audio/mpeg", ".wav"
 
 def _audio_type(path: Path) -> str:
     return _AUDIO.get(path.suffix.lower(), "application/octet-stream")
+
+
+UPLOADS_KEPT = dt.timedelta(hours=1)
+
+
+def _forget_old_uploads(folder: Path) -> None:
+    """Files previewed and never imported (or exports never fetched) go after an hour."""
+    cut = time.time() - UPLOADS_KEPT.total_seconds()
+    for path in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime < cut:
+                path.unlink()
 
 
 def uploads_folder(data_dir: Path) -> Path:
