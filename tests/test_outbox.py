@@ -3,6 +3,7 @@ sent; a crash between the commit and the send loses nothing and doubles nothing.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from bot.services.outbox import payload_of
 from dialogs import messages as msg
 from dialogs.events import ChoiceIn, Reply, parse_text
 from storage import units as tree
+from storage.demo import seed_demo
 from storage.models import Identity, Initiative, OutboxKind, OutboxMessage, OutboxStatus
 from storage.outbox import OutboxStore, Queued
 from tests.utils.chat import FakeClock, dispatcher_for
@@ -682,3 +684,38 @@ async def test_once_the_messenger_answers_again_the_replies_waiting_for_a_retry_
     assert await dispatcher.flush(messenger) == 1
     assert len(messenger.seen) == 2
     assert {row.status for row in outbox_rows(db)} == {OutboxStatus.SENT.value}
+
+
+async def test_a_message_that_comes_while_postgresql_restarts_is_answered_once_it_is_back(
+    postgres_programs: Path,
+) -> None:
+    """The turn waits for the database (a restart takes seconds) instead of failing at once:
+    the worker gets the answer, not "send it again", and sends nothing twice."""
+    from storage.db import create_db_engine, upgrade
+    from tests.utils.postgres import Cluster
+
+    cluster = Cluster(postgres_programs, durable=True)
+    engine = create_db_engine(cluster.start())
+    try:
+        upgrade(engine)
+        with Session(engine) as session:
+            seed_demo(now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC), session=session)
+            session.commit()
+        dispatcher = dispatcher_for(engine)
+        messenger = Messenger()
+        try:
+            cluster.stop_server()
+            turn = asyncio.create_task(
+                dispatcher.dispatch(messenger, Incoming(TURN, parse_text("/start HN-DM01"), "u1"))
+            )
+            await asyncio.sleep(2.0)
+            assert messenger.seen == []  # nothing yet, and no "send it again"
+            await asyncio.to_thread(cluster.start_server)
+            await asyncio.wait_for(turn, 60)
+        finally:
+            dispatcher.close()
+        assert messenger.seen and msg.TRY_AGAIN not in messenger.seen
+        assert "tên là gì" in messenger.seen[-1]
+    finally:
+        engine.dispose()
+        cluster.stop()

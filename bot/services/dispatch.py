@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import OperationalError
+
 from bot.channels.base import (
     BlockedIn,
     GroupCommandIn,
@@ -47,6 +49,9 @@ T = TypeVar("T")
 # Updates of one chat taken at once (one handled, the rest waiting their turn): more is a
 # flood, of which only the newest is read, after these.
 MAX_WAITING = 8
+# How long a turn waits for PostgreSQL to come back before telling the worker to send again:
+# longer than a restart (seconds), shorter than a worker's patience (a minute).
+DATABASE_PATIENCE = 40.0
 
 
 class Dispatcher:
@@ -210,24 +215,47 @@ class Dispatcher:
             await _acknowledge(incoming.acknowledge)
 
     async def _turn(self, sender: Sender, incoming: Incoming) -> Handled:
-        """The turn's transaction; the clock is read once and that instant used throughout."""
+        """The turn's transaction; the clock is read once and that instant used throughout.
+        Its database work waits out a PostgreSQL restart (see :meth:`_patiently`); a voice
+        note is heard once, however long that takes."""
         turn, content, key = incoming.turn, incoming.content, incoming.update_key
         now = self._clock()
         if isinstance(content, BlockedIn):
-            await self.blocking(self.conversations.set_unreachable, turn.channel, turn.user_id)
+            await self._patiently(self.conversations.set_unreachable, turn.channel, turn.user_id)
             if key is not None:
                 await self.forget(turn.channel, key)
             return Handled([], new=True)
         if isinstance(content, GroupCommandIn):
-            return await self.blocking(self._register, incoming, content.code, now)
+            return await self._patiently(self._register, incoming, content.code, now)
         if not isinstance(content, VoiceNoteIn):
-            return await self.blocking(self._handle, incoming, content, None, now)
+            return await self._patiently(self._handle, incoming, content, None, now)
         if key is not None:  # a redelivered note is not downloaded and transcribed twice
-            replayed = await self.blocking(self._replay, turn.channel, key, now)
+            replayed = await self._patiently(self._replay, turn.channel, key, now)
             if replayed is not None:
                 return Handled(replayed, new=False)
         heard = await self._hear(sender, incoming, content)
-        return await self.blocking(self._handle, incoming, heard.event, heard, now)
+        return await self._patiently(self._handle, incoming, heard.event, heard, now)
+
+    async def _patiently(self, function: Callable[..., T], *args: Any) -> T:
+        """:meth:`blocking`, tried again while PostgreSQL cannot be reached (a restart takes a
+        few seconds; a failover longer), for up to `DATABASE_PATIENCE`: the worker then gets
+        the answer when it is back instead of "send it again" (which could not be sent
+        either: on PostgreSQL the processes' shared pace is in the database). Trying a turn
+        again is safe: a turn whose commit did reach the server is found by its update's key
+        and replayed, as a messenger's redelivery is. SQLite is one file on this machine: an
+        error there is no outage to wait out."""
+        deadline = asyncio.get_running_loop().time() + DATABASE_PATIENCE
+        delay = 0.25
+        while True:
+            try:
+                return await self.blocking(function, *args)
+            except OperationalError:
+                if not self.conversations.db.locks_rows:
+                    raise
+                if asyncio.get_running_loop().time() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def _register(self, incoming: Incoming, code: str, now: dt.datetime) -> Handled:
         return Handled(
