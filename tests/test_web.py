@@ -554,3 +554,19 @@ def test_behind_a_proxy_under_a_path_every_link_carries_the_path(site: Site) -> 
     assert 'href="/sangkien/web/static/site.css"' in page
     assert 'action="https://congdoan.example/sangkien/web/login/x"' in page
     assert '"/web/' not in page
+
+
+def test_a_file_too_big_is_refused_before_it_is_read(site: Site) -> None:
+    with site.signed_in("hung") as client:
+        token = {"X-CSRF-Token": csrf_of(client)}
+        huge = io.BytesIO(b"code,name,level,parent_code,quota\n" + b"x" * (22 * 2**20))
+        refused = client.post(
+            "/web/units/import",
+            data={"period": "2026"},
+            files={"file": ("units.csv", huge, "text/csv")},
+            headers=token,
+        )
+        assert refused.status_code == 413
+        assert msg.WEB_IMPORT_TOO_BIG.format(mb=20) in refused.text
+        uploads = site.pages.uploads
+        assert not uploads.exists() or not any(uploads.iterdir())  # nothing kept of it

@@ -110,6 +110,11 @@ class _ImportJob:
     done: int = 0
     report: ImportReport | None = None
     problems: list[tuple[int, str]] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def finished_long_ago(self) -> bool:
+        finished = self.report is not None or bool(self.problems)
+        return finished and time.monotonic() - self.started > UPLOADS_KEPT.total_seconds()
 
 
 class OfficerPages:
@@ -182,9 +187,12 @@ class OfficerPages:
             if officer is None:
                 return self.message(msg.WEB_NOT_SIGNED_IN, 401)
             if post:
+                if _too_big(request):  # refused before a byte of it is read
+                    note = msg.WEB_IMPORT_TOO_BIG.format(mb=MAX_UPLOAD // 2**20)
+                    return self.message(note, 413, officer)
                 given = request.headers.get(CSRF_HEADER, "")
                 if not given:
-                    form = await request.form()
+                    form = await request.form(max_part_size=MAX_UPLOAD)
                     given = str(form.get("csrf", ""))
                 if not (
                     hmac.compare_digest(given.encode(), officer.csrf.encode())
@@ -457,6 +465,8 @@ class OfficerPages:
             return self.render("import.html", officer, 422, problems=preview.problems)
         job_id = secrets.token_hex(8)
         total = len(preview.created) + len(preview.renamed) + len(preview.moved)
+        for old in [key for key, job in self._imports.items() if job.finished_long_ago()]:
+            del self._imports[old]
         job = _ImportJob(total=max(total, 1), person_id=officer.person_id)
         self._imports[job_id] = job
 
@@ -605,6 +615,15 @@ def _audio_type(path: Path) -> str:
 
 
 UPLOADS_KEPT = dt.timedelta(hours=1)
+
+
+def _too_big(request: Request) -> bool:
+    """A body larger than any page sends (a unit file of MAX_UPLOAD and its form), or one
+    whose size is not said (chunked): never read, never spooled to disk."""
+    length = request.headers.get("content-length")
+    if length is None:
+        return request.headers.get("transfer-encoding", "").lower() == "chunked"
+    return not length.isdigit() or int(length) > MAX_UPLOAD + 2**20
 
 
 def _forget_old_uploads(folder: Path) -> None:
