@@ -358,6 +358,8 @@ def test_a_unit_file_is_previewed_then_imported_and_a_bad_one_refused_whole(site
         "HN-XD10,CĐCS Xây dựng 10,grassroots,HN-LB,²\n"
         "BN-XX01,CĐCS ngoài,grassroots,BN-YP,3\n"
         "HN-XD11,,grassroots,HN-LB,4\n"
+        "HN-CK02,Kéo từ nhánh khác về,grassroots,HN-LB,1\n"  # HN-KCN's: not his to move in
+        "HN-LB,Tự chuyển đi,district,BN,\n"  # his own unit: not his to move out
     )
     with site.signed_in("hung") as client:
         token = {"X-CSRF-Token": csrf_of(client)}
@@ -372,8 +374,10 @@ def test_a_unit_file_is_previewed_then_imported_and_a_bad_one_refused_whole(site
 
         refused = upload(bad)
         assert refused.status_code == 422
-        for row in ("Dòng 2:", "Dòng 3:", "Dòng 4:"):
+        for row in ("Dòng 2:", "Dòng 3:", "Dòng 4:", "Dòng 5:", "Dòng 6:"):
             assert row in refused.text
+        assert msg.WEB_UNIT_OUTSIDE.format(code="HN-CK02") in refused.text
+        assert msg.WEB_UNIT_OUTSIDE.format(code="HN-LB") in refused.text
         assert "BN-XX01" in refused.text
         assert upload("\x89PNG\r\n\x1a\n\x00\x00", "units.xlsx").status_code == 422
         preview = upload(good)

@@ -276,31 +276,34 @@ class Portal:
     def _allowed_codes(
         officer: Officer, stored: dict[str, tree.UnitRow], lines: list[UnitLine]
     ) -> set[str]:
-        """Codes a file from this officer may name: units under theirs, stored or made by
-        the file under one of them."""
+        """Codes a file from this officer may name: units strictly under theirs, both where
+        they are stored and where the file puts them (a unit of another branch cannot be
+        moved in, nor one of theirs out), and their own units renamed or given a quota in
+        place."""
         if any(scope.level is UnitLevel.NATIONAL for scope in officer.scopes):
             return {line.code.upper() for line in lines}
         by_id = {u.id: u for u in stored.values()}
         served = {scope.code for scope in officer.scopes}
-        parent_of = {code: by_id[u.parent_id].code for code, u in stored.items() if u.parent_id}
-        parent_of |= {ln.code.upper(): ln.parent_code.upper() for ln in lines if ln.parent_code}
+        was = {code: by_id[u.parent_id].code for code, u in stored.items() if u.parent_id}
+        will = was | {ln.code.upper(): ln.parent_code.upper() for ln in lines}
+
+        def below_served(code: str, parent_of: dict[str, str]) -> bool:
+            parent = parent_of.get(code)
+            for _ in range(6):  # four levels: never longer
+                if not parent:
+                    return False
+                if parent in served:
+                    return True
+                parent = parent_of.get(parent)
+            return False
+
         allowed = set()
         for line in lines:
-            code: str | None = line.code.upper()
-            for _ in range(6):
-                if code is None:
-                    break
-                if code in served and code != line.code.upper():
-                    allowed.add(line.code.upper())
-                    break
-                code = parent_of.get(code)
-        # An officer's own unit may be renamed or given a quota, not moved.
-        for line in lines:
-            own = line.code.upper()
-            if own in served and stored.get(own) is not None:
-                parent = by_id.get(stored[own].parent_id or -1)
-                if (parent.code if parent else "") == line.parent_code.upper():
-                    allowed.add(own)
+            code = line.code.upper()
+            if below_served(code, will) and (code not in stored or below_served(code, was)):
+                allowed.add(code)
+            elif code in served and code in stored and will.get(code, "") == was.get(code, ""):
+                allowed.add(code)  # their own unit, in place
         return allowed
 
     # --- officers and invitations ------------------------------------------------------
