@@ -574,3 +574,12 @@ def test_a_file_too_big_is_refused_before_it_is_read(site: Site) -> None:
         assert msg.WEB_IMPORT_TOO_BIG.format(mb=20) in refused.text
         uploads = site.pages.uploads
         assert not uploads.exists() or not any(uploads.iterdir())  # nothing kept of it
+
+
+def test_an_officer_of_a_district_and_a_union_under_it_sees_each_unit_once(site: Site) -> None:
+    review = site.services.review
+    code = review.invite("HN-DM01", expires=dt.timedelta(days=1)).code
+    assert "cán bộ công đoàn của" in site.say("hung", f"/canbo {code}")  # HN-LB's officer too
+    with site.signed_in("hung") as client:
+        units = client.get("/web/units").text
+        assert units.count("<td>HN-DM01</td>") == 1 and units.count("<td>HN-LB</td>") == 1

@@ -208,7 +208,10 @@ class Portal:
             for child in sorted(children.get(unit.id, []), key=lambda u: u.code):
                 walk(child, depth + 1)
 
-        tops = sorted({s.unit_id for s in officer.scopes} & set(by_id), key=lambda i: by_id[i].code)
+        tops = sorted(  # the highest first: a unit under another of theirs is shown once
+            {s.unit_id for s in officer.scopes} & set(by_id),
+            key=lambda i: (-LEVEL_RANK[by_id[i].level], by_id[i].code),
+        )
         covered: set[int] = set()
         for unit_id in tops:
             if any(a.id in covered for a in tree.ancestors(by_id, unit_id)):
