@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from dialogs import messages as msg
 from storage.db import create_db_engine
+from storage.models import Initiative
 from tests.utils import programme
 from tests.utils.chat import FakeClock
 from tests.utils.web import Site, submitted
@@ -111,17 +112,29 @@ def text_of(driver: WebDriver) -> str:
     return str(driver.find_element(By.TAG_NAME, "body").text)
 
 
+def _submit(site: Site, problem: str, change: str) -> int:
+    """Lan's idea, told in the chat one answer at a time; its id."""
+    for line in ("1", problem, change, "tiết kiệm tiền", "5 triệu một năm", "1", "2", "không"):
+        said = site.say("lan", line)
+    if "rất giống" in said:
+        site.say("lan", "ý của tôi khác")
+    assert "Đã gửi sáng kiến" in site.say("lan", "1")
+    with site.db.connect() as connection:
+        return int(connection.scalar(select(func.max(Initiative.id))) or 0)
+
+
 def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
     sqlite_db: Engine, browser: WebDriver, tmp_path: Path
 ) -> None:
     clock = FakeClock()
     with Site(sqlite_db, tmp_path, clock) as site:
         site.officer("hung", "Trần Văn Hùng", "HN-LB")
-        lan = programme.person(sqlite_db, "Nguyễn Thị Lan", at=clock())
-        programme.chat_of(sqlite_db, lan, "telegram", "4242", at=clock())
-        first, second, third = submitted(
-            sqlite_db, "HN-DM01", 3, at=clock(), author=lan, title="Gắn thanh dẫn vải", value=1
-        )
+        # Lan sends two ideas in the chat, as workers do; a third waits too.
+        for line in ("xin chào", "HN-DM01", "Nguyễn Thị Lan"):
+            site.say("lan", line)
+        first = _submit(site, "Máy cắt hay kẹt vải, mỗi ca dừng 30 phút", "Gắn thanh dẫn vải")
+        second = _submit(site, "Đèn bàn kiểm hàng quá tối, dễ sót lỗi", "Thay bóng đèn LED")
+        [third] = submitted(sqlite_db, "HN-DM01", 1, at=clock(), title="Kệ để khuôn", value=1)
         programme.entries(sqlite_db, "HN-DM01", 4, at=programme.friday(13))
         clock.now = programme.friday(20) + dt.timedelta(hours=2)
 
@@ -149,7 +162,9 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
 
         # One entry, whole.
         browser.get(f"{site.url}/web/entry/{first}")
-        assert "Gắn thanh dẫn vải" in text_of(browser) and "Trần Văn Hùng" in text_of(browser)
+        page = text_of(browser)
+        assert "Gắn thanh dẫn vải" in page and "Trần Văn Hùng" in page
+        assert "5.000.000 đ" in page and "Máy cắt hay kẹt vải" in page
         shot(browser, "04-entry")
 
         # The rankings: the picture loads (a real PNG, drawn) and the table is there.
@@ -191,6 +206,8 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
         assert rows[0][:2] == ("Số", "Trạng thái")
         statuses = sorted(str(row[1]) for row in rows[1:])
         assert statuses.count("Hợp lệ") == 2 + 4 and statuses.count("Chờ duyệt") == 1
+        money = [row[14] for row in rows[1:] if row[14]]
+        assert 5_000_000 in money
 
         browser.get(f"{site.url}/web/officers")
         shot(browser, "09-officers")
