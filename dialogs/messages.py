@@ -577,7 +577,11 @@ WEB_FILTER_VOICE = "Có ghi âm"
 WEB_FILTER_SORT = "Sắp xếp"
 WEB_ANY = "Tất cả"
 WEB_PENDING = "Đang chờ duyệt"
-WEB_SORTS = {"oldest": "Gửi sớm nhất", "newest": "Gửi mới nhất", "value": "Làm lợi nhiều nhất"}
+WEB_SORTS = {
+    "oldest": "Gửi sớm nhất",
+    "newest": "Gửi mới nhất",
+    "value": "Có giá trị làm lợi, cao nhất trước",
+}
 WEB_UNIT_UNKNOWN = "Không có mã đơn vị «{code}» trong các đơn vị của anh/chị."
 WEB_BAD_DATE = "Ngày phải viết dạng 2026-12-31."
 WEB_COUNT = "{count} sáng kiến"

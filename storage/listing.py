@@ -43,10 +43,9 @@ PENDING = {status.value for status in PENDING_REVIEW}
 SORTS: dict[str, tuple[Any, ...]] = {
     "oldest": (_initiative.c.submitted_at.asc(), _initiative.c.id.asc()),
     "newest": (_initiative.c.submitted_at.desc(), _initiative.c.id.desc()),
-    "value": (
-        _initiative.c.benefit_value_vnd.desc().nulls_last(),
-        _initiative.c.id.asc(),
-    ),
+    # Entries with an amount (the others are left out: `_conditions`), largest first, read
+    # backwards from the unit's value index.
+    "value": (_initiative.c.benefit_value_vnd.desc(), _initiative.c.id.desc()),
 }
 # Counted up to this many: "more than 1,000" is all a reader needs, and it stays fast.
 COUNT_CAP = 1000
@@ -90,6 +89,8 @@ def _conditions(parts: Sequence[Part], filters: Filters) -> list[Any]:
         found.append(_initiative.c.submitted_at >= filters.since)
     if filters.until is not None:
         found.append(_initiative.c.submitted_at < filters.until)
+    if filters.sort == "value":
+        found.append(_initiative.c.benefit_value_vnd.is_not(None))
     if filters.voice:
         found.append(
             select(_voice_note.c.id).where(_voice_note.c.initiative_id == _initiative.c.id).exists()

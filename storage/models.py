@@ -201,6 +201,15 @@ class Initiative(InitiativeBase, table=True):
                 ("province", "province_id"),
             )
         ),
+        # ... and the entries that have an amount, the largest first (read backwards).
+        *(
+            Index(f"ix_initiative_value_{name}", column, "benefit_value_vnd", "id")
+            for name, column in (
+                ("unit", "unit_id"),
+                ("district", "district_id"),
+                ("province", "province_id"),
+            )
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,4 +1,4 @@
-"""partial indexes on waiting entries, for the officers' queue page
+"""indexes for the officers' queue page: waiting entries in time order, amounts in order
 
 Revision ID: 0016
 Revises: 0015
@@ -28,8 +28,12 @@ def upgrade() -> None:
             sqlite_where=WAITING,
             postgresql_where=WAITING,
         )
+        op.create_index(
+            f'ix_initiative_value_{name}', 'initiative', [column, 'benefit_value_vnd', 'id']
+        )
 
 
 def downgrade() -> None:
     for name, _ in COLUMNS:
+        op.drop_index(f'ix_initiative_value_{name}', table_name='initiative')
         op.drop_index(f'ix_initiative_waiting_{name}', table_name='initiative')
