@@ -47,8 +47,9 @@ SORTS: dict[str, tuple[Any, ...]] = {
     # backwards from the unit's value index.
     "value": (_initiative.c.benefit_value_vnd.desc(), _initiative.c.id.desc()),
 }
-# Counted up to this many: "more than 1,000" is all a reader needs, and it stays fast.
-COUNT_CAP = 1000
+# Counted up to this many: "more than 500" is all a reader needs, and it stays fast (a
+# filter that few entries meet, such as "has a recording", walks the queue to count).
+COUNT_CAP = 500
 
 
 def within(parts: Sequence[Part]) -> Any:
