@@ -102,7 +102,8 @@ def _conditions(parts: Sequence[Part], filters: Filters) -> list[Any]:
 def page(
     connection: Connection, parts: Sequence[Part], filters: Filters, *, limit: int, offset: int
 ) -> tuple[list[RowMapping], int]:
-    """One page of entries and how many match (counted up to :data:`COUNT_CAP` + 1)."""
+    """One page of entries (and the first of the next, if there is one: `limit` + 1 rows at
+    most) and how many match (counted up to :data:`COUNT_CAP` + 1)."""
     conditions = _conditions(parts, filters)
     has_voice = (
         select(_voice_note.c.id).where(_voice_note.c.initiative_id == _initiative.c.id).exists()
@@ -128,7 +129,7 @@ def page(
         .join(_person, _person.c.id == _initiative.c.author_id)
         .where(*conditions)
         .order_by(*SORTS.get(filters.sort, SORTS["oldest"]))
-        .limit(limit)
+        .limit(limit + 1)
         .offset(offset)
     )
     rows = list(connection.execute(query).mappings())

@@ -44,6 +44,7 @@ class QueuePage:
     rows: list[RowMapping]
     total: int  # up to listing.COUNT_CAP + 1
     decidable: set[int]  # the rows this officer may decide now
+    more: bool  # a page follows
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +115,9 @@ class Portal:
                 limit=PAGE_SIZE,
                 offset=(max(page, 1) - 1) * PAGE_SIZE,
             )
+        more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
         decidable = {row["id"] for row in rows if self._may_decide(officer, row)}
-        return QueuePage(rows, total, decidable)
+        return QueuePage(rows, total, decidable, more)
 
     def _may_decide(self, officer: Officer, row: RowMapping) -> bool:
         """The chat's rule: waiting at a level the officer reviews, at theirs or below,

@@ -43,7 +43,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.services.access import Officer, WebAccess
-from bot.services.portal import COUNT_CAP, DECISIONS, PAGE_SIZE, Filters, Portal
+from bot.services.portal import COUNT_CAP, DECISIONS, Filters, Portal
 from bot.services.reports import Reports
 from bot.services.units import MAX_QUOTA, ImportReport, UnitFileError, UnitService
 from dialogs import messages as msg
@@ -303,11 +303,7 @@ class OfficerPages:
         found = await asyncio.to_thread(self.portal.queue, officer, filters, number)
         pages = {
             "prev": self.url("/web/", **given, page=number - 1) if number > 1 else None,
-            "next": (
-                self.url("/web/", **given, page=number + 1)
-                if found.total > number * PAGE_SIZE
-                else None
-            ),
+            "next": self.url("/web/", **given, page=number + 1) if found.more else None,
         }
         return self.render(
             "queue.html",
