@@ -40,10 +40,12 @@ from bot.services.rankings import Calendar, Rankings
 from bot.services.reminders import ReminderPolicy, Reminders
 from bot.services.reports import Reports
 from bot.services.review import ReviewService
+from bot.services.spool import Spool
 from bot.services.units import UnitService
 from bot.services.voice import VoiceInbox
 from bot.settings import Settings, SettingsError, time_of
 from bot.web.app import OfficerPages, uploads_folder
+from storage import presence
 from storage.db import create_db_engine, is_up_to_date, upgrade
 from storage.demo import seed_demo
 from storage.models import UnitLevel
@@ -116,6 +118,7 @@ class Services:
         *,
         clock: Clock = system_clock,
         voice: VoiceInbox | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.db = Database(engine)
         self.clock = clock
@@ -137,7 +140,9 @@ class Services:
         self.review = ReviewService(self.db, levels, clock)
         self.groups = GroupService(self.db, clock)
         self.voice = voice or VoiceInbox(settings.voice, settings.data_dir, clock=clock)
-        self.dispatcher = Dispatcher(self.conversations, self.groups, self.voice, clock=clock)
+        self.dispatcher = Dispatcher(
+            self.conversations, self.groups, self.voice, clock=clock, spool=spool
+        )
         zone = zoneinfo.ZoneInfo(settings.jobs.timezone)
         calendar = Calendar.of(
             settings.jobs.timezone, settings.rankings.day, time_of(settings.rankings.time)
@@ -182,7 +187,10 @@ class Bot:
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
-        self.services = Services(settings, engine)
+        # Every update taken is in this process's spool file before the database has it.
+        self.services = Services(
+            settings, engine, spool=Spool(settings.data_dir / "spool", presence.INSTANCE)
+        )
         self.dispatcher = self.services.dispatcher
         self.telegram: TelegramChannel | None = None
         self.zalo: ZaloChannel | None = None
@@ -265,6 +273,15 @@ class Bot:
         except Exception as error:  # the next upload remembers it
             log.warning("could not keep Telegram's id of clip %s (%s)", clip_id, error)
 
+    async def _take_up(self, channel: Receiver) -> None:
+        """What stopped processes took and never handled (spooled or kept), before anything
+        new: a database still down leaves the spools for the next try."""
+        try:
+            await self.dispatcher.take_up_spools()
+        except Exception as error:
+            log_failure(log, "taking up a stopped process's spooled updates", error)
+        await self.dispatcher.adopt_orphans(channel)
+
     def failing(self) -> dict[str, str]:
         """Channels not serving now, with why: for /health."""
         down = dict(self._down)
@@ -297,7 +314,7 @@ class Bot:
         await telegram.start(
             poll_timeout=self.settings.telegram.poll_timeout,
             # What a stopped process took and never handled comes before anything new.
-            before_polling=lambda: self.dispatcher.adopt_orphans(telegram),
+            before_polling=lambda: self._take_up(telegram),
         )
         if self.settings.telegram.mode == "webhook":
             await self.telegram.app.bot.set_webhook(
@@ -315,7 +332,7 @@ class Bot:
             )
         else:
             self._down.pop("zalo", None)
-            await self.dispatcher.adopt_orphans(self.zalo)  # before anything new
+            await self._take_up(self.zalo)  # before anything new
             await self.zalo.poll_forever(self.settings.zalo.poll_timeout)
 
     async def _present(self, every: float = 1.0) -> None:

@@ -48,10 +48,14 @@ class ReceivedStore:
         self._dialect = connection.dialect.name
 
     def keep(
-        self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]], now: dt.datetime
+        self,
+        channel: str,
+        updates: Sequence[tuple[str, dict[str, Any]]],
+        now: dt.datetime,
+        owner: int = INSTANCE,
     ) -> None:
-        """Keep updates (key, payload) as this process's; one kept already (the messenger sent
-        it again) stays as it is."""
+        """Keep updates (key, payload) as this process's (or `owner`'s: a dead process's,
+        read from its spool); one kept already (the messenger sent it again) stays as it is."""
         if not updates:
             return
         rows = [
@@ -59,7 +63,7 @@ class ReceivedStore:
                 "channel": channel,
                 "update_key": key,
                 "payload": payload,
-                "owner": INSTANCE,
+                "owner": owner,
                 "received_at": now,
             }
             for key, payload in updates

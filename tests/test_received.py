@@ -4,13 +4,16 @@ kill itself, end to end, is in ``test_run.py`` and the soak)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text, update
 
 from bot.channels.base import Incoming, Orphan, Turn
 from bot.services.dispatch import Dispatcher
+from bot.services.spool import Spool
 from dialogs.events import Reply, parse_text
 from storage.models import OutboxMessage, ReceivedUpdate
 from storage.outbox import OutboxStore, Queued
@@ -139,3 +142,64 @@ async def test_an_orphan_is_answered_unless_the_chat_went_on_without_it(
         assert any("Rất vui được gặp Lan" in text for text in channel.sent)
     with db.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM received_update")).scalar() == 0
+
+
+async def test_an_update_a_killed_process_spooled_but_never_kept_is_answered_by_the_next(
+    db: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Zalo gives an update once: one taken by a process killed before the database had it
+    (or while PostgreSQL restarted) was lost. It is in that process's spool file now, which
+    the next process takes up and answers."""
+    from tests.utils.chat import dispatcher_for
+
+    folder = tmp_path / "spool"
+    worker_turns = dispatcher_for(db, clock=clock)
+    FakeUser(worker_turns.conversations, "lan").send("/start HN-DM01")
+    worker_turns.close()
+    # The killed process: it spooled the worker's name; its keep never reached the database.
+    dead = Spool(folder, DEAD)
+    dead.append("test", [("k-name", {"chat": "lan", "text": "Nguyễn Thị Lan", "key": "k-name"})])
+    os.close(dead._fd)  # killed: its lock goes with it, its file stays
+    alive = Spool(folder, INSTANCE)
+    alive.append("test", [("k-other", {"chat": "an", "text": "xin chào", "key": "k-other"})])
+    clock.advance(seconds=5)
+    dispatcher = dispatcher_for(db, clock=clock, spool=Spool(folder, INSTANCE))
+    channel = _Channel(dispatcher)
+    try:
+        assert await dispatcher.take_up_spools() == 1  # the living process's file is its own
+        assert await dispatcher.adopt_orphans(channel) == 1
+        assert await dispatcher.take_up_spools() == 0
+    finally:
+        dispatcher.close()
+        alive.close()
+    assert any("Rất vui được gặp Lan" in text for text in channel.sent)
+    assert sorted(p.name for p in folder.iterdir()) == []  # both files gone
+
+
+async def test_the_spool_is_emptied_once_the_database_has_every_update(
+    db: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    from tests.utils.chat import dispatcher_for
+
+    spool = Spool(tmp_path / "spool", INSTANCE)
+    dispatcher = dispatcher_for(db, clock=clock, spool=spool)
+    try:
+        await dispatcher.keep("test", [("u1", {"n": 1}), ("u2", {"n": 2})])
+        assert spool.path.stat().st_size == 0  # kept: nothing left to take up
+        with db.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM received_update")).scalar() == 2
+    finally:
+        dispatcher.close()
+    assert not spool.path.exists()  # a clean stop with everything kept removes it
+
+
+def test_a_cut_off_line_of_a_killed_writer_is_skipped(tmp_path: Path) -> None:
+    from bot.services import spool as spooling
+
+    writer = Spool(tmp_path, DEAD)
+    writer.append("zalo", [("m1", {"text": "một"})])
+    os.write(writer._fd, b'["zalo","m2",{"te')  # the kill cut this one off
+    os.close(writer._fd)
+    [path] = spooling.dead_files(tmp_path)
+    found = spooling.read(path)
+    assert found.owner == DEAD and found.updates == [("zalo", "m1", {"text": "một"})]

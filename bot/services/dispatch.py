@@ -18,6 +18,7 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
@@ -33,11 +34,13 @@ from bot.channels.base import (
     with_retries,
 )
 from bot.clock import Clock, system_clock
+from bot.services import spool
 from bot.services.conversation import ConversationService, Handled
 from bot.services.database import log_failure
 from bot.services.groups import GroupService
 from bot.services.keeping import Keeper
 from bot.services.outbox import Deliverer, Delivery, deliveries_of
+from bot.services.spool import Spool
 from bot.services.voice import Heard, VoiceInbox
 from dialogs import messages as msg
 from dialogs.events import Inbound, Reply, VoiceIn
@@ -65,9 +68,11 @@ class Dispatcher:
         *,
         clock: Clock = system_clock,
         db_threads: int = 4,
+        spool: Spool | None = None,
     ) -> None:
         self.conversations = conversations
         self.groups = groups
+        self.spool = spool
         self._voice = voice
         self._clock = clock
         self._pool = ThreadPoolExecutor(db_threads, thread_name_prefix="turn")
@@ -77,7 +82,7 @@ class Dispatcher:
         # Updates of each chat being handled or waiting, and the newest of a flood parked.
         self._waiting: collections.Counter[tuple[str, str]] = collections.Counter()
         self._parked: dict[tuple[str, str], Incoming] = {}
-        self._keeper = Keeper(conversations.db, clock)
+        self._keeper = Keeper(conversations.db, clock, spool)
         # Rows taken by a flush are leased briefly: a batch is sent in about a second, and a
         # process that dies leaves its rows to the next one within this time.
         self.deliverer = Deliverer(
@@ -117,6 +122,31 @@ class Dispatcher:
     def _forget(self, channel: str, key: str) -> None:
         with self.conversations.db.write() as connection:
             ReceivedStore(connection).done(channel, key)
+
+    async def take_up_spools(self) -> int:
+        """Keep in the database, as their dead writers', the updates that dead processes
+        spooled (see :mod:`bot.services.spool`) and remove their files: they are orphans now,
+        answered by :meth:`adopt_orphans`. How many; a database still down leaves the files."""
+        if self.spool is None:
+            return 0
+        return await self.blocking(self._take_up_spools, self.spool.folder)
+
+    def _take_up_spools(self, folder: Path) -> int:
+        count = 0
+        for path in spool.dead_files(folder):
+            found = spool.read(path)
+            by_channel: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+            for channel, key, payload in found.updates:
+                by_channel.setdefault(channel, []).append((key, payload))
+            with self.conversations.db.write() as connection:
+                store = ReceivedStore(connection)
+                for channel, updates in by_channel.items():
+                    store.keep(channel, updates, self._clock(), owner=found.owner)
+            path.unlink(missing_ok=True)
+            count += len(found.updates)
+        if count:
+            log.info("%d updates spooled by a stopped process taken up", count)
+        return count
 
     async def adopt_orphans(self, channel: Receiver) -> int:
         """Hand `channel` the updates a dead process took and never handled, oldest first, to
@@ -324,6 +354,7 @@ class Dispatcher:
             except Exception as error:
                 log_failure(log, f"{channel.name} outbox flush", error)
             try:
+                await self.take_up_spools()
                 await self.adopt_orphans(channel)
             except Exception as error:
                 log_failure(log, f"{channel.name}: taking up a stopped process's updates", error)

@@ -17,6 +17,7 @@ from bot.services.dispatch import Dispatcher
 from bot.services.groups import GroupService
 from bot.services.outbox import Delivery, record_sent
 from bot.services.prompts import PromptPacks
+from bot.services.spool import Spool
 from bot.services.voice import VoiceInbox
 from dialogs.events import ChoiceIn, Inbound, Reply, UnsupportedIn, VoiceIn, parse_text
 from storage.models import UnitLevel
@@ -43,6 +44,7 @@ def dispatcher_for(
     packs: PromptPacks | None = None,
     clip_channels: frozenset[str] = CLIP_CHANNELS,
     web_url: str = "",
+    spool: Spool | None = None,
 ) -> Dispatcher:
     """The messengers' async core over `engine`, assembled as the runtime does (`levels`:
     the review levels; `packs`: the recorded questions; `web_url`: the officers' pages)."""
@@ -55,7 +57,7 @@ def dispatcher_for(
         clip_channels=clip_channels,
         web_url=web_url,
     )
-    return Dispatcher(service, GroupService(db, clock), voice, clock=clock)
+    return Dispatcher(service, GroupService(db, clock), voice, clock=clock, spool=spool)
 
 
 def read(db: Database, deliveries: Sequence[Delivery]) -> list[Reply]:

@@ -1,0 +1,113 @@
+"""Updates written to a local file the moment they arrive, before the database has them.
+
+Zalo gives an update once; Telegram's batch is confirmed by the next poll. Between the
+messenger's answer and the keep's commit (tens of milliseconds under load, or the whole of a
+PostgreSQL restart) a killed process lost what it had taken. Each process now appends every
+update it takes to a file of its own (one ``write()``: a killed process's writes are in the
+kernel's page cache and survive it) and empties the file once the database has them all.
+
+A process holds an exclusive ``flock`` on its file while it lives. At start, and now and then
+after, a process reads every file whose lock it can take (its writer is dead), keeps those
+updates in the database as its dead writer's, and removes the file: the orphans' usual path
+(:meth:`bot.services.dispatch.Dispatcher.adopt_orphans`) answers them, and an update handled
+before the kill is found by its key and not handled twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"(\d+)-(\d+)-([0-9a-f]{8})\.jsonl")
+
+
+@dataclass(frozen=True, slots=True)
+class Spooled:
+    owner: int  # the process that took them (storage.presence.INSTANCE)
+    updates: list[tuple[str, str, dict[str, Any]]]  # channel, update key, payload
+
+
+class Spool:
+    """This process's file, `<owner>-<pid>-<random>.jsonl` in `folder`, locked while it
+    lives."""
+
+    def __init__(self, folder: Path, owner: int) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{owner}-{os.getpid()}-{secrets.token_hex(4)}.jsonl"
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._written = False
+
+    def append(self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """One write for all of `updates` (a file that cannot be written is logged: the
+        database keep still follows)."""
+        lines = "".join(
+            json.dumps([channel, key, payload], ensure_ascii=False, separators=(",", ":")) + "\n"
+            for key, payload in updates
+        )
+        try:
+            os.write(self._fd, lines.encode())
+            self._written = True
+        except OSError as error:
+            log.warning("could not spool %d updates (%s)", len(updates), error)
+
+    def clear(self) -> None:
+        """The database has every update written so far."""
+        if self._written:
+            os.ftruncate(self._fd, 0)
+            self._written = False
+
+    def close(self, *, keep: bool = False) -> None:
+        """At a clean stop: the file goes once the database has all it held; with `keep`
+        (the database never had some), it stays for the next process to take up."""
+        if not keep:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+        os.close(self._fd)
+
+
+def dead_files(folder: Path) -> list[Path]:
+    """Spool files in `folder` whose writer is dead (their lock can be taken)."""
+    found = []
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else ():
+        if not _NAME.fullmatch(path.name):
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a living process's
+        finally:
+            os.close(fd)
+        found.append(path)
+    return found
+
+
+def read(path: Path) -> Spooled:
+    """The updates of a dead process's file; a line cut off by the kill is skipped."""
+    match = _NAME.fullmatch(path.name)
+    owner = int(match.group(1)) if match else 0
+    updates = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            channel, key, payload = json.loads(line)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(channel, str) and isinstance(key, str) and isinstance(payload, dict):
+            updates.append((channel, key, payload))
+    return Spooled(owner, updates)
