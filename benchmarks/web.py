@@ -5,7 +5,7 @@
 
 Builds `--units` grassroots unions (25 to a district, 40 districts to a province) holding
 `--entries` initiatives in a realistic mix of statuses (a fifth waiting at the grassroots,
-a tenth at the district, the rest decided), one in twenty with a recording; signs in an
+a tenth at the district, the rest decided), one in nineteen with a recording; signs in an
 officer of a province, of a district and of a grassroots union through the real link and
 session; then times GET requests against the real app served on 127.0.0.1 (uvicorn in a
 thread): the queue as each officer opens it, filtered by field and by "has voice", sorted
@@ -81,10 +81,15 @@ def _mix(engine: Engine, count: int) -> None:
                 "words": [],
                 "created_at": NOW,
             }
-            for initiative_id in range(first, top + 1, 20)
+            for initiative_id in range(first, top + 1, 19)  # 19: every status has some
         ]
         for start in range(0, len(rows), 20_000):
             connection.execute(insert(notes), rows[start : start + 20_000])
+        connection.execute(
+            update(table)
+            .where(table.c.id >= first, (table.c.id - first) % 19 == 0)
+            .values(sources={"problem": "voice"}, spoken=True)
+        )
 
 
 def _officer(engine: Engine, services: Services, code: str) -> str:

@@ -76,6 +76,7 @@ def export_rows(
                         "province_id",
                         "return_step",
                         "duplicate_of",  # the status says it; ids of other rows stay out
+                        "spoken",  # `sources` says it
                     }
                 ),
                 "review_history": "; ".join(

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, RowMapping, false, func, or_, select
 
 from storage.models import (
     PENDING_REVIEW,
+    SPOKEN,
     WAITING,
     Conversation,
     GroupChat,
@@ -93,9 +94,7 @@ def _conditions(parts: Sequence[Part], filters: Filters) -> list[Any]:
     if filters.sort == "value":
         found.append(_initiative.c.benefit_value_vnd.is_not(None))
     if filters.voice:
-        found.append(
-            select(_voice_note.c.id).where(_voice_note.c.initiative_id == _initiative.c.id).exists()
-        )
+        found.append(SPOKEN)  # as the partial indexes say it
     return found
 
 
@@ -105,9 +104,6 @@ def page(
     """One page of entries (and the first of the next, if there is one: `limit` + 1 rows at
     most) and how many match (counted up to :data:`COUNT_CAP` + 1)."""
     conditions = _conditions(parts, filters)
-    has_voice = (
-        select(_voice_note.c.id).where(_voice_note.c.initiative_id == _initiative.c.id).exists()
-    )
     query = (
         select(
             _initiative.c.id,
@@ -123,7 +119,7 @@ def page(
             _unit.c.code.label("unit_code"),
             _unit.c.name.label("unit_name"),
             _person.c.name.label("author_name"),
-            has_voice.label("has_voice"),
+            _initiative.c.spoken.label("has_voice"),
         )
         .join(_unit, _unit.c.id == _initiative.c.unit_id)
         .join(_person, _person.c.id == _initiative.c.author_id)

@@ -60,6 +60,8 @@ PENDING_REVIEW = (InitiativeStatus.SUBMITTED, InitiativeStatus.UNDER_REVIEW)
 # The same as SQL with its values written out, so that a query saying it matches the
 # partial indexes on waiting entries (a bound parameter would not tell the planner).
 WAITING = text("status IN ('submitted', 'under_review')")
+SPOKEN = text("spoken")
+SPOKEN_WAITING = text("spoken AND status IN ('submitted', 'under_review')")
 
 # Levels from the bottom up: a review level's rank; an officer decides at their level or below.
 LEVEL_RANK: dict[UnitLevel, int] = {
@@ -201,6 +203,23 @@ class Initiative(InitiativeBase, table=True):
                 ("province", "province_id"),
             )
         ),
+        # ... those of them with a recording (a few in a hundred: walking the queue for them
+        # would read all of it).
+        *(
+            Index(
+                f"ix_initiative_spoken_{name}",
+                column,
+                "submitted_at",
+                "id",
+                sqlite_where=SPOKEN_WAITING,
+                postgresql_where=SPOKEN_WAITING,
+            )
+            for name, column in (
+                ("unit", "unit_id"),
+                ("district", "district_id"),
+                ("province", "province_id"),
+            )
+        ),
         # ... and the entries that have an amount, the largest first (read backwards).
         *(
             Index(f"ix_initiative_value_{name}", column, "benefit_value_vnd", "id")
@@ -236,6 +255,8 @@ class Initiative(InitiativeBase, table=True):
     # for a worker without a chat), and when.
     confirmed_by_id: int | None = Field(default=None, foreign_key="person.id")
     confirmed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A part of it was answered by voice (`sources`): the officers' "has a recording" filter.
+    spoken: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
 
 
 class Review(SQLModel, table=True):

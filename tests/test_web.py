@@ -233,6 +233,12 @@ def _voice_note(db: Engine, initiative_id: int, folder: Path) -> int:
                 created_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
             )
         )
+        initiative = Initiative.__table__  # type: ignore[attr-defined]
+        connection.execute(  # as a turn records a part answered by voice
+            update(initiative)
+            .where(initiative.c.id == initiative_id)
+            .values(sources={"problem": "voice"}, spoken=True)
+        )
         return int(row.inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -421,6 +427,7 @@ def test_an_entry_page_has_every_field_history_and_the_recordings(
     [entry] = submitted(site.db, "HN-DM01", 1, at=site.clock(), title="Gắn thanh dẫn vải")
     note = _voice_note(site.db, entry, tmp_path)
     with site.signed_in("hung") as client:
+        assert f"/web/entry/{entry}" in client.get("/web/?voice=1").text
         page = client.get(f"/web/entry/{entry}")
         assert "Gắn thanh dẫn vải" in page.text and "HN-DM01" in page.text
         assert f'src="/web/entry/{entry}/audio/{note}"' in page.text

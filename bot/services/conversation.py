@@ -163,6 +163,7 @@ def _draft_columns(draft: Draft, now: dt.datetime, before: Draft | None = None) 
             values[column] = values[column].value
     if before is None or before.sources != draft.sources:
         values["sources"] = dict(draft.sources)
+        values["spoken"] = "voice" in draft.sources.values()  # pages: "has a recording"
     if before is None or (before.solution, before.problem) != (draft.solution, draft.problem):
         values["title"] = make_title(draft)
     values["updated_at"] = now
