@@ -21,7 +21,7 @@ from sqlalchemy import RowMapping
 from bot.clock import Clock, system_clock
 from bot.services.access import Officer
 from bot.services.database import Database
-from bot.services.review import ReviewDesk, ReviewService, queue_notices
+from bot.services.review import ReviewDesk, ReviewService, may_decide, queue_notices
 from bot.services.units import UnitFileError, UnitLine, check, read_lines
 from dialogs import messages as msg
 from dialogs.state import Decided
@@ -93,7 +93,6 @@ class Portal:
         clock: Clock = system_clock,
     ) -> None:
         self._db = db
-        self._levels = levels
         self.levels = levels
         self._clock = clock
         self._review = ReviewService(db, levels, clock)
@@ -124,14 +123,7 @@ class Portal:
         under one of their units."""
         if row["status"] not in {s.value for s in PENDING_REVIEW} or not row["review_level"]:
             return False
-        level = UnitLevel(row["review_level"])
-        for scope in officer.scopes:
-            if LEVEL_RANK[level] > LEVEL_RANK[scope.level]:
-                continue
-            column = tree.SCOPE_COLUMN[scope.level]
-            if column is None or row[column] == scope.unit_id:
-                return True
-        return False
+        return may_decide(officer.scopes, row, UnitLevel(row["review_level"]))
 
     def entry(self, officer: Officer, initiative_id: int) -> EntryView | None:
         with self._db.read() as connection:
@@ -173,8 +165,8 @@ class Portal:
         for initiative_id, level in entries:
             now = self._clock()
             with self._db.write() as connection:
-                desk = ReviewDesk(connection, officer.person_id, self._levels, now)
-                if level not in {lv.value for lv in self._levels} or decision not in DECISIONS:
+                desk = ReviewDesk(connection, officer.person_id, self.levels, now)
+                if level not in {lv.value for lv in self.levels} or decision not in DECISIONS:
                     result = Decided.FORBIDDEN
                 else:
                     result = desk.decide(initiative_id, level, decision, reason, None)

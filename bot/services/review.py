@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,18 @@ def into_queue(
     }
 
 
+def may_decide(scopes: Sequence[Scope], row: RowMapping, level: UnitLevel) -> bool:
+    """Whether an officer serving `scopes` decides an initiative (its unit columns in `row`)
+    waiting at `level`: under one of their units, at that unit's level or a lower one."""
+    for scope in scopes:
+        if LEVEL_RANK[level] > LEVEL_RANK[scope.level]:
+            continue
+        column = tree.SCOPE_COLUMN[scope.level]
+        if column is None or row[column] == scope.unit_id:
+            return True
+    return False
+
+
 @dataclass(slots=True)
 class ReviewDesk:
     """The officer's desk (and anyone's: with no units it permits nothing) for one turn."""
@@ -173,13 +186,7 @@ class ReviewDesk:
         return None
 
     def _may_decide(self, row: RowMapping, level: UnitLevel) -> bool:
-        for scope in self.scopes():
-            if LEVEL_RANK[level] > LEVEL_RANK[scope.level]:
-                continue
-            column = tree.SCOPE_COLUMN[scope.level]
-            if column is None or row[column] == scope.unit_id:
-                return True
-        return False
+        return may_decide(self.scopes(), row, level)
 
     def card(self, initiative_id: int) -> Card | None:
         row = self.store.card(initiative_id)
