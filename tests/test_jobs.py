@@ -257,7 +257,9 @@ def test_the_nightly_prune_forgets_old_update_ids_messages_runs_and_pictures(
     os.utime(old, (stamp, stamp))
     os.utime(new, (clock().timestamp(), clock().timestamp()))
     done = services.jobs.run("prune", slot=clock())
-    assert done == "forgot 1 update ids, 1 sent messages, 0 job runs, 1 pictures"
+    assert done == (
+        "forgot 1 update ids, 1 sent messages, 0 job runs, 1 pictures, 0 expired web sessions"
+    )
     assert not old.exists() and new.exists()
     with db.connect() as connection:
         store = ConversationStore(connection)
