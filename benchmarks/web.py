@@ -16,11 +16,11 @@ of each kind. Target: p95 under 100 ms at 1,000,000 entries.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,7 +37,7 @@ from bot.web.app import COOKIE, OfficerPages
 from storage import units as tree
 from storage.models import Initiative, Membership, Person, VoiceNote
 from tests.fakes.base import ThreadedServer, free_port
-from tests.utils.postgres import Cluster, find_bin_dir
+from tests.utils.postgres import running_cluster
 
 NOW = dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)
 FIELDS = ["production", "safety", "saving", "quality", "management", "environment", "other"]
@@ -190,24 +190,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        if args.backend in ("sqlite", "both"):
-            engine = demo_database(f"sqlite:///{folder / 'web.db'}")
-            figures = run(engine, folder, args.entries, args.units, args.requests)
-            print(json.dumps({"benchmark": "web", "backend": "sqlite", **figures}), flush=True)
-            engine.dispose()
-        if args.backend in ("postgresql", "both"):
-            bin_dir = find_bin_dir()
-            if bin_dir is None:
-                print("benchmarks.web: no PostgreSQL found", file=sys.stderr)
-                return 2
-            cluster = Cluster(bin_dir)
-            try:
-                engine = demo_database(cluster.start())
+        for backend in ("sqlite", "postgresql"):
+            if args.backend not in (backend, "both"):
+                continue
+            with contextlib.ExitStack() as stack:
+                if backend == "sqlite":
+                    url = f"sqlite:///{folder / 'web.db'}"
+                else:  # a private cluster, as the tests start (FileNotFoundError without one)
+                    url = stack.enter_context(running_cluster())
+                engine = demo_database(url)
                 figures = run(engine, folder, args.entries, args.units, args.requests)
-                print(json.dumps({"benchmark": "web", "backend": "postgresql", **figures}))
+                print(json.dumps({"benchmark": "web", "backend": backend, **figures}), flush=True)
                 engine.dispose()
-            finally:
-                cluster.stop()
     return 0
 
 

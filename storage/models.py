@@ -175,6 +175,20 @@ class InitiativeBase(SQLModel):
     co_authors: str | None = Field(default=None, sa_type=Text)
 
 
+def _per_level(name: str, *columns: str, where: Any = None) -> list[Index]:
+    """One index of initiatives for each level's unit column, then `columns` (partial, on
+    both backends, with `where`)."""
+    partial = {"sqlite_where": where, "postgresql_where": where} if where is not None else {}
+    return [
+        Index(f"ix_initiative_{name}_{level}", column, *columns, **partial)
+        for level, column in (
+            ("unit", "unit_id"),
+            ("district", "district_id"),
+            ("province", "province_id"),
+        )
+    ]
+
+
 class Initiative(InitiativeBase, table=True):
     """An initiative. `unit_id` is its grassroots union; `district_id` and `province_id` are
     that union's ancestors, copied here so that a district's or a province's queue and counts
@@ -187,48 +201,12 @@ class Initiative(InitiativeBase, table=True):
         Index("ix_initiative_author_status", "author_id", "status"),
         Index("ix_initiative_entered_by", "entered_by_id", "status"),
         # The officers' queue page: what waits under a unit, oldest (or newest) first, read
-        # from the index in order and stopped after a page, however much is decided already.
-        *(
-            Index(
-                f"ix_initiative_waiting_{name}",
-                column,
-                "submitted_at",
-                "id",
-                sqlite_where=WAITING,
-                postgresql_where=WAITING,
-            )
-            for name, column in (
-                ("unit", "unit_id"),
-                ("district", "district_id"),
-                ("province", "province_id"),
-            )
-        ),
-        # ... those of them with a recording (a few in a hundred: walking the queue for them
-        # would read all of it).
-        *(
-            Index(
-                f"ix_initiative_spoken_{name}",
-                column,
-                "submitted_at",
-                "id",
-                sqlite_where=SPOKEN_WAITING,
-                postgresql_where=SPOKEN_WAITING,
-            )
-            for name, column in (
-                ("unit", "unit_id"),
-                ("district", "district_id"),
-                ("province", "province_id"),
-            )
-        ),
-        # ... and the entries that have an amount, the largest first (read backwards).
-        *(
-            Index(f"ix_initiative_value_{name}", column, "benefit_value_vnd", "id")
-            for name, column in (
-                ("unit", "unit_id"),
-                ("district", "district_id"),
-                ("province", "province_id"),
-            )
-        ),
+        # from the index in order and stopped after a page, however much is decided already;
+        # those of them with a recording (a few in a hundred: walking the queue for them
+        # would read all of it); the entries that have an amount, largest first (backwards).
+        *_per_level("waiting", "submitted_at", "id", where=WAITING),
+        *_per_level("spoken", "submitted_at", "id", where=SPOKEN_WAITING),
+        *_per_level("value", "benefit_value_vnd", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
