@@ -210,6 +210,9 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
         assert 5_000_000 in money
 
         browser.get(f"{site.url}/web/officers")
+        browser.find_element(By.ID, "invite-unit").send_keys("HN-DM01")
+        browser.find_element(By.ID, "invite").click()
+        wait_for(lambda: "/canbo " in text_of(browser))
         shot(browser, "09-officers")
         browser.get(f"{site.url}/web/jobs")
         shot(browser, "10-jobs")
