@@ -166,6 +166,13 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
         assert "Gắn thanh dẫn vải" in page and "Trần Văn Hùng" in page
         assert "5.000.000 đ" in page and "Máy cắt hay kẹt vải" in page
         shot(browser, "04-entry")
+        # The third returned from its own page, with the reason its author will read.
+        browser.get(f"{site.url}/web/entry/{third}")
+        browser.find_element(By.NAME, "reason").send_keys("Ghi rõ số phút tiết kiệm")
+        browser.find_element(By.CSS_SELECTOR, 'button[value="returned"]').click()
+        wait_for(lambda: msg.WEB_DECIDED.format(count=1) in text_of(browser))
+        assert browser.current_url == f"{site.url}/web/entry/{third}"  # redrawn in place
+        assert "Ghi rõ số phút tiết kiệm" in text_of(browser)
 
         # The rankings: the picture loads (a real PNG, drawn) and the table is there.
         browser.get(f"{site.url}/web/rankings")
@@ -205,7 +212,7 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
         rows = list(load_workbook(workbook)["Sáng kiến"].iter_rows(values_only=True))
         assert rows[0][:2] == ("Số", "Trạng thái")
         statuses = sorted(str(row[1]) for row in rows[1:])
-        assert statuses.count("Hợp lệ") == 2 + 4 and statuses.count("Chờ duyệt") == 1
+        assert statuses.count("Hợp lệ") == 2 + 4 and statuses.count("Trả lại") == 1
         money = [row[14] for row in rows[1:] if row[14]]
         assert 5_000_000 in money
 
