@@ -459,6 +459,10 @@ def test_rankings_show_the_picture_and_a_sortable_table_of_each_level(site: Site
         assert picture.content.startswith(b"\x89PNG")
         week = client.get("/web/rankings?unit=HN-LB&week=2026-W46")
         assert msg.WEB_RANKINGS.format(week="46/2026") in week.text
+    with site.signed_in("mai") as grassroots:  # nothing under her union: nothing to rank
+        page = grassroots.get("/web/rankings")
+        assert msg.WEB_RANKINGS_NONE in page.text and "HN-CK02" not in page.text
+        assert grassroots.get("/web/rankings/picture?unit=HN-DM01").status_code == 404
 
 
 def test_exports_keep_to_the_subtree_csv_for_machines_xlsx_for_people(site: Site) -> None:

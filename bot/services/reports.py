@@ -128,8 +128,10 @@ class Reports:
         found = self._ranked_unit(officer, code)
         if found is None:
             return None
-        board, _ = self._rankings.table(self._week(week), found[0])
-        return board.picture()
+        board, rows = self._rankings.table(self._week(week), found[0])
+        # A union with no units under it ranks nothing of its own (its group's board shows
+        # the units beside it, which are not the officer's to see here).
+        return board.picture() if rows else None
 
     # --- units -------------------------------------------------------------------------
 
