@@ -480,6 +480,8 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
     rankings_twice = sum(max(0, count - 1) for count in posts)
     unposted = {group for group in GROUP_CHATS if not telegram.sent[group]}
     log = bot.log.read_text(encoding="utf-8", errors="replace")
+    for traceback in _tracebacks(log):  # what each one was, for whoever reads the figures
+        print(f"traceback in the bot's log: {traceback}", file=sys.stderr)
     return {
         "workers": len(crowd),
         "finished": sum(1 for person in crowd if person.finished),
@@ -513,6 +515,20 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
         "clean_stop": stopped == 0,
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def _tracebacks(log: str) -> list[str]:
+    """The line before each traceback (what failed) and its last line (the error)."""
+    lines, found = log.splitlines(), []
+    for number, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            end = number + 1
+            while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end]):
+                end += 1
+            before = lines[number - 1] if number else ""
+            error = lines[end] if end < len(lines) else ""
+            found.append(f"{before[:160]} | {error[:200]}")
+    return found
 
 
 async def _wait_for_rankings(telegram: FakeTelegram, engine: Engine, seconds: float) -> None:
