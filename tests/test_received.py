@@ -158,15 +158,25 @@ async def test_an_update_a_killed_process_spooled_but_never_kept_is_answered_by_
     worker_turns.close()
     # The killed process: it spooled the worker's name; its keep never reached the database.
     dead = Spool(folder, DEAD)
-    dead.append("test", [("k-name", {"chat": "lan", "text": "Nguyễn Thị Lan", "key": "k-name"})])
+    taken = clock()
+    dead.append(
+        "test", [("k-name", {"chat": "lan", "text": "Nguyễn Thị Lan", "key": "k-name"})], taken
+    )
     os.close(dead._fd)  # killed: its lock goes with it, its file stays
     alive = Spool(folder, INSTANCE)
-    alive.append("test", [("k-other", {"chat": "an", "text": "xin chào", "key": "k-other"})])
+    alive.append(
+        "test", [("k-other", {"chat": "an", "text": "xin chào", "key": "k-other"})], clock()
+    )
     clock.advance(seconds=5)
     dispatcher = dispatcher_for(db, clock=clock, spool=Spool(folder, INSTANCE))
     channel = _Channel(dispatcher)
     try:
         assert await dispatcher.take_up_spools() == 1  # the living process's file is its own
+        with db.connect() as connection:  # as the dead process's, taken when it was taken
+            owner, received = connection.execute(
+                text("SELECT owner, received_at FROM received_update WHERE update_key = 'k-name'")
+            ).one()
+        assert owner == DEAD and str(received)[:19] == taken.strftime("%Y-%m-%d %H:%M:%S")
         assert await dispatcher.adopt_orphans(channel) == 1
         assert await dispatcher.take_up_spools() == 0
     finally:
@@ -197,9 +207,9 @@ def test_a_cut_off_line_of_a_killed_writer_is_skipped(tmp_path: Path) -> None:
     from bot.services import spool as spooling
 
     writer = Spool(tmp_path, DEAD)
-    writer.append("zalo", [("m1", {"text": "một"})])
+    writer.append("zalo", [("m1", {"text": "một"})], NOW)
     os.write(writer._fd, b'["zalo","m2",{"te')  # the kill cut this one off
     os.close(writer._fd)
     [path] = spooling.dead_files(tmp_path)
     found = spooling.read(path)
-    assert found.owner == DEAD and found.updates == [("zalo", "m1", {"text": "một"})]
+    assert found.owner == DEAD and found.updates == [("zalo", "m1", {"text": "một"}, NOW)]

@@ -135,13 +135,10 @@ class Dispatcher:
         count = 0
         for path in spool.dead_files(folder):
             found = spool.read(path)
-            by_channel: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-            for channel, key, payload in found.updates:
-                by_channel.setdefault(channel, []).append((key, payload))
             with self.conversations.db.write() as connection:
                 store = ReceivedStore(connection)
-                for channel, updates in by_channel.items():
-                    store.keep(channel, updates, self._clock(), owner=found.owner)
+                for channel, key, payload, taken in found.updates:  # when each was taken
+                    store.keep(channel, [(key, payload)], taken, owner=found.owner)
             path.unlink(missing_ok=True)
             count += len(found.updates)
         if count:

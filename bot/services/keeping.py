@@ -42,7 +42,7 @@ class Keeper:
         if not updates:
             return
         if self._spool is not None:
-            self._spool.append(channel, updates)
+            self._spool.append(channel, updates, self._clock())
         self._waiting += [(channel, key, payload) for key, payload in updates]
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()

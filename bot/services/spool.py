@@ -16,6 +16,7 @@ before the kill is found by its key and not handled twice.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import logging
@@ -35,7 +36,8 @@ _NAME = re.compile(r"(\d+)-(\d+)-([0-9a-f]{8})\.jsonl")
 @dataclass(frozen=True, slots=True)
 class Spooled:
     owner: int  # the process that took them (storage.presence.INSTANCE)
-    updates: list[tuple[str, str, dict[str, Any]]]  # channel, update key, payload
+    # channel, update key, payload, when it was taken (its place among the chat's messages)
+    updates: list[tuple[str, str, dict[str, Any], dt.datetime]]
 
 
 class Spool:
@@ -50,11 +52,15 @@ class Spool:
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._written = False
 
-    def append(self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        """One write for all of `updates` (a file that cannot be written is logged: the
-        database keep still follows)."""
+    def append(
+        self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]], now: dt.datetime
+    ) -> None:
+        """One write for all of `updates`, taken at `now` (a file that cannot be written is
+        logged: the database keep still follows)."""
+        at = now.timestamp()
         lines = "".join(
-            json.dumps([channel, key, payload], ensure_ascii=False, separators=(",", ":")) + "\n"
+            json.dumps([channel, key, payload, at], ensure_ascii=False, separators=(",", ":"))
+            + "\n"
             for key, payload in updates
         )
         try:
@@ -105,9 +111,10 @@ def read(path: Path) -> Spooled:
     updates = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            channel, key, payload = json.loads(line)
-        except (ValueError, TypeError):
+            channel, key, payload, at = json.loads(line)
+            taken = dt.datetime.fromtimestamp(float(at), dt.UTC)
+        except (ValueError, TypeError, OverflowError, OSError):
             continue
         if isinstance(channel, str) and isinstance(key, str) and isinstance(payload, dict):
-            updates.append((channel, key, payload))
+            updates.append((channel, key, payload, taken))
     return Spooled(owner, updates)
