@@ -174,7 +174,7 @@ class Services:
             clock=clock,
         )
         self.reports = Reports(
-            self.db, self.portal, self.rankings, self.units, self.jobs, clock=clock
+            self.db, self.portal, self.rankings, self.units, self.jobs.jobs, clock=clock
         )
 
     def close(self) -> None:

@@ -582,7 +582,6 @@ WEB_SORTS = {
     "newest": "Gửi mới nhất",
     "value": "Có giá trị làm lợi, cao nhất trước",
 }
-WEB_UNIT_UNKNOWN = "Không có mã đơn vị «{code}» trong các đơn vị của anh/chị."
 WEB_BAD_DATE = "Ngày phải viết dạng 2026-12-31."
 WEB_COUNT = "{count} sáng kiến"
 WEB_COUNT_MANY = "Hơn {count} sáng kiến"

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, false, func, or_, select
 
+from storage import units as tree
 from storage.models import (
     PENDING_REVIEW,
     SPOKEN,
@@ -169,6 +170,21 @@ def unit_in(connection: Connection, parts: Sequence[Part], code: str) -> RowMapp
             select(_unit.c.parent_id).where(_unit.c.id == next_id)
         ).scalar()
     return None
+
+
+def codes_within(connection: Connection, parts: Sequence[Part]) -> set[str]:
+    """The codes of the officer's units and every unit below them, from one read of the
+    tree: for filtering many rows at once, where :func:`unit_in` would ask per row."""
+    rows = tree.unit_rows(connection)
+    if any(level is UnitLevel.NATIONAL for level, _ in parts):
+        return set(rows)
+    served = {unit_id for _, unit_id in parts}
+    by_id = {row.id: row for row in rows.values()}
+    return {
+        code
+        for code, row in rows.items()
+        if any(above.id in served for above in tree.ancestors(by_id, row.id))
+    }
 
 
 def voice_notes(connection: Connection, initiative_id: int) -> list[RowMapping]:

@@ -179,10 +179,6 @@ class WebAccess:
         with self._db.write() as connection:
             return WebStore(connection).revoke_person(person_id)
 
-    def forget_expired(self) -> int:
-        with self._db.write() as connection:
-            return WebStore(connection).forget_expired(now=self._clock())
-
 
 def _name(connection: Connection, row: RowMapping) -> str:
     return ConversationStore(connection).person_name(row["person_id"]) or "?"

@@ -35,6 +35,8 @@ from storage.models import LEVEL_RANK, PENDING_REVIEW, Decision, UnitLevel
 from storage.review import ReviewStore
 
 PAGE_SIZE = 50
+# The statuses of an entry waiting for a decision: the queue page's default filter.
+PENDING = tuple(status.value for status in PENDING_REVIEW)
 # What the pages decide (marking a duplicate stays in the chat, where its card lists them).
 DECISIONS = frozenset({Decision.VALID.value, Decision.RETURNED.value, Decision.REJECTED.value})
 
@@ -121,7 +123,7 @@ class Portal:
     def _may_decide(self, officer: Officer, row: RowMapping) -> bool:
         """The chat's rule: waiting at a level the officer reviews, at theirs or below,
         under one of their units."""
-        if row["status"] not in {s.value for s in PENDING_REVIEW} or not row["review_level"]:
+        if row["status"] not in PENDING or not row["review_level"]:
             return False
         return may_decide(officer.scopes, row, UnitLevel(row["review_level"]))
 
@@ -180,7 +182,7 @@ class Portal:
         """The officer's units and everything below them, in tree order, with quotas."""
         with self._db.read() as connection:
             rows = tree.unit_rows(connection)
-            quotas = tree.quotas_of(connection, period)
+            quotas = tree.quotas_of(connection, period) if period else {}  # "": the tree only
         by_id = {row.id: row for row in rows.values()}
         children: dict[int | None, list[tree.UnitRow]] = {}
         for row in rows.values():
@@ -308,7 +310,8 @@ class Portal:
     def officers(self, officer: Officer) -> list[RowMapping]:
         with self._db.read() as connection:
             rows = ReviewStore(connection).officers()
-            return [r for r in rows if listing.unit_in(connection, officer.parts, r["unit_code"])]
+            mine = listing.codes_within(connection, officer.parts)
+        return [row for row in rows if row["unit_code"] in mine]
 
     def invite(self, officer: Officer, code: str, expires: dt.timedelta) -> Any:
         if self.unit(officer, code) is None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -23,6 +24,15 @@ from storage import jobs as runs
 from storage import units as tree
 from storage.models import LEVEL_RANK, Period, UnitLevel
 from storage.outbox import OutboxStore
+
+
+class ScheduledJob(Protocol):
+    """What the page shows of a job of the schedule (bot.jobs, which services never import)."""
+
+    @property
+    def description(self) -> str: ...
+
+    def next_run(self, after: dt.datetime) -> dt.datetime | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +85,14 @@ class Reports:
         portal: Portal,
         rankings: Rankings,
         units: UnitService,
-        jobs: object | None = None,
+        jobs: Mapping[str, ScheduledJob] | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self._db = db
         self._portal = portal
         self._rankings = rankings
         self._units = units
-        self._jobs = jobs
+        self._jobs = jobs or {}
         self._clock = clock
 
     # --- rankings ----------------------------------------------------------------------
@@ -202,9 +212,8 @@ class Reports:
     def jobs(self, officer: Officer) -> JobsView:
         now = self._clock()
         lines = []
-        known = getattr(self._jobs, "jobs", {})
         with self._db.read() as connection:
-            for name, job in known.items():
+            for name, job in self._jobs.items():
                 last = runs.latest(connection, name)
                 lines.append(
                     JobLine(
@@ -219,10 +228,10 @@ class Reports:
                 )
             failures = OutboxStore(connection).failures(limit=200)
             owners = listing.chat_units(connection, [(c, chat) for c, chat, _, _ in failures])
-            shown = []
-            for channel, chat_id, _key, error in failures:
-                unit = owners.get((channel, chat_id))
-                if unit is None or listing.unit_in(connection, officer.parts, unit) is None:
-                    continue
+            mine = listing.codes_within(connection, officer.parts)
+        shown = []
+        for channel, chat_id, _key, error in failures:
+            unit = owners.get((channel, chat_id))
+            if unit in mine:
                 shown.append((channel, unit, (error or "")[:200]))
         return JobsView(lines, shown[:50])

@@ -43,7 +43,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.services.access import Officer, WebAccess
-from bot.services.portal import COUNT_CAP, DECISIONS, Filters, Portal
+from bot.services.portal import COUNT_CAP, DECISIONS, PENDING, Filters, Portal
 from bot.services.reports import Reports
 from bot.services.units import MAX_QUOTA, ImportReport, UnitFileError, UnitService
 from dialogs import messages as msg
@@ -250,15 +250,11 @@ class OfficerPages:
             key: str(query.get(key, "")).strip()[:40]
             for key in ("unit", "level", "status", "field", "from", "to", "voice", "sort")
         }
-        unit = None
-        if given["unit"]:
-            unit = self.portal.unit(officer, given["unit"])
-            if unit is None:
-                problems.append(msg.WEB_UNIT_UNKNOWN.format(code=given["unit"].upper()))
+        unit = self.portal.unit(officer, given["unit"]) if given["unit"] else None
         status = given["status"] or "pending"
         statuses: tuple[str, ...] = ()
         if status == "pending":
-            statuses = ("submitted", "under_review")
+            statuses = PENDING
         elif status in msg.WEB_STATUS:
             statuses = (status,)
         since = until = None
