@@ -203,6 +203,45 @@ async def test_the_spool_is_emptied_once_the_database_has_every_update(
     assert not spool.path.exists()  # a clean stop with everything kept removes it
 
 
+async def test_two_take_ups_at_once_keep_a_dead_file_once_and_neither_fails(
+    db: Engine, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process takes up spools at start and in each flush loop, and so does every other
+    process: one of them removed a dead file another had just listed, which then failed to
+    read it (a traceback at start, seen in CI). Now each file is claimed under its lock."""
+    from bot.services import spool as spooling
+    from tests.utils.chat import dispatcher_for
+
+    folder = tmp_path / "spool"
+    dead = Spool(folder, DEAD)
+    dead.append("test", [("k1", {"chat": "lan", "text": "xin chào", "key": "k1"})], clock())
+    os.close(dead._fd)
+    first = dispatcher_for(db, clock=clock, spool=Spool(folder, INSTANCE))
+    second = dispatcher_for(db, clock=clock, spool=Spool(folder, INSTANCE))
+    listing = spooling.dead_files
+    taken_by_second: list[int] = []
+    raced = False
+
+    def listed_then_raced(where: Path) -> list[Path]:
+        nonlocal raced
+        found = listing(where)
+        if not raced:  # the other taker runs between this listing and the read
+            raced = True
+            taken_by_second.append(second._take_up_spools(where))
+        return found
+
+    monkeypatch.setattr(spooling, "dead_files", listed_then_raced)
+    try:
+        assert first._take_up_spools(folder) == 0  # the other had it
+        assert taken_by_second == [1]
+    finally:
+        first.close()
+        second.close()
+    with db.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM received_update")).scalar() == 1
+    assert list(folder.glob(f"{DEAD}-*")) == []
+
+
 def test_a_cut_off_line_of_a_killed_writer_is_skipped(tmp_path: Path) -> None:
     from bot.services import spool as spooling
 
@@ -211,5 +250,6 @@ def test_a_cut_off_line_of_a_killed_writer_is_skipped(tmp_path: Path) -> None:
     os.write(writer._fd, b'["zalo","m2",{"te')  # the kill cut this one off
     os.close(writer._fd)
     [path] = spooling.dead_files(tmp_path)
-    found = spooling.read(path)
+    with spooling.claimed(path) as found:
+        assert found is not None
     assert found.owner == DEAD and found.updates == [("zalo", "m1", {"text": "một"}, NOW)]

@@ -134,12 +134,14 @@ class Dispatcher:
     def _take_up_spools(self, folder: Path) -> int:
         count = 0
         for path in spool.dead_files(folder):
-            found = spool.read(path)
-            with self.conversations.db.write() as connection:
-                store = ReceivedStore(connection)
-                for channel, key, payload, taken in found.updates:  # when each was taken
-                    store.keep(channel, [(key, payload)], taken, owner=found.owner)
-            path.unlink(missing_ok=True)
+            with spool.claimed(path) as found:
+                if found is None:  # another taker has it
+                    continue
+                with self.conversations.db.write() as connection:
+                    store = ReceivedStore(connection)
+                    for channel, key, payload, taken in found.updates:  # when each was taken
+                        store.keep(channel, [(key, payload)], taken, owner=found.owner)
+                path.unlink(missing_ok=True)
             count += len(found.updates)
         if count:
             log.info("%d updates spooled by a stopped process taken up", count)

@@ -23,7 +23,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,12 +104,39 @@ def dead_files(folder: Path) -> list[Path]:
     return found
 
 
-def read(path: Path) -> Spooled:
-    """The updates of a dead process's file; a line cut off by the kill is skipped."""
+@contextlib.contextmanager
+def claimed(path: Path) -> Iterator[Spooled | None]:
+    """A dead writer's updates, its file locked while the caller keeps them, or None when
+    another process (or this one's other take-up) holds it or has removed it already. The
+    caller removes the file before leaving; the lock keeps two takers from reading one file
+    and one of them from reading a file the other removed."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield None
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except (BlockingIOError, FileNotFoundError):
+            same = False
+        if not same:  # being taken up, or taken up and removed while we looked
+            yield None
+            return
+        with os.fdopen(os.dup(fd), encoding="utf-8", errors="replace") as file:
+            text = file.read()
+        yield _parse(path, text)
+    finally:
+        os.close(fd)
+
+
+def _parse(path: Path, text: str) -> Spooled:
+    """A line cut off by the kill is skipped."""
     match = _NAME.fullmatch(path.name)
     owner = int(match.group(1)) if match else 0
     updates = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         try:
             channel, key, payload, at = json.loads(line)
             taken = dt.datetime.fromtimestamp(float(at), dt.UTC)
