@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from dialogs import messages as msg
 from dialogs.events import Inbound, Reply
@@ -276,26 +276,41 @@ class Limits:
         return overall, (f"{scope}:{chat_id}", Rate(interval, (self.chat_burst - 1) * interval))
 
 
+class Slot(NamedTuple):
+    """What :func:`take_slot` answered."""
+
+    admitted: bool  # reserved: leave at `at`; else ask again at `at`
+    at: float
+    queued: bool = False  # a background send behind the budget (see `behind`)
+
+
 def take_slot(
-    tats: dict[str, float], keys: Keys, *, now: float, background: bool = False
-) -> tuple[bool, float]:
+    tats: dict[str, float],
+    keys: Keys,
+    *,
+    now: float,
+    background: bool = False,
+    behind: int = 0,
+) -> Slot:
     """Reserve the next slot for one send (GCRA over several limits at once; `tats` maps each
     limit's key to its theoretical arrival time and is updated for a reservation).
 
-    (True, start): the send may leave at `start`. (False, at): ask again at `at` without a
+    Admitted: the send may leave at `at`. Not admitted: ask again at `at` without a
     reservation — its chat's own limit is not ready (reserving the overall budget until then
     would waste it for every other chat), or it is a background send and the budget is taken
-    by replies for longer than BACKGROUND_SLACK."""
+    by replies for longer than BACKGROUND_SLACK (`queued`). `behind` such sends of the caller
+    already wait: this one comes back after them, one slot each, not all at the same moment
+    (300 posts of a broadcast asked 39,000 times in 3 s, a loop that made replies late)."""
     (overall, rate), *chats = keys
     ready = max((tats.get(key, now) - limit.tolerance for key, limit in chats), default=now)
     if ready > now:
-        return False, ready
+        return Slot(False, ready)
     start = max(now, tats.get(overall, now) - rate.tolerance)
     if background and start - BACKGROUND_SLACK > now:
-        return False, start - BACKGROUND_SLACK
+        return Slot(False, start - BACKGROUND_SLACK + behind * rate.interval, queued=True)
     for key, limit in keys:
         tats[key] = max(tats.get(key, start), start) + limit.interval
-    return True, start
+    return Slot(True, start)
 
 
 class Pace(Protocol):
@@ -358,6 +373,7 @@ class Throttle:
         self._clock = clock or time.monotonic
         self._sleep = sleep
         self._tats: dict[str, float] = {}
+        self._behind = 0  # background sends waiting for the budget (see `take_slot`)
 
     async def wait(self, chat_id: str, *, group: bool = False) -> None:
         """Wait for this chat's turn to be sent to."""
@@ -366,9 +382,15 @@ class Throttle:
         late = 0
         while True:
             now = self._clock()
-            admitted, at = take_slot(self._tats, keys, now=now, background=quiet)
+            admitted, at, queued = take_slot(
+                self._tats, keys, now=now, background=quiet, behind=self._behind
+            )
             if at > now:
-                await self._sleep(at - now)
+                self._behind += queued
+                try:
+                    await self._sleep(at - now)
+                finally:
+                    self._behind -= queued
             if admitted and self._clock() - at > LATE_SLACK and late < LATE_RETRIES:
                 late += 1  # woken late: sent now it would crowd the sends due after it
                 continue

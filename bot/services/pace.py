@@ -24,6 +24,7 @@ from bot.channels.base import (
     Keys,
     Limits,
     Sleep,
+    Slot,
     Throttle,
     background,
     request_begins,
@@ -43,7 +44,7 @@ FORGET_AFTER = 120.0
 class _Ask:
     keys: Keys
     background: bool
-    answer: asyncio.Future[tuple[bool, float]] = field(repr=False)
+    answer: asyncio.Future[Slot] = field(repr=False)
 
 
 class SharedPace:
@@ -77,6 +78,7 @@ class SharedPace:
             sleep=sleep,
         )
         self._fallback_since: float | None = None
+        self._behind = 0  # this process's background sends waiting for the budget
 
     async def wait(self, chat_id: str, *, group: bool = False) -> None:
         """Wait for this chat's turn to be sent to, by the whole bot's budget."""
@@ -89,13 +91,17 @@ class SharedPace:
             if self._taking is None:
                 self._taking = asyncio.create_task(self._take())
             try:
-                admitted, at = await ask.answer
+                admitted, at, queued = await ask.answer
             except _UnreachableError:
                 await self._fallback.wait(chat_id, group=group)
                 return
             now = self._clock()
             if at > now:
-                await self._sleep(at - now)
+                self._behind += queued
+                try:
+                    await self._sleep(at - now)
+                finally:
+                    self._behind -= queued
             if admitted and self._clock() - at > LATE_SLACK and late < LATE_RETRIES:
                 late += 1  # woken late: a new slot, not a crowd with the sends due after it
                 continue
@@ -131,7 +137,7 @@ class SharedPace:
         finally:
             self._taking = None
 
-    def _slots(self, asks: list[_Ask]) -> list[tuple[bool, float]]:
+    def _slots(self, asks: list[_Ask]) -> list[Slot]:
         overall = self._channel
         with self._db.write() as connection:
             store = PaceStore(connection)
@@ -141,9 +147,12 @@ class SharedPace:
             now = self._clock()
             tats |= store.times({key for ask in asks for key, _ in ask.keys[1:]})
             before = dict(tats)
-            answers = [
-                take_slot(tats, ask.keys, now=now, background=ask.background) for ask in asks
-            ]
+            behind = self._behind  # and those this batch turns away, each one slot further
+            answers = []
+            for ask in asks:
+                slot = take_slot(tats, ask.keys, now=now, background=ask.background, behind=behind)
+                behind += slot.queued
+                answers.append(slot)
             store.save({key: tat for key, tat in tats.items() if before.get(key) != tat})
             if now - self._pruned > FORGET_AFTER:
                 store.prune(now - FORGET_AFTER)
