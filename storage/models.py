@@ -340,6 +340,11 @@ class ReceivedUpdate(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
     owner: int = Field(sa_type=BigInteger)  # the process that took it (storage.presence)
     received_at: dt.datetime = _created()
+    # A voice note's download and transcript once heard: a process killed before the turn
+    # leaves them to the next, which neither downloads nor hears the note again.
+    heard: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSONDocument, nullable=True)
+    )
 
 
 class SendPace(SQLModel, table=True):

@@ -76,6 +76,22 @@ class ReceivedStore:
         """The update was handled (or will never be): forget it."""
         _DONE.execute(self._connection, {"of_channel": channel, "key": key})
 
+    def hear(self, channel: str, key: str, heard: dict[str, Any]) -> None:
+        """What a kept voice note said, for whoever handles it if this process dies first."""
+        self._connection.execute(
+            update(_received)
+            .where(_received.c.channel == channel, _received.c.update_key == key)
+            .values(heard=heard)
+        )
+
+    def heard(self, channel: str, key: str) -> dict[str, Any] | None:
+        """What :meth:`hear` kept for the update, if anything."""
+        query = select(_received.c.heard).where(
+            _received.c.channel == channel, _received.c.update_key == key
+        )
+        found: dict[str, Any] | None = self._connection.execute(query).scalar()
+        return found
+
     def take_orphans(self, channel: str, limit: int = 100) -> list[Received]:
         """Updates of `channel` whose process died before handling them, oldest first, made
         this process's."""

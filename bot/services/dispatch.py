@@ -258,11 +258,15 @@ class Dispatcher:
             return await self._patiently(self._register, incoming, content.code, now)
         if not isinstance(content, VoiceNoteIn):
             return await self._patiently(self._handle, incoming, content, None, now)
+        heard = None
         if key is not None:  # a redelivered note is not downloaded and transcribed twice
-            replayed = await self._patiently(self._replay, turn.channel, key, now)
+            replayed, heard = await self._patiently(self._replay_note, turn.channel, key, now)
             if replayed is not None:
                 return Handled(replayed, new=False)
-        heard = await self._hear(sender, incoming, content)
+        if heard is None:
+            heard = await self._hear(sender, incoming, content)
+            if key is not None:
+                await self._remember(turn.channel, key, heard)
         return await self._patiently(self._handle, incoming, heard.event, heard, now)
 
     async def _patiently(self, function: Callable[..., T], *args: Any) -> T:
@@ -291,8 +295,30 @@ class Dispatcher:
             self.groups.register(incoming.turn, code, incoming.update_key, now=now), True
         )
 
-    def _replay(self, channel: str, key: str, now: dt.datetime) -> list[Delivery] | None:
-        return self.conversations.replay(channel, key, now=now)
+    def _replay_note(
+        self, channel: str, key: str, now: dt.datetime
+    ) -> tuple[list[Delivery] | None, Heard | None]:
+        """A note's turn done already (its replies), or else what a process killed before
+        its turn had heard in it."""
+        replayed = self.conversations.replay(channel, key, now=now)
+        if replayed is not None:
+            return replayed, None
+        with self.conversations.db.read() as connection:
+            kept = ReceivedStore(connection).heard(channel, key)
+        return None, None if kept is None else Heard.from_json(kept)
+
+    async def _remember(self, channel: str, key: str, heard: Heard) -> None:
+        """Keep what a note said with its update: a process killed before the turn commits
+        leaves it to the next, which neither downloads nor hears it again (under kills every
+        few seconds, each process heard it from the start). Lost, it is heard again."""
+        try:
+            await self.blocking(self._hear_kept, channel, key, heard.to_json())
+        except Exception as error:
+            log.warning("could not keep what a voice note said (%s)", type(error).__name__)
+
+    def _hear_kept(self, channel: str, key: str, heard: dict[str, Any]) -> None:
+        with self.conversations.db.write() as connection:
+            ReceivedStore(connection).hear(channel, key, heard)
 
     def _handle(
         self, incoming: Incoming, event: Inbound, heard: Heard | None, now: dt.datetime

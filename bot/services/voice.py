@@ -12,6 +12,7 @@ take turns with it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
@@ -62,6 +63,19 @@ class Heard:
 
     event: VoiceIn
     recording: Recording | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """As kept with its update (see :meth:`storage.received.ReceivedStore.hear`)."""
+        return {
+            "event": dataclasses.asdict(self.event),
+            "recording": None if self.recording is None else dataclasses.asdict(self.recording),
+        }
+
+    @classmethod
+    def from_json(cls, kept: dict[str, Any]) -> Heard:
+        event = {**kept["event"], "doubtful": tuple(kept["event"].get("doubtful", ()))}
+        recording = kept.get("recording")
+        return cls(VoiceIn(**event), None if recording is None else Recording(**recording))
 
 
 class VoiceInbox:
