@@ -28,6 +28,9 @@ class FakeZalo:
         self.sent: dict[str, list[str]] = defaultdict(list)
         self.photos: dict[str, list[str]] = defaultdict(list)  # the URLs sendPhoto was given
         self.actions: list[tuple[str, str]] = []
+        # When a poll took each message (by message_id): Zalo gives an update once, so one
+        # handed to a process killed before it kept it is gone (the soak tells these apart).
+        self.handed: dict[str, float] = {}
         self.files: dict[str, bytes] = {}
         self.file_delay = 0.0
         self.blocked: set[str] = set()
@@ -107,6 +110,7 @@ class FakeZalo:
 
         update = await self.inbox.wait(min(wait, 1.0), first, request.is_disconnected)
         if update is not None:
+            self.handed[str(update.get("message", {}).get("message_id"))] = time.monotonic()
             return _ok(update)
         self.idle_polls += 1
         return JSONResponse(
