@@ -180,6 +180,36 @@ def is_thanks(text: str) -> bool:
     return bool(words) and (words in _THANKS or words[:2] == ("cam", "on"))
 
 
+# Courtesy a worker opens an answer with («vâng ạ, gắn thanh dẫn vải», «dạ máy hay kẹt»); without
+# diacritics («da,», «vang,») only before a comma or stop, as «da» is also skin.
+_OPENERS = {"dạ", "vâng", "ạ", "ừ", "ờ"}
+_OPENERS_BEFORE_A_STOP = {"da", "vang"}
+# An opener that begins a word of its own: «dạ dày», «dạ quang», «dạ hội», «vâng lời».
+_COMPOUNDS = {
+    "dạ": {"dày", "quang", "hội", "con", "cỏ", "khúc", "xoa", "yến", "tiệc"},
+    "vâng": {"lời", "mệnh", "theo"},
+}
+_FIRST_WORD = re.compile(r"(\w+)([^\w]*)")
+
+
+def without_courtesy(text: str) -> str:
+    """An answer without the courtesy it opens with, when what is left says something;
+    capitalised as it was typed."""
+    rest = text
+    while found := _FIRST_WORD.match(rest):
+        word, after = found.group(1).casefold(), found.group(2)
+        stop = bool(after.strip())
+        following = _FIRST_WORD.match(rest, found.end())
+        if not stop and following and following.group(1).casefold() in _COMPOUNDS.get(word, ()):
+            break
+        if word not in _OPENERS and not (word in _OPENERS_BEFORE_A_STOP and stop):
+            break
+        rest = rest[found.end() :]
+    if rest == text or not says_something(rest):
+        return text
+    return rest[:1].upper() + rest[1:] if text[:1].isupper() else rest
+
+
 def is_non_answer(text: str) -> bool:
     """ "không biết", "chưa rõ": a worker who has nothing to say yet, not an answer."""
     return _words(text) in _NON_ANSWERS

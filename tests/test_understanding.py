@@ -425,6 +425,34 @@ def test_a_genuine_short_answer_is_accepted() -> None:
     assert chat.draft.problem == "Máy hay kẹt chỉ"
 
 
+@pytest.mark.parametrize(
+    ("said", "stored"),
+    [
+        ("vâng ạ, gắn thanh dẫn vải", "gắn thanh dẫn vải"),
+        ("Dạ, máy hay kẹt chỉ", "Máy hay kẹt chỉ"),
+        ("Dạ vâng ạ máy hay kẹt chỉ", "Máy hay kẹt chỉ"),
+        ("da, may hay ket chi", "may hay ket chi"),
+        ("Dạ dày công nhân đau vì ăn ca muộn", "Dạ dày công nhân đau vì ăn ca muộn"),
+        ("Đèn dạ quang ở lối thoát bị mờ", "Đèn dạ quang ở lối thoát bị mờ"),
+        ("dạ quang ở lối thoát bị mờ", "dạ quang ở lối thoát bị mờ"),
+        ("Vâng lời tổ trưởng", "Vâng lời tổ trưởng"),  # nothing left that says something
+    ],
+)
+def test_a_courteous_opening_is_not_part_of_the_answer(said: str, stored: str) -> None:
+    """Workers open with «dạ», «vâng ạ»: it is politeness, not the idea, and it stayed in the
+    answer and in the idea's title («Vâng ạ, gắn thanh dẫn vải»)."""
+    chat = at(Step.PROBLEM)
+    chat.say(said)
+    assert chat.draft.problem == stored
+
+
+def test_a_spoken_courteous_opening_is_not_part_of_the_answer() -> None:
+    chat = at(Step.PROBLEM)
+    chat.voice("Dạ máy cắt hay kẹt vải.")
+    chat.say("đúng")
+    assert chat.draft.problem == "Máy cắt hay kẹt vải."
+
+
 # --- through the stored service -------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from dialogs.answers import (
     person_name,
     says_something,
     unit_code,
+    without_courtesy,
 )
 from dialogs.events import Option, Reply
 from dialogs.flow import (
@@ -186,7 +187,7 @@ def _free_text(ctx: Ctx, answer: Answer, step: Step) -> str | Retry:
         return Retry(msg.TOO_LONG)
     if not says_something(text):
         return Retry(msg.NEED_WORDS.get(step, msg.TOO_SHORT))
-    return text
+    return without_courtesy(text)
 
 
 def _words_not_a_code(text: str) -> bool:
