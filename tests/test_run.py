@@ -180,6 +180,28 @@ async def test_a_channel_that_cannot_start_is_retried_and_reported_by_health(
     engine.dispose()
 
 
+async def test_the_recogniser_is_loaded_while_the_bot_starts_not_at_the_first_note(
+    fakes: tuple[FakeTelegram, FakeZalo], tmp_path: Path
+) -> None:
+    """Loading the model took about a second at the first voice note after every start: with
+    restarts every few seconds (the soak), that second was taken from every note's turn."""
+    from bot.runtime import Bot, open_database
+    from bot.settings import Settings
+
+    telegram, _ = fakes
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/v.db",
+        data_dir=tmp_path,
+        telegram={"token": telegram.token, "api_base_url": telegram.base_url, "poll_timeout": 1},
+    )
+    engine = open_database(settings)
+    bot = Bot(settings, engine)
+    assert not bot.services.voice.ready
+    async with bot.running():
+        await wait_for(lambda: bot.services.voice.ready, seconds=60)
+    engine.dispose()
+
+
 async def wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not condition():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,8 @@ from nlp.asr import Engine as AsrEngine
 from nlp.asr import Recognition, choose_engine, joined, load_engine
 from nlp.audio import Audio, AudioError, Piece, cut_at_pauses, decode, lead_in, prepare
 from nlp.normalize import normalize_transcript, standard_spelling
+
+log = logging.getLogger(__name__)
 
 Notify = Callable[[], Awaitable[None]]
 
@@ -103,6 +106,22 @@ class VoiceInbox:
                 path = self._settings.vosk_model_path
                 self._engine = load_engine(choose_engine(self._settings.engine, path), path)
         return self._engine
+
+    @property
+    def ready(self) -> bool:
+        """Whether the recogniser is loaded."""
+        return self._engine is not None
+
+    def warm_up(self) -> None:
+        """Load the recogniser now, in the voice pool, rather than at the first note (about a
+        second a start); a first note meanwhile waits for this load, not a second one."""
+        self._pool.submit(self._load)
+
+    def _load(self) -> None:
+        try:
+            self.engine  # noqa: B018 -- loads it
+        except Exception as error:  # the first note says it to the worker, and tries again
+            log.warning("could not load the recogniser (%s: %s)", type(error).__name__, error)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
