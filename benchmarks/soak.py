@@ -200,7 +200,7 @@ class Worker:
                     f"{step.expect!r}: {self.history()[first - 1 :]}",
                     started,
                     started + wait,
-                    f"{'telegram' if self.telegram else 'zalo'} {key}",
+                    f"{'telegram' if self.telegram else 'zalo'} {self.user.id} {key}",
                 )
             )
 
@@ -469,6 +469,19 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
     for kept in left[:20]:
         print(f"kept, never handled: {tuple(kept)}"[:400], file=sys.stderr)
     taken = _taken(engine) | {f"{row.channel} {row.update_key}" for row in left}
+    kills_at = [at for at, what in recoveries if what == "kill"]
+    in_transit = []  # waits whose answer Zalo handed to a poll and the bot never had
+    for line, began, ended, sent in tally.long_waits:
+        served = uptime.served(began, ended)
+        channel, chat_id, key = sent.split(" ", 2)
+        how = _lost_in_transit(channel, key, taken, zalo, kills_at)
+        lost_on_the_way = how.startswith("; lost in transit")
+        if lost_on_the_way:
+            in_transit.append((began, ended))
+        print(f"long wait ({served:.1f} s serving{how}): {line}", file=sys.stderr)
+        if served > LONG_WAIT and not lost_on_the_way:
+            for row in _outbox_of(engine, channel, chat_id)[-4:]:
+                print(f"  outbox: {row}", file=sys.stderr)
     engine.dispose()
     cluster.stop()
     lost = ideas_twice = 0
@@ -481,14 +494,6 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
             print(f"  saw: {person.history()}", file=sys.stderr)
         if person.stuck_at:
             print(f"stuck: {person.user!r} at {person.stuck_at}", file=sys.stderr)
-    kills_at = [at for at, what in recoveries if what == "kill"]
-    in_transit = []  # waits whose answer Zalo handed to a poll and the bot never had
-    for line, began, ended, key in tally.long_waits:
-        served = uptime.served(began, ended)
-        how = _lost_in_transit(key, taken, zalo, kills_at)
-        if how.startswith("; lost in transit"):
-            in_transit.append((began, ended))
-        print(f"long wait ({served:.1f} s serving{how}): {line}", file=sys.stderr)
     print(
         f"kills and restarts: {[(round(at, 1), what) for at, what in recoveries]}", file=sys.stderr
     )
@@ -587,15 +592,18 @@ def _taken(engine: Engine) -> set[str]:
     return {f"{channel} {key}" for channel, key in rows}
 
 
-def _lost_in_transit(key: str, taken: set[str], zalo: FakeZalo, kills_at: list[float]) -> str:
-    """How a message the bot never took was lost (Zalo handed it to a poll moments before a
-    kill), or "" when it was taken or not handed out at all."""
-    channel, _, update_key = key.partition(" ")
-    if channel != "zalo" or key in taken:
-        return ""
-    handed = zalo.handed.get(update_key.partition(":")[2])
+def _lost_in_transit(
+    channel: str, key: str, taken: set[str], zalo: FakeZalo, kills_at: list[float]
+) -> str:
+    """How a message was lost in transit (Zalo handed it to a poll moments before a kill,
+    and the bot never took it); otherwise whether the bot took it."""
+    if f"{channel} {key}" in taken:
+        return "; taken"
+    if channel != "zalo":
+        return "; never taken"
+    handed = zalo.handed.get(key.partition(":")[2])
     if handed is None:
-        return ""
+        return "; never handed to a poll"
     kill = min(kills_at, key=lambda at: abs(at - handed), default=None)
     if kill is None or abs(kill - handed) > 1.0:
         return f"; never taken, handed to a poll at {handed:.1f}, no kill near"

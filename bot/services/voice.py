@@ -6,7 +6,8 @@ Recognition is slow next to a text message (a second or more), so it runs in a w
 of its own: text conversations are never queued behind a note. A long note is cut at its
 pauses (:func:`nlp.audio.cut_at_pauses`) and its pieces heard there, at most one per worker
 at a time, so a five-minute note is heard whole, about twice as fast, and other chats' notes
-take turns with it.
+take turns with it. A few notes are heard at once, the rest waiting in the order they came, so
+that each is done soon after its own work, not after everyone's.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class VoiceInbox:
         self._clock = clock
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="voice")
         self._loading = threading.Lock()
+        self._hearing: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @property
     def engine(self) -> AsrEngine:
@@ -185,7 +187,20 @@ class VoiceInbox:
     async def areceive(
         self, data: bytes, extension: str, on_long_note: Notify | None = None
     ) -> Heard:
-        """Decode, recognise and keep a note, off the event loop in the voice pool."""
+        """Decode, recognise and keep a note, off the event loop in the voice pool; a few
+        notes at a time (twice the workers), the others waiting their turn in the order they
+        came. Forty notes at once each queued every stage behind all the others: none was
+        done before nearly all the work was, and a process killed meanwhile finished none."""
+        async with self._turn():
+            return await self._receive(data, extension, on_long_note)
+
+    def _turn(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._hearing is None or self._hearing[0] is not loop:
+            self._hearing = (loop, asyncio.Semaphore(2 * self._settings.workers))
+        return self._hearing[1]
+
+    async def _receive(self, data: bytes, extension: str, on_long_note: Notify | None) -> Heard:
         loop = asyncio.get_running_loop()
         try:
             audio = await loop.run_in_executor(self._pool, self.decode, data)
