@@ -178,6 +178,42 @@ async def test_a_note_heard_by_a_process_killed_before_its_turn_is_not_heard_aga
     assert any("Tôi nghe được: «Khách sạn.»" in text_ for text_ in channel.sent)
 
 
+async def test_a_note_sent_again_after_its_turn_leaves_nothing_kept(
+    db: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Telegram gives an update again until the next poll confirms it: a note answered
+    already was kept again on its way in and never forgotten (the soak's "kept, never
+    handled"), so every later start took it up once more."""
+    from bot.channels.base import VoiceNoteIn
+    from bot.services.voice import VoiceInbox
+    from bot.settings import VoiceSettings
+    from tests.utils.audio import encode, recording, samples
+    from tests.utils.chat import dispatcher_for
+
+    voice = VoiceInbox(VoiceSettings(), tmp_path / "data")
+    data = encode(samples(recording("vivos", "khách sạn")), "ogg")
+
+    async def fetch() -> bytes:
+        return data
+
+    dispatcher = dispatcher_for(db, voice, clock=clock)
+    worker = FakeUser(dispatcher.conversations, "lan")
+    for text_ in ("/start HN-DM01", "Nguyễn Thị Lan", "1"):
+        worker.send(text_)
+    channel = _Channel(dispatcher)
+    note = Incoming(Turn("test", "lan", "lan"), VoiceNoteIn(fetch, "ogg"), "k-note")
+    try:
+        for _ in range(2):  # taken, answered; given again and taken again
+            await dispatcher.keep("test", [("k-note", {"chat": "lan"})])
+            await dispatcher.dispatch(channel, note)
+    finally:
+        dispatcher.close()
+        voice.close()
+    assert sum("Tôi nghe được" in text_ for text_ in channel.sent) == 1
+    with db.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM received_update")).scalar() == 0
+
+
 @pytest.mark.parametrize("overtaken", [False, True])
 async def test_an_orphan_is_answered_unless_the_chat_went_on_without_it(
     db: Engine, clock: FakeClock, overtaken: bool

@@ -56,6 +56,7 @@ from storage.conversations import ConversationStore
 from storage.models import InitiativeStatus, Role, UnitLevel
 from storage.outbox import OutboxStore
 from storage.people import PeopleStore
+from storage.received import ReceivedStore
 from storage.review import ReviewStore
 
 # Which initiative column each draft field fills. Explicit, so that renaming either side is a
@@ -263,11 +264,14 @@ class ConversationService:
             return handle()
 
     def replay(self, channel: str, update_key: str, *, now: dt.datetime) -> list[Delivery] | None:
-        """For an update processed already, its unsent replies (leased to the caller); None
-        when it was never processed (a cheap check before slow work such as transcribing)."""
+        """For an update processed already, its unsent replies (leased to the caller), and
+        the copy kept on its way in forgotten (the messenger gave it again: nothing is left
+        for a later start to take up); None when it was never processed (a cheap check before
+        slow work such as transcribing)."""
         with self.db.write() as connection:
             if not ConversationStore(connection).seen(channel, update_key):
                 return None
+            ReceivedStore(connection).done(channel, update_key)
             return self._unsent(connection, channel, update_key, now)
 
     def _unsent(
