@@ -331,9 +331,8 @@ class OutboxStore:
 
     def reply_unseen(self, channel: str, chat_id: str, written_by: dt.datetime | None) -> bool:
         """Whether an answer to this chat had not reached it when the person wrote: one still
-        unsent whose request never left, or one whose first request left (or, unrecorded, that
-        was sent) after `written_by`, the latest the message can have been written. Without
-        that time, whether one is unsent."""
+        unsent, or one sent after `written_by` (the latest the message can have been written).
+        Without that time, whether one is unsent."""
         values = {"of_channel": channel, "of_chat": chat_id, "written_by": written_by}
         return self._connection.execute(_SELECT_REPLY_UNSEEN, values).first() is not None
 
