@@ -431,10 +431,6 @@ class OutboxMessage(SQLModel, table=True):
     owner: int | None = Field(default=None, sa_type=BigInteger)
     created_at: dt.datetime = _created()
     sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # When its first request left, the earliest the chat can have been shown it: a sender
-    # that died before recording the send leaves it, so a message written after it is an
-    # answer though the next process sends the reply again later.
-    shown_from: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RankingSnapshot(SQLModel, table=True):

@@ -18,15 +18,12 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Select,
-    and_,
     bindparam,
-    case,
     delete,
     exists,
     func,
     insert,
     literal_column,
-    null,
     or_,
     select,
     update,
@@ -92,7 +89,6 @@ def _select_due(dialect: str, one_chat: bool) -> Select[Any]:
 
 # A reply the person had not seen when they wrote: still pending, or sent after `written_by`
 # (NULL when the messenger gave no time: then only a pending one).
-_WRITTEN_BY = bindparam("written_by", type_=_outbox.c.sent_at.type)
 _SELECT_REPLY_UNSEEN = (
     select(_outbox.c.id)
     .where(
@@ -100,13 +96,8 @@ _SELECT_REPLY_UNSEEN = (
         _outbox.c.chat_id == bindparam("of_chat"),
         _outbox.c.kind == OutboxKind.REPLY.value,
         or_(
-            # Unsent, and no request of it left (or the message has no time to compare)
-            and_(
-                _outbox.c.status == OutboxStatus.PENDING.value,
-                or_(_outbox.c.shown_from.is_(None), _WRITTEN_BY.is_(None)),
-            ),
-            # or shown only after the message was written
-            func.coalesce(_outbox.c.shown_from, _outbox.c.sent_at) > _WRITTEN_BY,
+            _outbox.c.status == OutboxStatus.PENDING.value,
+            _outbox.c.sent_at > bindparam("written_by", type_=_outbox.c.sent_at.type),
         ),
     )
     .limit(1)
@@ -168,17 +159,9 @@ _RETRY_LATER = (
         lease_until=bindparam("at"),
         owner=None,  # a pause, not a hold: it ends at its time whoever is alive
         in_doubt=False,
-        # Refused or unanswered before any part was shown: not shown since its request left.
-        shown_from=case((bindparam("parts") == 0, null()), else_=_outbox.c.shown_from),
     )
 )
 _POSTING = update(_outbox).where(_outbox.c.id == bindparam("row_id")).values(in_doubt=True)
-# A reply's first request leaves (see `leaving`): one statement, no transaction around it.
-_LEAVING = DriverStatement(
-    update(_outbox)
-    .where(_outbox.c.id == bindparam("row_id"), _outbox.c.shown_from.is_(None))
-    .values(shown_from=bindparam("now", type_=_outbox.c.shown_from.type))
-)
 # Forgetting settled rows walks the primary key, the order rows were written in: no index on
 # `created_at` for every turn to keep up. The first row still kept bounds the walk.
 _FIRST_SINCE = (
@@ -267,12 +250,6 @@ def _row(message: Queued, now: dt.datetime, lease_until: dt.datetime | None) -> 
         "owner": INSTANCE if lease_until is not None else None,
         "created_at": now,
     }
-
-
-def mark_leaving(connection: Connection | Autocommit, row_id: int, *, now: dt.datetime) -> None:
-    """A reply's first request is leaving: from `now` the chat may have been shown it, even if
-    its sender dies before recording the send (see :meth:`OutboxStore.reply_unseen`)."""
-    _LEAVING.execute(connection, {"row_id": row_id, "now": now})
 
 
 def mark_row_sent(

@@ -38,7 +38,7 @@ from dialogs.events import Clip, Option, Reply, in_bubbles
 from storage.conversations import ConversationStore
 from storage.groups import GroupStore
 from storage.models import OutboxKind
-from storage.outbox import Leased, OutboxStore, Queued, mark_leaving, mark_row_sent
+from storage.outbox import Leased, OutboxStore, Queued, mark_row_sent
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ class Deliverer:
                 progress[0] = part
                 left.append(self._clock())  # a sender that does not pace says nothing more
                 try:
-                    await self._send_part(sender, delivery, delivery.replies[part], part == 0)
+                    await self._send_part(sender, delivery, delivery.replies[part])
                 except BadRequestError as error:
                     if delivery.fallback is not None:
                         raise
@@ -302,40 +302,21 @@ class Deliverer:
             request_leaves.reset(leaves)
         return left[-1] if left else self._clock()
 
-    async def _send_part(
-        self, sender: Sender, delivery: Delivery, reply: Reply, first: bool = False
-    ) -> None:
+    async def _send_part(self, sender: Sender, delivery: Delivery, reply: Reply) -> None:
         send = functools.partial(sender.send, delivery.chat_id, reply)
         quiet = background.set(delivery.background)
         try:
-            hook: Callable[[], Awaitable[object]]
-            if delivery.broadcast:  # in doubt once its turn to go has come
-                hook = functools.partial(self._blocking, self._posting, delivery.outbox_id)
-            elif first and not delivery.background:  # a reply may be shown from then on
-                hook = functools.partial(self._leaving, delivery.outbox_id)
-            else:
+            if not delivery.broadcast:
                 await with_retries(send, attempts=self.attempts)
                 return
-            token = before_request.set(hook)
+            posting = functools.partial(self._blocking, self._posting, delivery.outbox_id)
+            token = before_request.set(posting)  # marked once its turn to go has come
             try:
                 await with_retries(send, attempts=self.attempts)
             finally:
                 before_request.reset(token)
         finally:
             background.reset(quiet)
-
-    async def _leaving(self, row_id: int) -> None:
-        """A reply's first request leaves: recorded, so that a message the worker writes after
-        it answers it, even if this process dies before recording the send and the next sends
-        it again later. Never holds the reply up: unrecorded, the reply still goes."""
-        try:
-            await self._blocking(self._mark_leaving, row_id, self._clock())
-        except Exception as error:
-            log.debug("could not record reply %d leaving (%s)", row_id, type(error).__name__)
-
-    def _mark_leaving(self, row_id: int, now: dt.datetime) -> None:
-        with self._db.autocommit() as connection:
-            mark_leaving(connection, row_id, now=now)
 
     def _settle(
         self,
