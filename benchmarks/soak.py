@@ -7,7 +7,8 @@ A private PostgreSQL cluster, the fake Telegram and Zalo servers (in this proces
 through the whole submission: sign-up, a new idea, problem (one in five speaks it: a real
 recording, transcribed by the bot, read back and confirmed), change, benefit, field, applied,
 co-authors, send. Each waits for the bot's next question before answering; one told «gửi lại
-sau ít phút» sends the answer again, and so does one who hears nothing for a minute (a Zalo
+sau ít phút» or asked the question they just answered again sends the answer again, and so
+does one who hears nothing for a minute (a Zalo
 update taken by a poll just before a kill is gone: Zalo's getUpdates has no redelivery).
 Meanwhile the bot is killed (SIGKILL) at random moments and started again, and PostgreSQL is
 restarted under it. Friday's ranking is due when the soak starts, so the broadcast to the
@@ -167,6 +168,7 @@ class Worker:
     async def _until_acknowledged(self, step: Step, tally: Tally) -> bool:
         started = time.monotonic()
         first = len(self.said())  # the answer is acknowledged by anything read since
+        question = self.said()[first - 1] if first else None
         first_key = ""
         while time.monotonic() - started < GIVE_UP_AFTER:
             seen = len(self.said())
@@ -179,8 +181,11 @@ class Worker:
                 if self._acknowledged(step, first):
                     self._waited(tally, step, started, first, first_key)
                     return True
-                if any(reply.startswith(msg.TRY_AGAIN[:20]) for reply in self.said()[seen:]):
+                since = self.said()[seen:]
+                if any(reply.startswith(msg.TRY_AGAIN[:20]) for reply in since):
                     break  # "send it again in a few minutes": a worker does, a bit later
+                if question is not None and question in since:
+                    break  # the question they answered, asked again: they answer it again
                 await asyncio.sleep(0.05)
             await asyncio.sleep(2.0)
             if self._acknowledged(step, first):  # it came while they were looking away
