@@ -320,7 +320,7 @@ async def test_two_take_ups_at_once_keep_a_dead_file_once_and_neither_fails(
     os.close(dead._fd)
     first = dispatcher_for(db, clock=clock, spool=Spool(folder, INSTANCE))
     second = dispatcher_for(db, clock=clock, spool=Spool(folder, INSTANCE))
-    listing = spooling.dead_files
+    listing = spooling.files
     taken_by_second: list[int] = []
     raced = False
 
@@ -332,7 +332,7 @@ async def test_two_take_ups_at_once_keep_a_dead_file_once_and_neither_fails(
             taken_by_second.append(second._take_up_spools(where))
         return found
 
-    monkeypatch.setattr(spooling, "dead_files", listed_then_raced)
+    monkeypatch.setattr(spooling, "files", listed_then_raced)
     try:
         assert first._take_up_spools(folder) == 0  # the other had it
         assert taken_by_second == [1]
@@ -351,7 +351,7 @@ def test_a_cut_off_line_of_a_killed_writer_is_skipped(tmp_path: Path) -> None:
     writer.append("zalo", [("m1", {"text": "một"})], NOW)
     os.write(writer._fd, b'["zalo","m2",{"te')  # the kill cut this one off
     os.close(writer._fd)
-    [path] = spooling.dead_files(tmp_path)
+    [path] = spooling.files(tmp_path)
     with spooling.claimed(path) as found:
         assert found is not None
     assert found.owner == DEAD and found.updates == [("zalo", "m1", {"text": "một"}, NOW)]

@@ -133,9 +133,9 @@ class Dispatcher:
 
     def _take_up_spools(self, folder: Path) -> int:
         count = 0
-        for path in spool.dead_files(folder):
+        for path in spool.files(folder):
             with spool.claimed(path) as found:
-                if found is None:  # another taker has it
+                if found is None:  # its writer lives, or another taker has it
                     continue
                 with self.conversations.db.write() as connection:
                     store = ReceivedStore(connection)

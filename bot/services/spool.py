@@ -84,30 +84,19 @@ class Spool:
         os.close(self._fd)
 
 
-def dead_files(folder: Path) -> list[Path]:
-    """Spool files in `folder` whose writer is dead (their lock can be taken)."""
-    found = []
-    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else ():
-        if not _NAME.fullmatch(path.name):
-            continue
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # a living process's
-        finally:
-            os.close(fd)
-        found.append(path)
-    return found
+def files(folder: Path) -> list[Path]:
+    """The spool files in `folder`, a living writer's too: :func:`claimed` tells them apart
+    by their lock."""
+    if not folder.is_dir():
+        return []
+    return [path for path in sorted(folder.glob("*.jsonl")) if _NAME.fullmatch(path.name)]
 
 
 @contextlib.contextmanager
 def claimed(path: Path) -> Iterator[Spooled | None]:
     """A dead writer's updates, its file locked while the caller keeps them, or None when
-    another process (or this one's other take-up) holds it or has removed it already. The
+    its writer lives, or another process (or this one's other take-up) holds it or has
+    removed it already. The
     caller removes the file before leaving; the lock keeps two takers from reading one file
     and one of them from reading a file the other removed."""
     try:
@@ -121,7 +110,7 @@ def claimed(path: Path) -> Iterator[Spooled | None]:
             same = os.path.samestat(os.fstat(fd), os.stat(path))
         except (BlockingIOError, FileNotFoundError):
             same = False
-        if not same:  # being taken up, or taken up and removed while we looked
+        if not same:  # a living writer's, being taken up, or taken up and removed meanwhile
             yield None
             return
         with os.fdopen(os.dup(fd), encoding="utf-8", errors="replace") as file:
