@@ -11,9 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from apscheduler.triggers.cron import CronTrigger
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, insert
 
 from bot.jobs.leader import Leadership
+from bot.jobs.schedule import Job
 from bot.jobs.scheduler import Scheduler
 from bot.runtime import Services
 from dialogs import messages as msg
@@ -60,6 +64,64 @@ def test_every_trigger_reads_vietnamese_time(services: Services) -> None:
     # The slot a run is for: the latest instant the job was due.
     assert jobs["rankings"].latest_slot(W49 + 3 * DAY) == W49
     assert jobs["rankings"].latest_slot(W49 - dt.timedelta(seconds=1)) == W49 - 7 * DAY
+
+
+TRIGGERS = {
+    "every minute": CronTrigger(minute="*", timezone=VN),
+    "daily": CronTrigger(hour=8, minute=0, timezone=VN),
+    "weekly": CronTrigger(day_of_week="fri", hour=16, minute=0, timezone=VN),
+    "monthly": CronTrigger(day=1, hour=3, timezone=VN),
+}
+
+
+class CountingTrigger(CronTrigger):
+    """A cron trigger that counts how often it is asked for a fire time."""
+
+    asked = 0
+
+    def get_next_fire_time(
+        self, previous_fire_time: dt.datetime | None, now: dt.datetime
+    ) -> dt.datetime | None:
+        CountingTrigger.asked += 1
+        return super().get_next_fire_time(previous_fire_time, now)
+
+
+def walked_slot(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
+    """The latest slot as defined: every fire time of the 8 days before `now`, walked."""
+    found, moment = None, now - 8 * DAY
+    while (nxt := trigger.get_next_fire_time(found, moment)) is not None and nxt <= now:
+        found, moment = nxt, nxt + dt.timedelta(seconds=1)
+    return found.astimezone(dt.UTC) if found else None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(TRIGGERS)),
+    now=st.datetimes(  # Hypothesis takes naive bounds and adds the zone
+        min_value=dt.datetime(2026, 1, 1),  # noqa: DTZ001
+        max_value=dt.datetime(2027, 12, 31),  # noqa: DTZ001
+        timezones=st.just(VN),
+    ),
+)
+def test_a_jobs_latest_slot_is_the_last_fire_time_within_eight_days(
+    kind: str, now: dt.datetime
+) -> None:
+    job = Job("job", TRIGGERS[kind], dt.timedelta(hours=1), lambda slot: "", "")
+    assert job.latest_slot(now) == walked_slot(TRIGGERS[kind], now)
+
+
+def test_finding_a_minutely_jobs_latest_slot_asks_its_trigger_a_few_times() -> None:
+    """Each start catches up: walking the 11,520 minutes of 8 days took 0.3 s of every start
+    (py-spy, in the soak), a third of a short-lived process's work besides its imports."""
+    trigger = CountingTrigger(minute="*", timezone=VN)
+    job = Job("officer-notices", trigger, dt.timedelta(minutes=5), lambda slot: "", "")
+    CountingTrigger.asked = 0
+    assert job.latest_slot(W49 + dt.timedelta(seconds=30)) == W49
+    assert CountingTrigger.asked <= 5
+    weekly = CountingTrigger(day_of_week="fri", hour=16, timezone=VN)
+    CountingTrigger.asked = 0
+    assert Job("rankings", weekly, DAY, lambda slot: "", "").latest_slot(W49 - DAY) is not None
+    assert CountingTrigger.asked <= 20
 
 
 def test_the_ranking_day_and_time_come_from_the_config(

@@ -37,6 +37,7 @@ from storage.models import JobStatus
 log = logging.getLogger(__name__)
 
 Work = Callable[[dt.datetime], str]
+LOOK_BACK = dt.timedelta(days=8)  # how far back a job's latest slot is looked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +56,21 @@ class Job:
         return found
 
     def latest_slot(self, now: dt.datetime) -> dt.datetime | None:
-        """The latest instant at or before `now` the job was due (within 8 days)."""
-        moment, found = now - dt.timedelta(days=8), None
+        """The latest instant at or before `now` the job was due (within 8 days).
+
+        Looked for in windows before `now` twice as long each time, each walked from its start:
+        a minutely job asks its trigger twice, not once for each of the 11,520 minutes of 8
+        days (0.3 s of every start, which catches up)."""
+        span = dt.timedelta(minutes=1)
         while True:
-            nxt = self.trigger.get_next_fire_time(found, moment)
-            if nxt is None or nxt > now:
+            span = min(span, LOOK_BACK)
+            found, nxt = None, self.trigger.get_next_fire_time(None, now - span)
+            while nxt is not None and nxt <= now:
+                found = nxt
+                nxt = self.trigger.get_next_fire_time(found, nxt + dt.timedelta(seconds=1))
+            if found is not None or span == LOOK_BACK:
                 return found.astimezone(dt.UTC) if found else None
-            found, moment = nxt, nxt + dt.timedelta(seconds=1)
+            span *= 2
 
 
 def owner_name() -> str:
