@@ -3,9 +3,14 @@ submission (both backends), the command line, and the measured quality on the ge
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
@@ -58,6 +63,24 @@ def test_folding_makes_typed_unmarked_and_spoken_text_the_same_words() -> None:
     assert similar.folded("đường ống dầu đỏ bị rò rỉ mỗi ca mất 30 phút") == typed
     assert similar.bands([typed]) == similar.bands(["moi ca mat 30 phut duong ong dau do bi ro ri"])
     assert len(similar.bands([typed])) == similar.BANDS and similar.bands([""]) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.text("abcdeghiklmnopqrstuvxy0123456789", min_size=1, max_size=8), max_size=40))
+def test_the_signature_is_datasketchs_minhash_value_for_value(tokens: set[str]) -> None:
+    """Indexes written before keep matching: the same 128 minimum hashes as datasketch's."""
+    reference = MinHash(num_perm=similar.PERMUTATIONS, seed=1)
+    reference.update_batch([token.encode() for token in sorted(tokens)])
+    expected = [int(value) for value in reference.hashvalues] if tokens else []
+    assert similar.minimum_hashes(tokens) == expected
+
+
+def test_the_bot_starts_without_scipy() -> None:
+    """datasketch's package imports its LSH, which imports scipy: 0.35 s of CPU at every
+    start (py-spy, in the soak), for 20 lines of numpy the bot uses."""
+    code = "import sys, bot.cli, nlp.similar; print('scipy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr[-2000:]
 
 
 def test_the_same_idea_scores_high_and_one_sharing_only_its_problem_low() -> None:
