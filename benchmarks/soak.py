@@ -494,6 +494,8 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
         if lost_on_the_way:
             in_transit.append((began, ended))
         print(f"long wait ({served:.1f} s serving{how}): {line}", file=sys.stderr)
+        if how == "; taken" and served > LONG_WAIT / 2:
+            print(f"  {_timeline(engine, channel, key, began, uptime)}", file=sys.stderr)
         if served > LONG_WAIT and not lost_on_the_way:
             for row in _outbox_of(engine, channel, chat_id)[-4:]:
                 print(f"  outbox: {row}", file=sys.stderr)
@@ -605,6 +607,40 @@ def _taken(engine: Engine) -> set[str]:
             text(f"SELECT channel, update_key FROM {ProcessedUpdate.__table__.name}")  # type: ignore[attr-defined]
         ).all()
     return {f"{channel} {key}" for channel, key in rows}
+
+
+def _timeline(engine: Engine, channel: str, key: str, began: float, uptime: Uptime) -> str:
+    """Where a taken message's wait went: when its turn was done and its reply recorded
+    and sent, each as seconds from the message (and of them, seconds the bot served)."""
+    shift = time.time() - time.monotonic()  # the database's UTC times on the monotonic clock
+
+    def at(moment: dt.datetime | None) -> str:
+        if moment is None:
+            return "never"
+        since = moment.timestamp() - shift
+        return f"+{since - began:.1f} s ({uptime.served(began, since):.1f} serving)"
+
+    with engine.connect() as connection:
+        turned = connection.scalar(
+            text(
+                "SELECT created_at FROM processed_update "
+                "WHERE channel = :channel AND update_key = :key"
+            ),
+            {"channel": channel, "key": key},
+        )
+        reply = connection.execute(
+            text(
+                "SELECT created_at, sent_at, attempts FROM outbox "
+                "WHERE channel = :channel AND update_key = :key ORDER BY id LIMIT 1"
+            ),
+            {"channel": channel, "key": key},
+        ).first()
+    if reply is None:
+        return f"turn done {at(turned)}, no reply recorded"
+    return (
+        f"turn done {at(turned)}, reply recorded {at(reply.created_at)}, "
+        f"sent {at(reply.sent_at)} after {reply.attempts} tries"
+    )
 
 
 def _lost_in_transit(
