@@ -623,7 +623,7 @@ def _timeline(engine: Engine, channel: str, key: str, began: float, uptime: Upti
     with engine.connect() as connection:
         turned = connection.scalar(
             text(
-                "SELECT created_at FROM processed_update "
+                f"SELECT created_at FROM {ProcessedUpdate.__table__.name} "  # type: ignore[attr-defined]
                 "WHERE channel = :channel AND update_key = :key"
             ),
             {"channel": channel, "key": key},
