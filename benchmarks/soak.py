@@ -499,6 +499,11 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
         if served > LONG_WAIT and not lost_on_the_way:
             for row in _outbox_of(engine, channel, chat_id)[-4:]:
                 print(f"  outbox: {row}", file=sys.stderr)
+    taken_spans = [span for span in tally.spans if span not in in_transit]
+    if taken_spans:  # was the messenger's limit the bottleneck, or the bot's serving?
+        began, ended = max(taken_spans, key=lambda span: uptime.served(*span))
+        pace = _pace(began, ended, telegram, uptime)
+        print(f"Telegram sends a second in the longest taken wait: {pace}", file=sys.stderr)
     engine.dispose()
     cluster.stop()
     lost = ideas_twice = 0
@@ -607,6 +612,16 @@ def _taken(engine: Engine) -> set[str]:
             text(f"SELECT channel, update_key FROM {ProcessedUpdate.__table__.name}")  # type: ignore[attr-defined]
         ).all()
     return {f"{channel} {key}" for channel, key in rows}
+
+
+def _pace(began: float, ended: float, telegram: FakeTelegram, uptime: Uptime) -> str:
+    """Telegram messages sent in each second of a span, and whether the bot served then."""
+    seconds = []
+    for start in range(int(ended - began) + 1):
+        at = began + start
+        count = sum(1 for t in telegram.sent_at if at <= t < at + 1)
+        seconds.append(f"{count}{'' if uptime.served(at, at + 1) > 0.5 else '-'}")
+    return " ".join(seconds) + " (- : down)"
 
 
 def _timeline(engine: Engine, channel: str, key: str, began: float, uptime: Uptime) -> str:
