@@ -495,7 +495,8 @@ async def soak(workers: int, kills: int, pg_restarts: int, seed: int) -> dict[st
             in_transit.append((began, ended))
         print(f"long wait ({served:.1f} s serving{how}): {line}", file=sys.stderr)
         if how == "; taken" and served > LONG_WAIT / 2:
-            print(f"  {_timeline(engine, channel, key, began, uptime)}", file=sys.stderr)
+            timeline = _timeline(engine, channel, key, began, uptime, telegram, zalo)
+            print(f"  {timeline}", file=sys.stderr)
         if served > LONG_WAIT and not lost_on_the_way:
             for row in _outbox_of(engine, channel, chat_id)[-4:]:
                 print(f"  outbox: {row}", file=sys.stderr)
@@ -624,9 +625,18 @@ def _pace(began: float, ended: float, telegram: FakeTelegram, uptime: Uptime) ->
     return " ".join(seconds) + " (- : down)"
 
 
-def _timeline(engine: Engine, channel: str, key: str, began: float, uptime: Uptime) -> str:
-    """Where a taken message's wait went: when its turn was done and its reply recorded
-    and sent, each as seconds from the message (and of them, seconds the bot served)."""
+def _timeline(
+    engine: Engine,
+    channel: str,
+    key: str,
+    began: float,
+    uptime: Uptime,
+    telegram: FakeTelegram,
+    zalo: FakeZalo,
+) -> str:
+    """Where a taken message's wait went: when a poll first had it (and how many did, until
+    one confirmed it), its turn was done and its reply recorded and sent, each as seconds from
+    the message (and of them, seconds the bot served)."""
     shift = time.time() - time.monotonic()  # the database's UTC times on the monotonic clock
 
     def at(moment: dt.datetime | None) -> str:
@@ -650,10 +660,16 @@ def _timeline(engine: Engine, channel: str, key: str, began: float, uptime: Upti
             ),
             {"channel": channel, "key": key},
         ).first()
+    handed = ""
+    if channel == "telegram" and (polled := telegram.handed.get(int(key[1:]))) is not None:
+        first, times = polled
+        handed = f"first polled +{first - began:.1f} s ({times} polls), "
+    elif channel == "zalo" and (polled_at := zalo.handed.get(key.partition(":")[2])):
+        handed = f"polled +{polled_at - began:.1f} s, "
     if reply is None:
-        return f"turn done {at(turned)}, no reply recorded"
+        return f"{handed}turn done {at(turned)}, no reply recorded"
     return (
-        f"turn done {at(turned)}, reply recorded {at(reply.created_at)}, "
+        f"{handed}turn done {at(turned)}, reply recorded {at(reply.created_at)}, "
         f"sent {at(reply.sent_at)} after {reply.attempts} tries"
     )
 

@@ -85,6 +85,8 @@ class FakeTelegram:
         self.flood_control = True
         self.sent_at: list[float] = []
         self.update_ids = itertools.count(1)  # unique for the bot, as Telegram numbers them
+        # When a poll first had each update, and how many polls had it (until one confirmed it).
+        self.handed: dict[int, tuple[float, int]] = {}
         # Files the bot uploaded (sendVoice, sendPhoto, …) by the id Telegram gave them, and
         # each voice message sent: (chat, "upload" or "file_id").
         self.uploaded: dict[str, bytes] = {}
@@ -145,6 +147,10 @@ class FakeTelegram:
         def confirmed_and_rest(queue: deque[dict[str, Any]]) -> list[dict[str, Any]]:
             while queue and queue[0]["update_id"] < offset:
                 queue.popleft()  # confirmed by the offset
+            now = time.monotonic()
+            for update in queue:
+                first, times = self.handed.get(update["update_id"], (now, 0))
+                self.handed[update["update_id"]] = (first, times + 1)
             return list(queue)
 
         return await self.inbox.wait(
