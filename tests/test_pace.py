@@ -124,6 +124,31 @@ async def test_a_429_pauses_every_send_of_the_process() -> None:
     assert time.monotonic() - started >= 0.45
 
 
+async def sends_around_a_429(pace: Pace, sends: int) -> tuple[float, list[float]]:
+    """`sends` sends to different chats, asking at once; a 429 comes 0.1 s in: when it came
+    and when each send left."""
+    sent: list[float] = []
+
+    async def send(n: int) -> None:
+        await pace.wait(str(n))
+        sent.append(time.monotonic())
+
+    tasks = [asyncio.create_task(send(n)) for n in range(sends)]
+    await asyncio.sleep(0.1)
+    paused_at = time.monotonic()
+    await pace.pause(1.0)
+    await asyncio.gather(*tasks)
+    return paused_at, sent
+
+
+async def test_sends_waiting_for_their_slot_when_a_429_comes_wait_out_the_pause() -> None:
+    """Sends given their slots before the 429 left during the pause anyway, met more 429s,
+    and each paused the bot again: 40 to 85 429s in a soak where there had been 1 to 10."""
+    paused_at, sent = await sends_around_a_429(Throttle(per_second=20), 10)
+    assert 1 <= sum(t < paused_at for t in sent) < 10
+    assert all(t < paused_at or t >= paused_at + 0.95 for t in sent)
+
+
 async def broadcast_and_reply(paces: list[Pace], rate: float) -> tuple[float, int, float]:
     """A broadcast of 3 s through the first pace; a reply through the last, after 0.5 s:
     how long the reply waited, how many posts had gone before it, how long it all took."""
@@ -245,6 +270,14 @@ async def test_a_429_met_by_one_process_pauses_the_other(two: list[Process]) -> 
     started = time.monotonic()
     await two[1].pace.wait("an")
     assert time.monotonic() - started >= 0.9
+
+
+async def test_shared_sends_waiting_for_their_slot_when_a_429_comes_wait_out_the_pause(
+    two: list[Process],
+) -> None:
+    paused_at, sent = await sends_around_a_429(two[0].pace, 30)  # 100 a second: 0.3 s
+    assert 1 <= sum(t < paused_at for t in sent) < 30
+    assert all(t < paused_at or t >= paused_at + 0.95 for t in sent)
 
 
 async def test_a_database_that_cannot_be_reached_leaves_each_process_its_own_pace() -> None:

@@ -374,6 +374,7 @@ class Throttle:
         self._sleep = sleep
         self._tats: dict[str, float] = {}
         self._behind = 0  # background sends waiting for the budget (see `take_slot`)
+        self._paused_until = 0.0  # the end of the last 429's pause
 
     async def wait(self, chat_id: str, *, group: bool = False) -> None:
         """Wait for this chat's turn to be sent to."""
@@ -391,6 +392,9 @@ class Throttle:
                     await self._sleep(at - now)
                 finally:
                     self._behind -= queued
+            if admitted and at < self._paused_until:  # a 429 came since: the slot is void
+                await self._sleep(max(0.0, self._paused_until - self._clock()))
+                continue
             if admitted and self._clock() - at > LATE_SLACK and late < LATE_RETRIES:
                 late += 1  # woken late: sent now it would crowd the sends due after it
                 continue
@@ -402,5 +406,8 @@ class Throttle:
         await request_begins()
 
     async def pause(self, seconds: float) -> None:
-        """The messenger said wait (a 429): nothing leaves before `seconds` from now."""
-        self._tats[""] = max(self._tats.get("", 0.0), self._clock() + seconds)
+        """The messenger said wait (a 429): nothing leaves before `seconds` from now, not
+        even a send given its slot before (it left during the pause, met another 429 and
+        paused the bot again: 40 to 85 429s in a soak that had had 1 to 10)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self._tats[""] = max(self._tats.get("", 0.0), self._paused_until)

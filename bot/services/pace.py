@@ -79,6 +79,7 @@ class SharedPace:
         )
         self._fallback_since: float | None = None
         self._behind = 0  # this process's background sends waiting for the budget
+        self._paused_until = 0.0  # the end of the last 429's pause this process met
 
     async def wait(self, chat_id: str, *, group: bool = False) -> None:
         """Wait for this chat's turn to be sent to, by the whole bot's budget."""
@@ -102,6 +103,9 @@ class SharedPace:
                     await self._sleep(at - now)
                 finally:
                     self._behind -= queued
+            if admitted and at < self._paused_until:  # a 429 came since: the slot is void
+                await self._sleep(max(0.0, self._paused_until - self._clock()))
+                continue
             if admitted and self._clock() - at > LATE_SLACK and late < LATE_RETRIES:
                 late += 1  # woken late: a new slot, not a crowd with the sends due after it
                 continue
@@ -110,7 +114,9 @@ class SharedPace:
         await request_begins()
 
     async def pause(self, seconds: float) -> None:
-        """A 429: no process of the bot sends before `seconds` from now."""
+        """A 429: no process of the bot sends before `seconds` from now; this process's
+        sends given their slots before it ask again (the other processes' leave at theirs)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
         await self._fallback.pause(seconds)
         try:
             await self._blocking(self._pause, self._clock() + seconds)
