@@ -349,6 +349,45 @@ async def paced(
         raise
 
 
+class SlotKeeper:
+    """What a pace does with a slot once given (:class:`Throttle` and the shared pace alike):
+    sleep until it, counting the background sends waiting for the budget (`take_slot`'s
+    `behind`); a slot a 429 came since is void, and one woken late is asked for again."""
+
+    def __init__(self, clock: Callable[[], float], sleep: Sleep) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self.behind = 0  # background sends waiting for the budget
+        self.paused_until = 0.0  # the end of the last 429's pause
+
+    def pause(self, seconds: float) -> float:
+        """A 429: the end of the pause, which voids the slots given before it (sends left
+        into it, met another 429 and paused the bot again: 40 to 85 429s in a soak that had
+        had 1 to 10)."""
+        self.paused_until = max(self.paused_until, self._clock() + seconds)
+        return self.paused_until
+
+    async def wait(self, slot: Slot, late: int) -> int | None:
+        """Wait for `slot`: None once the send may leave, else how many times it was woken
+        late so far, to ask again with."""
+        admitted, at, queued = slot
+        now = self._clock()
+        if at > now:
+            self.behind += queued
+            try:
+                await self._sleep(at - now)
+            finally:
+                self.behind -= queued
+        if not admitted:
+            return late
+        if at < self.paused_until:  # a 429 came since it was given
+            await self._sleep(max(0.0, self.paused_until - self._clock()))
+            return late
+        if self._clock() - at > LATE_SLACK and late < LATE_RETRIES:
+            return late + 1  # woken late: sent now it would crowd the sends due after it
+        return None
+
+
 class Throttle:
     """Keeps the sends of one process under a messenger's flood limits (see :class:`Limits`):
     an even pace overall, per chat and per group, replies before background sends.
@@ -371,35 +410,19 @@ class Throttle:
             per_second, group_per_minute, chat_per_second=chat_per_second, margin=margin
         )
         self._clock = clock or time.monotonic
-        self._sleep = sleep
         self._tats: dict[str, float] = {}
-        self._behind = 0  # background sends waiting for the budget (see `take_slot`)
-        self._paused_until = 0.0  # the end of the last 429's pause
+        self._waits = SlotKeeper(self._clock, sleep)
 
     async def wait(self, chat_id: str, *, group: bool = False) -> None:
         """Wait for this chat's turn to be sent to."""
         keys = self.limits.keys("", chat_id, group=group)
         quiet = background.get()
-        late = 0
-        while True:
-            now = self._clock()
-            admitted, at, queued = take_slot(
-                self._tats, keys, now=now, background=quiet, behind=self._behind
+        late: int | None = 0
+        while late is not None:
+            slot = take_slot(
+                self._tats, keys, now=self._clock(), background=quiet, behind=self._waits.behind
             )
-            if at > now:
-                self._behind += queued
-                try:
-                    await self._sleep(at - now)
-                finally:
-                    self._behind -= queued
-            if admitted and at < self._paused_until:  # a 429 came since: the slot is void
-                await self._sleep(max(0.0, self._paused_until - self._clock()))
-                continue
-            if admitted and self._clock() - at > LATE_SLACK and late < LATE_RETRIES:
-                late += 1  # woken late: sent now it would crowd the sends due after it
-                continue
-            if admitted:
-                break
+            late = await self._waits.wait(slot, late)
         if len(self._tats) > 10_000:  # chats not written to lately need no memory
             now = self._clock()
             self._tats = {key: tat for key, tat in self._tats.items() if tat > now or not key}
@@ -407,7 +430,5 @@ class Throttle:
 
     async def pause(self, seconds: float) -> None:
         """The messenger said wait (a 429): nothing leaves before `seconds` from now, not
-        even a send given its slot before (it left during the pause, met another 429 and
-        paused the bot again: 40 to 85 429s in a soak that had had 1 to 10)."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
-        self._tats[""] = max(self._tats.get("", 0.0), self._paused_until)
+        even a send given its slot before (see :class:`SlotKeeper`)."""
+        self._tats[""] = max(self._tats.get("", 0.0), self._waits.pause(seconds))

@@ -19,12 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.channels.base import (
-    LATE_RETRIES,
-    LATE_SLACK,
     Keys,
     Limits,
     Sleep,
     Slot,
+    SlotKeeper,
     Throttle,
     background,
     request_begins,
@@ -65,7 +64,6 @@ class SharedPace:
         self._channel = channel
         self.limits = limits
         self._clock = clock  # the epoch: the same for every process on every host
-        self._sleep = sleep
         self._asks: list[_Ask] = []
         self._taking: asyncio.Task[None] | None = None
         self._pruned = 0.0
@@ -78,45 +76,30 @@ class SharedPace:
             sleep=sleep,
         )
         self._fallback_since: float | None = None
-        self._behind = 0  # this process's background sends waiting for the budget
-        self._paused_until = 0.0  # the end of the last 429's pause this process met
+        self._waits = SlotKeeper(clock, sleep)  # this process's sends waiting for slots
 
     async def wait(self, chat_id: str, *, group: bool = False) -> None:
         """Wait for this chat's turn to be sent to, by the whole bot's budget."""
         keys = self.limits.keys(self._channel, chat_id, group=group)
         quiet = background.get()
-        late = 0
-        while True:
+        late: int | None = 0
+        while late is not None:
             ask = _Ask(keys, quiet, asyncio.get_running_loop().create_future())
             self._asks.append(ask)
             if self._taking is None:
                 self._taking = asyncio.create_task(self._take())
             try:
-                admitted, at, queued = await ask.answer
+                slot = await ask.answer
             except _UnreachableError:
                 await self._fallback.wait(chat_id, group=group)
                 return
-            now = self._clock()
-            if at > now:
-                self._behind += queued
-                try:
-                    await self._sleep(at - now)
-                finally:
-                    self._behind -= queued
-            if admitted and at < self._paused_until:  # a 429 came since: the slot is void
-                await self._sleep(max(0.0, self._paused_until - self._clock()))
-                continue
-            if admitted and self._clock() - at > LATE_SLACK and late < LATE_RETRIES:
-                late += 1  # woken late: a new slot, not a crowd with the sends due after it
-                continue
-            if admitted:
-                break
+            late = await self._waits.wait(slot, late)
         await request_begins()
 
     async def pause(self, seconds: float) -> None:
         """A 429: no process of the bot sends before `seconds` from now; this process's
         sends given their slots before it ask again (the other processes' leave at theirs)."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self._waits.pause(seconds)
         await self._fallback.pause(seconds)
         try:
             await self._blocking(self._pause, self._clock() + seconds)
@@ -153,7 +136,7 @@ class SharedPace:
             now = self._clock()
             tats |= store.times({key for ask in asks for key, _ in ask.keys[1:]})
             before = dict(tats)
-            behind = self._behind  # and those this batch turns away, each one slot further
+            behind = self._waits.behind  # and those this batch turns away, one slot further
             answers = []
             for ask in asks:
                 slot = take_slot(tats, ask.keys, now=now, background=ask.background, behind=behind)
