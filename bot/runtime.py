@@ -356,6 +356,7 @@ class Bot:
         polling fails is retried with backoff and reported by /health; it never ends the
         process or the other channel."""
         await self._hold_presence()  # before this process holds anything
+        self.services.voice.warm_up()  # ready for the first note (it takes about a second)
         tasks: list[asyncio.Task[None]] = []
         channels: list[Receiver] = [c for c in (self.telegram, self.zalo) if c is not None]
         if self.telegram is not None:

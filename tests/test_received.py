@@ -3,7 +3,6 @@ kill itself, end to end, is in ``test_run.py`` and the soak)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 from collections.abc import Sequence
@@ -176,45 +175,6 @@ async def test_a_note_heard_by_a_process_killed_before_its_turn_is_not_heard_aga
         second.close()
         voice.close()
     assert len(fetched) == 1 and heard_again == []  # neither downloaded nor heard again
-    assert any("Tôi nghe được: «Khách sạn.»" in text_ for text_ in channel.sent)
-
-
-async def test_the_recogniser_loads_as_a_note_arrives_while_it_downloads(
-    db: Engine, clock: FakeClock, tmp_path: Path
-) -> None:
-    """Not at every start (0.6 s of CPU each, 14 % of the bot's work in the soak, most of it
-    by processes that heard no note), nor after the download: the first note of a process
-    starts the load, and the download goes on meanwhile."""
-    from bot.channels.base import VoiceNoteIn
-    from bot.services.voice import VoiceInbox
-    from bot.settings import VoiceSettings
-    from tests.test_run import wait_for
-    from tests.utils.audio import encode, recording, samples
-    from tests.utils.chat import dispatcher_for
-
-    voice = VoiceInbox(VoiceSettings(), tmp_path / "data")
-    data = encode(samples(recording("vivos", "khách sạn")), "ogg")
-    downloaded = asyncio.Event()
-
-    async def fetch() -> bytes:
-        await downloaded.wait()  # a slow download
-        return data
-
-    dispatcher = dispatcher_for(db, voice, clock=clock)
-    worker = FakeUser(dispatcher.conversations, "lan")
-    for text_ in ("/start HN-DM01", "Nguyễn Thị Lan", "1"):
-        worker.send(text_)
-    channel = _Channel(dispatcher)
-    note = Incoming(Turn("test", "lan", "lan"), VoiceNoteIn(fetch, "ogg"), "k-note")
-    try:
-        assert not voice.ready
-        turn = asyncio.create_task(dispatcher.dispatch(channel, note))
-        await wait_for(lambda: voice.ready, seconds=60)  # loaded while the note downloads
-        downloaded.set()
-        await turn
-    finally:
-        dispatcher.close()
-        voice.close()
     assert any("Tôi nghe được: «Khách sạn.»" in text_ for text_ in channel.sent)
 
 

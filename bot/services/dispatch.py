@@ -346,7 +346,6 @@ class Dispatcher:
         chat_id = incoming.turn.chat_id
         if self._voice is None:
             return Heard(VoiceIn(transcript=None, problem="unavailable"))
-        self._voice.warm_up()  # the recogniser loads while the note downloads
         await _quietly(sender.typing(chat_id))
         try:
             data = await note.fetch()

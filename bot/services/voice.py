@@ -98,7 +98,6 @@ class VoiceInbox:
         self._clock = clock
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="voice")
         self._loading = threading.Lock()
-        self._warming = False  # a load is under way or done
         self._hearing: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @property
@@ -116,19 +115,15 @@ class VoiceInbox:
         return self._engine is not None
 
     def warm_up(self) -> None:
-        """Begin loading the recogniser in the voice pool, once: called as a note arrives, so
-        that it loads while the note downloads. Not at every start: that took 0.6 s of CPU
-        from the first seconds' turns, mostly in processes that heard no note."""
-        if self._engine is None and not self._warming:  # the event loop's thread only
-            self._warming = True
-            self._pool.submit(self._load)
+        """Load the recogniser now, in the voice pool, rather than at the first note (about a
+        second a start); a first note meanwhile waits for this load, not a second one."""
+        self._pool.submit(self._load)
 
     def _load(self) -> None:
         try:
             self.engine  # noqa: B018 -- loads it
-        except Exception as error:  # the note says it to the worker; the next tries again
+        except Exception as error:  # the first note says it to the worker, and tries again
             log.warning("could not load the recogniser (%s: %s)", type(error).__name__, error)
-            self._warming = False
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
