@@ -287,6 +287,7 @@ NAME_OK = "🤝 Rất vui được gặp {name}!"
 EMPTY_ANSWER = "✍️ Anh/chị chưa gõ gì. Gõ chữ hoặc gửi ghi âm nhé."
 TOO_SHORT = "✍️ Anh/chị kể rõ hơn một chút nhé, vài chữ là được."
 TOO_LONG = "✍️ Dài quá. Anh/chị viết gọn lại, hoặc chia làm mấy câu nhé."
+SAME_AS_PROBLEM = "🔁 Câu này là khó khăn ở trên rồi. 💡 Anh/chị đã thay đổi gì?"
 NEED_WORDS: dict[Step, str] = {
     Step.PROBLEM: "✍️ Kể bằng vài chữ nhé. Ví dụ: Máy hay kẹt chỉ, phải dừng máy.",
     Step.SOLUTION: "✍️ Kể bằng vài chữ nhé. Ví dụ: Lắp thêm đèn ở bàn kiểm hàng.",

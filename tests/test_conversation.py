@@ -122,6 +122,24 @@ def test_every_answer_is_saved_as_it_is_given(onboarded: FakeUser, db: Engine) -
     assert conversation.initiative_id == draft.id
 
 
+def test_the_problem_sent_again_at_the_change_question_is_not_taken_as_the_change(
+    onboarded: FakeUser, db: Engine
+) -> None:
+    """A worker who sees the problem question twice (a message a killed process was sending
+    is sent again: the Bot APIs have no idempotency key) answers it twice. The second copy
+    came as the answer to «đã thay đổi gì» and was stored as the change (the soak, beside the
+    test suite). A change is never the problem in the same words, typed or without marks."""
+    onboarded.press(1)
+    onboarded.send("Máy cắt hay kẹt vải, mỗi ca dừng máy 30 phút")
+    onboarded.send("may cat hay ket vai moi ca dung may 30 phut")
+    assert msg.SAME_AS_PROBLEM in onboarded.text and "được lợi gì nhất" not in onboarded.text
+    onboarded.send("Gắn thêm thanh dẫn vải trước lưỡi cắt")
+    assert "được lợi gì nhất" in onboarded.text
+    [draft] = _stored(db)
+    assert draft.problem == "Máy cắt hay kẹt vải, mỗi ca dừng máy 30 phút"
+    assert draft.solution == "Gắn thêm thanh dẫn vải trước lưỡi cắt"
+
+
 def test_a_restart_between_two_messages_resumes_the_same_draft(
     onboarded: FakeUser, db: Engine, clock: FakeClock
 ) -> None:

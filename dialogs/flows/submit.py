@@ -319,6 +319,10 @@ def _text_field(attribute: str, step: Step, following: Step) -> Handler:
         text = _free_text(ctx, answer, step)
         if isinstance(text, Retry):
             return text
+        if step is Step.SOLUTION and match_key(text) == match_key(ctx.draft.problem or ""):
+            # The problem sent again (its question came twice: a send cut off by a kill is
+            # repeated), not a change: a change is never the problem in the same words.
+            return Retry(msg.SAME_AS_PROBLEM)
         setattr(ctx.draft, attribute, text)
         ctx.draft.sources[attribute] = answer.source
         return Goto(following)
