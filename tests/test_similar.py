@@ -77,7 +77,7 @@ def test_the_signature_is_datasketchs_minhash_value_for_value(tokens: set[str]) 
 
 def test_the_bot_starts_without_scipy() -> None:
     """datasketch's package imports its LSH, which imports scipy: 0.35 s of CPU at every
-    start (py-spy, in the soak), for 20 lines of numpy the bot uses."""
+    start (py-spy, in the soak), for a dozen lines of numpy the bot uses."""
     code = "import sys, bot.cli, nlp.similar; print('scipy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr[-2000:]
