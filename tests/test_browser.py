@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import shutil
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -207,7 +208,9 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
         shot(browser, "08-export")
         browser.find_element(By.ID, "xlsx").click()
         folder: Path = browser.downloads  # type: ignore[attr-defined]
-        wait_for(lambda: list(folder.glob("*.xlsx")))
+        # Chromium names the file before it has written all of it (read then, under load:
+        # "File is not a zip file"): wait for a whole workbook.
+        wait_for(lambda: [f for f in folder.glob("*.xlsx") if zipfile.is_zipfile(f)])
         [workbook] = folder.glob("*.xlsx")
         rows = list(load_workbook(workbook)["Sáng kiến"].iter_rows(values_only=True))
         assert rows[0][:2] == ("Số", "Trạng thái")
