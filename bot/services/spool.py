@@ -96,9 +96,8 @@ def files(folder: Path) -> list[Path]:
 def claimed(path: Path) -> Iterator[Spooled | None]:
     """A dead writer's updates, its file locked while the caller keeps them, or None when
     its writer lives, or another process (or this one's other take-up) holds it or has
-    removed it already. The
-    caller removes the file before leaving; the lock keeps two takers from reading one file
-    and one of them from reading a file the other removed."""
+    removed it already. The caller removes the file before leaving; the lock keeps two
+    takers from reading one file and one of them from reading a file the other removed."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
