@@ -46,6 +46,8 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture
@@ -101,6 +103,25 @@ def wait_for(
         time.sleep(0.1)
 
 
+def go(driver: WebDriver, url: str | None = None) -> None:
+    """Open ``url`` (or reload), and return once the new page is there.
+
+    Under load chromedriver's ``get`` sometimes returns while the old document is still shown
+    (the next lookup then missed an element the new page has, in CI): wait for the old one to
+    go and the new one to be loaded.
+    """
+    old = driver.find_element(By.TAG_NAME, "html")
+    if url is None:
+        driver.refresh()
+    else:
+        driver.get(url)
+    WebDriverWait(driver, 15).until(staleness_of(old))
+    wait_for(
+        lambda: driver.execute_script("return document.readyState") == "complete",
+        what=lambda: driver.current_url,
+    )
+
+
 def shot(driver: WebDriver, name: str) -> Path:
     SHOTS.mkdir(exist_ok=True)
     path = SHOTS / f"{name}.png"
@@ -140,7 +161,7 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
         clock.now = programme.friday(20) + dt.timedelta(hours=2)
 
         # The link from the chat: a page with one button; the button signs in.
-        browser.get(site.link("hung"))
+        go(browser, site.link("hung"))
         assert msg.WEB_LOGIN_HINT in text_of(browser)
         shot(browser, "01-sign-in")
         browser.find_element(By.ID, "sign-in").click()
@@ -162,13 +183,13 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
         assert [b.get_attribute("value") for b in boxes] == [f"{third}:grassroots"]
 
         # One entry, whole.
-        browser.get(f"{site.url}/web/entry/{first}")
+        go(browser, f"{site.url}/web/entry/{first}")
         page = text_of(browser)
         assert "Gắn thanh dẫn vải" in page and "Trần Văn Hùng" in page
         assert "5.000.000 đ" in page and "Máy cắt hay kẹt vải" in page
         shot(browser, "04-entry")
         # The third returned from its own page, with the reason its author will read.
-        browser.get(f"{site.url}/web/entry/{third}")
+        go(browser, f"{site.url}/web/entry/{third}")
         browser.find_element(By.NAME, "reason").send_keys("Ghi rõ số phút tiết kiệm")
         browser.find_element(By.CSS_SELECTOR, 'button[value="returned"]').click()
         wait_for(lambda: msg.WEB_DECIDED.format(count=1) in text_of(browser))
@@ -176,7 +197,7 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
         assert "Ghi rõ số phút tiết kiệm" in text_of(browser)
 
         # The rankings: the picture loads (a real PNG, drawn) and the table is there.
-        browser.get(f"{site.url}/web/rankings")
+        go(browser, f"{site.url}/web/rankings")
         image = browser.find_element(By.CSS_SELECTOR, "img.ranking")
         wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", image) > 0)
         assert "HN-DM01" in text_of(browser)
@@ -190,7 +211,7 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
             "HN-XD10,CĐCS Xây dựng 10,grassroots,HN-LB,8\n",
             encoding="utf-8",
         )
-        browser.get(f"{site.url}/web/units")
+        go(browser, f"{site.url}/web/units")
         browser.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(tree))
         browser.find_element(By.CSS_SELECTOR, ".import button").click()
         wait_for(lambda: browser.find_elements(By.ID, "apply-import"))
@@ -199,12 +220,12 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
         browser.find_element(By.ID, "apply-import").click()
         wait_for(lambda: browser.find_elements(By.ID, "import-done"))
         assert msg.WEB_IMPORT_DONE.format(created=2, updated=0, quotas=2) in text_of(browser)
-        browser.refresh()
+        go(browser)
         assert "CĐCS Xây dựng 09" in text_of(browser)
         shot(browser, "07-units")
 
         # The XLSX, downloaded by the browser and read back.
-        browser.get(f"{site.url}/web/export")
+        go(browser, f"{site.url}/web/export")
         shot(browser, "08-export")
         browser.find_element(By.ID, "xlsx").click()
         folder: Path = browser.downloads  # type: ignore[attr-defined]
@@ -219,17 +240,17 @@ def test_an_officer_signs_in_from_the_chat_and_works_through_the_pages(
         money = [row[14] for row in rows[1:] if row[14]]
         assert 5_000_000 in money
 
-        browser.get(f"{site.url}/web/officers")
+        go(browser, f"{site.url}/web/officers")
         browser.find_element(By.ID, "invite-unit").send_keys("HN-DM01")
         browser.find_element(By.ID, "invite").click()
         wait_for(lambda: "/canbo " in text_of(browser))
         shot(browser, "09-officers")
-        browser.get(f"{site.url}/web/jobs")
+        go(browser, f"{site.url}/web/jobs")
         shot(browser, "10-jobs")
 
         # On a phone.
         browser.set_window_size(390, 844)
-        browser.get(f"{site.url}/web/")
+        go(browser, f"{site.url}/web/")
         shot(browser, "11-queue-phone")
-        browser.get(f"{site.url}/web/entry/{first}")
+        go(browser, f"{site.url}/web/entry/{first}")
         shot(browser, "12-entry-phone")
