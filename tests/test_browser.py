@@ -47,7 +47,6 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
-from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture
@@ -115,9 +114,9 @@ def go(driver: WebDriver, url: str | None = None) -> None:
         driver.refresh()
     else:
         driver.get(url)
-    WebDriverWait(driver, 15).until(staleness_of(old))
+    gone = staleness_of(old)
     wait_for(
-        lambda: driver.execute_script("return document.readyState") == "complete",
+        lambda: gone(driver) and driver.execute_script("return document.readyState") == "complete",
         what=lambda: driver.current_url,
     )
 
